@@ -1,0 +1,695 @@
+//! Compiles route definitions into an immutable table and matches requests against it.
+//!
+//! Everything a request needs is built here when a table is published: path indexes,
+//! compiled regexes, JSONPath expressions, JSON Schema validators and response bytes. A
+//! lookup does no compilation and no IO, takes no lock, and looks only at the routes whose
+//! path can match (found through a segment trie and one `RegexSet` pass), so its cost does
+//! not grow with the number of routes in the service.
+//!
+//! Selection: among the routes whose every condition holds, the highest `priority` wins;
+//! ties go to the more specific path (literal segment > parameter > end of path > any
+//! remainder, compared segment by segment; patterns > regexes > `not`/no path), then to
+//! the older route (`created_seq`), then to the smaller id.
+//!
+//! This crate knows `http` types but no server, store or web framework.
+//!
+//! ```
+//! use standin_matcher::{CompiledRoute, CompiledService, Outcome, Request, RouteCounters, ServiceInfo};
+//! use std::sync::Arc;
+//!
+//! let route: standin_model::Route = serde_json::from_str(r#"{"http": {
+//!     "request": {"method": "GET", "path": "/users/{id}"},
+//!     "response": {"status": 200, "body": {"text": "user {{request.path.id}}"}, "templated": true}
+//! }}"#).unwrap();
+//! let compiled = CompiledRoute::compile(&route, 1, Arc::new(RouteCounters::default())).unwrap();
+//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0 };
+//! let service = CompiledService::build(info, vec![Arc::new(compiled)]).unwrap();
+//!
+//! let headers = http::HeaderMap::new();
+//! let req = Request::new("GET", "/users/42", None, &headers, b"");
+//! let Outcome::Matched(m) = service.find(&req) else { panic!("no match") };
+//! let rendered = m.route.response.render(&req, &m.path_values).unwrap();
+//! assert_eq!(&rendered.body[..], b"user 42");
+//! ```
+
+mod path;
+mod predicate;
+mod response;
+
+pub use path::decoded_segments;
+pub use predicate::{json_contains, json_eq};
+pub use response::{CompiledResponse, Rendered};
+
+use http::{HeaderMap, HeaderName};
+use path::{CompiledPath, PathIndex};
+use predicate::{BodyCond, StrCond};
+use regex::RegexSet;
+use serde::Serialize;
+use serde_json::Value;
+use standin_model::{HttpRequestMatcher, Route};
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A definition that cannot be compiled, with the JSON pointer of the offending field
+/// (relative to the route document).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{pointer}: {message}")]
+pub struct CompileError {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl CompileError {
+    pub fn new(pointer: &str, message: String) -> Self {
+        CompileError {
+            pointer: pointer.to_string(),
+            message,
+        }
+    }
+}
+
+/// Escapes a JSON pointer reference token (RFC 6901).
+pub fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// Why a set of services cannot form one table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    #[error("base path {base} is used by both {first} and {second}")]
+    DuplicateBasePath {
+        base: String,
+        first: String,
+        second: String,
+    },
+    #[error("host {host} is claimed by both {first} and {second}")]
+    DuplicateHost {
+        host: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// One request as the matcher sees it. Query parameters, cookies and the JSON body are
+/// parsed at most once, and only when a candidate route asks for them.
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The path relative to the service's base path, as received (still percent-encoded).
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    segs: Vec<Cow<'a, str>>,
+    query_pairs: OnceCell<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
+    cookies: OnceCell<Vec<(&'a str, &'a str)>>,
+    json: OnceCell<Option<Value>>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(
+        method: &'a str,
+        path: &'a str,
+        query: Option<&'a str>,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> Self {
+        Request {
+            method,
+            path,
+            query,
+            headers,
+            body,
+            segs: decoded_segments(path),
+            query_pairs: OnceCell::new(),
+            cookies: OnceCell::new(),
+            json: OnceCell::new(),
+        }
+    }
+
+    /// The decoded values of a query parameter, in order of appearance.
+    pub fn query_values(&self, name: &str) -> Vec<&str> {
+        let pairs = self
+            .query_pairs
+            .get_or_init(|| parse_query(self.query.unwrap_or("")));
+        pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_ref())
+            .collect()
+    }
+
+    fn header_values(&self, name: &HeaderName) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+
+    fn cookie_values(&self, name: &str) -> Vec<&str> {
+        let cookies = self.cookies.get_or_init(|| {
+            self.headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .filter_map(|kv| kv.trim().split_once('='))
+                .collect()
+        });
+        cookies
+            .iter()
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .collect()
+    }
+
+    fn json(&self) -> Option<&Value> {
+        self.json
+            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .as_ref()
+    }
+}
+
+fn parse_query(q: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (form_decode(k), form_decode(v))
+        })
+        .collect()
+}
+
+fn form_decode(s: &str) -> Cow<'_, str> {
+    if s.contains('+') {
+        Cow::Owned(path::percent_decode(&s.replace('+', " ")).into_owned())
+    } else {
+        path::percent_decode(s)
+    }
+}
+
+/// Conditions on an HTTP request, compiled. Used by routes and by journal queries.
+#[derive(Debug)]
+pub struct CompiledRequestMatcher {
+    method: Option<StrCond>,
+    path: CompiledPath,
+    query: Vec<(String, StrCond)>,
+    headers: Vec<(HeaderName, StrCond)>,
+    cookies: Vec<(String, StrCond)>,
+    body: Option<BodyCond>,
+}
+
+impl CompiledRequestMatcher {
+    /// Compiles `m`; errors carry pointers under `pointer`.
+    pub fn compile(m: &HttpRequestMatcher, pointer: &str) -> Result<Self, CompileError> {
+        let method = m
+            .method
+            .as_ref()
+            .map(|x| StrCond::compile(x, &format!("{pointer}/method")))
+            .transpose()?;
+        let path = CompiledPath::compile(m.path.as_ref(), &format!("{pointer}/path"))?;
+        let keyed = |map: &std::collections::BTreeMap<String, standin_model::StringMatcher>,
+                     field: &str| {
+            map.iter()
+                .map(|(k, v)| {
+                    Ok((
+                        k.clone(),
+                        StrCond::compile(v, &format!("{pointer}/{field}/{}", escape_pointer(k)))?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, CompileError>>()
+        };
+        let query = keyed(&m.query, "query")?;
+        let cookies = keyed(&m.cookies, "cookies")?;
+        let headers = keyed(&m.headers, "headers")?
+            .into_iter()
+            .map(|(k, v)| {
+                HeaderName::from_bytes(k.as_bytes())
+                    .map(|n| (n, v))
+                    .map_err(|_| {
+                        CompileError::new(
+                            &format!("{pointer}/headers/{}", escape_pointer(&k)),
+                            format!("\"{k}\" is not a valid header name"),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let body = m
+            .body
+            .as_ref()
+            .map(|b| BodyCond::compile(b, &format!("{pointer}/body")))
+            .transpose()?;
+        Ok(CompiledRequestMatcher {
+            method,
+            path,
+            query,
+            headers,
+            cookies,
+            body,
+        })
+    }
+
+    /// Whether every condition holds. Stops at the first that fails.
+    pub fn matches(&self, req: &Request<'_>) -> bool {
+        self.path.matches(&req.segs, req.path) && self.matches_beyond_path(req)
+    }
+
+    fn matches_beyond_path(&self, req: &Request<'_>) -> bool {
+        self.method.as_ref().is_none_or(|m| m.eval(&[req.method]))
+            && self.query.iter().all(|(k, c)| c.eval(&req.query_values(k)))
+            && self
+                .headers
+                .iter()
+                .all(|(k, c)| c.eval(&req.header_values(k)))
+            && self
+                .cookies
+                .iter()
+                .all(|(k, c)| c.eval(&req.cookie_values(k)))
+            && self
+                .body
+                .as_ref()
+                .is_none_or(|b| b.eval(req.body, if b.needs_json() { req.json() } else { None }))
+    }
+
+    /// Every condition that fails, in words, for near-miss reports.
+    pub fn failures(&self, req: &Request<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.path.matches(&req.segs, req.path) {
+            out.push(format!(
+                "expected {}, got \"{}\"",
+                self.path.describe(),
+                req.path
+            ));
+        }
+        if let Some(m) = &self.method
+            && !m.eval(&[req.method])
+        {
+            out.push(format!(
+                "method: expected {}, got \"{}\"",
+                m.describe(),
+                req.method
+            ));
+        }
+        let mut keyed = |what: &str, name: &str, c: &StrCond, values: Vec<&str>| {
+            if !c.eval(&values) {
+                out.push(format!(
+                    "{what} \"{name}\": expected {}, got {}",
+                    c.describe(),
+                    show_values(&values)
+                ));
+            }
+        };
+        for (k, c) in &self.query {
+            keyed("query parameter", k, c, req.query_values(k));
+        }
+        for (k, c) in &self.headers {
+            keyed("header", k.as_str(), c, req.header_values(k));
+        }
+        for (k, c) in &self.cookies {
+            keyed("cookie", k, c, req.cookie_values(k));
+        }
+        if let Some(b) = &self.body
+            && !b.eval(req.body, if b.needs_json() { req.json() } else { None })
+        {
+            let got = predicate::ellipsize(&String::from_utf8_lossy(req.body));
+            out.push(format!("expected {}, got \"{got}\"", b.describe()));
+        }
+        out
+    }
+
+    fn needs_body(&self) -> bool {
+        self.body.is_some()
+    }
+
+    /// How many conditions this matcher checks (a missing path counts as none).
+    fn condition_count(&self) -> usize {
+        usize::from(!matches!(self.path, CompiledPath::Any))
+            + usize::from(self.method.is_some())
+            + self.query.len()
+            + self.headers.len()
+            + self.cookies.len()
+            + usize::from(self.body.is_some())
+    }
+}
+
+fn show_values(values: &[&str]) -> String {
+    match values {
+        [] => "nothing".into(),
+        [one] => format!("\"{one}\""),
+        many => format!("{many:?}"),
+    }
+}
+
+/// Per-route counters that outlive table rebuilds while the route is unchanged.
+#[derive(Debug, Default)]
+pub struct RouteCounters {
+    /// Requests this route answered.
+    pub served: AtomicU64,
+}
+
+/// A route ready to match and answer.
+#[derive(Debug)]
+pub struct CompiledRoute {
+    pub id: Arc<str>,
+    pub name: String,
+    pub priority: i32,
+    pub created_seq: u64,
+    specificity: (u8, Vec<u8>),
+    pub request: CompiledRequestMatcher,
+    pub response: CompiledResponse,
+    pub times: Option<u64>,
+    pub counters: Arc<RouteCounters>,
+}
+
+impl CompiledRoute {
+    /// Compiles a route definition; errors point into the route document.
+    pub fn compile(
+        route: &Route,
+        created_seq: u64,
+        counters: Arc<RouteCounters>,
+    ) -> Result<Self, CompileError> {
+        let http = route.http.as_ref().ok_or_else(|| {
+            CompileError::new(
+                "/http",
+                "a route needs exactly one protocol section; today that is \"http\"".to_string(),
+            )
+        })?;
+        let request = CompiledRequestMatcher::compile(&http.request, "/http/request")?;
+        let response = CompiledResponse::compile(&http.response, "/http/response")?;
+        Ok(CompiledRoute {
+            id: Arc::from(route.id.as_str()),
+            name: route.name.clone(),
+            priority: route.priority,
+            created_seq,
+            specificity: request.path.specificity(),
+            request,
+            response,
+            times: route.times,
+            counters,
+        })
+    }
+
+    /// Takes one use of the route. Fails only when `times` is set and used up; the check
+    /// and the count are one atomic step, so concurrent requests never exceed `times`.
+    fn claim(&self) -> bool {
+        let served = &self.counters.served;
+        match self.times {
+            None => {
+                served.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Some(limit) => served
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < limit).then_some(n + 1)
+                })
+                .is_ok(),
+        }
+    }
+
+    fn exhausted(&self) -> bool {
+        self.times
+            .is_some_and(|t| self.counters.served.load(Ordering::Relaxed) >= t)
+    }
+
+    fn order_key(&self) -> impl Ord + '_ {
+        (
+            std::cmp::Reverse(self.priority),
+            std::cmp::Reverse(&self.specificity),
+            self.created_seq,
+            &self.id,
+        )
+    }
+}
+
+/// The service fields the data plane needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceInfo {
+    pub team: String,
+    pub slug: String,
+    /// Normalized: leading slash, no trailing slash, `/` for the root.
+    pub base_path: String,
+    /// Lowercase host names without port.
+    pub hosts: Vec<String>,
+    pub default_delay_ms: u64,
+}
+
+/// A service's routes in match order, with the index that finds candidates.
+#[derive(Debug)]
+pub struct CompiledService {
+    pub info: ServiceInfo,
+    routes: Vec<Arc<CompiledRoute>>,
+    index: PathIndex,
+    regexes: RegexSet,
+    regex_routes: Vec<u32>,
+    scan_routes: Vec<u32>,
+    needs_body: bool,
+}
+
+/// How many near misses a 404 lists.
+pub const NEAR_MISS_LIMIT: usize = 5;
+
+/// The result of matching a request against a service.
+pub enum Outcome<'t> {
+    Matched(Match<'t>),
+    Unmatched(Vec<NearMiss>),
+}
+
+pub struct Match<'t> {
+    pub route: &'t Arc<CompiledRoute>,
+    /// Values captured by the path: `{name}` segments or named regex groups.
+    pub path_values: Vec<(Box<str>, String)>,
+}
+
+/// A route that almost matched, and the conditions that failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NearMiss {
+    pub route_id: String,
+    pub route_name: String,
+    pub failed: Vec<String>,
+}
+
+impl CompiledService {
+    /// Orders the routes and builds the index.
+    pub fn build(
+        info: ServiceInfo,
+        mut routes: Vec<Arc<CompiledRoute>>,
+    ) -> Result<Self, CompileError> {
+        routes.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        let mut index = PathIndex::default();
+        let mut regex_src = Vec::new();
+        let mut regex_routes = Vec::new();
+        let mut scan_routes = Vec::new();
+        for (i, r) in routes.iter().enumerate() {
+            let i = i as u32;
+            match &r.request.path {
+                CompiledPath::Pattern(p) => index.insert(p, i),
+                CompiledPath::Regex(re) => {
+                    regex_src.push(re.as_str().to_string());
+                    regex_routes.push(i);
+                }
+                CompiledPath::Any | CompiledPath::Not(_) => scan_routes.push(i),
+            }
+        }
+        let regexes = RegexSet::new(&regex_src).map_err(|e| {
+            CompileError::new(
+                "/http/request/path/regex",
+                format!("the service's path regexes do not fit in one set: {e}"),
+            )
+        })?;
+        let needs_body = routes.iter().any(|r| r.request.needs_body());
+        Ok(CompiledService {
+            info,
+            routes,
+            index,
+            regexes,
+            regex_routes,
+            scan_routes,
+            needs_body,
+        })
+    }
+
+    /// Routes in match order.
+    pub fn routes(&self) -> &[Arc<CompiledRoute>] {
+        &self.routes
+    }
+
+    /// Whether any route looks at the body (the server reads bodies anyway for the journal,
+    /// but may skip them when journaling is off and no route needs them).
+    pub fn needs_body(&self) -> bool {
+        self.needs_body
+    }
+
+    fn candidates(&self, req: &Request<'_>) -> Vec<u32> {
+        let mut out = Vec::with_capacity(8);
+        self.index.collect(&req.segs, &mut out);
+        if !self.regex_routes.is_empty() {
+            out.extend(
+                self.regexes
+                    .matches(req.path)
+                    .iter()
+                    .map(|i| self.regex_routes[i]),
+            );
+        }
+        out.extend_from_slice(&self.scan_routes);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Finds the route that answers `req`, or explains why none does.
+    pub fn find<'t>(&'t self, req: &Request<'_>) -> Outcome<'t> {
+        let candidates = self.candidates(req);
+        for &i in &candidates {
+            let route = &self.routes[i as usize];
+            if route.request.matches_beyond_path(req) && path_check(route, req) && route.claim() {
+                let path_values = route.request.path.captures(&req.segs, req.path);
+                return Outcome::Matched(Match { route, path_values });
+            }
+        }
+        Outcome::Unmatched(self.near_misses(req, candidates))
+    }
+
+    fn near_misses(&self, req: &Request<'_>, mut candidates: Vec<u32>) -> Vec<NearMiss> {
+        // Routes whose path matched come first; when there are few, routes whose pattern
+        // shares the longest prefix with the request are the next closest.
+        if candidates.len() < NEAR_MISS_LIMIT {
+            let mut closest = Vec::new();
+            self.index.closest(&req.segs, NEAR_MISS_LIMIT, &mut closest);
+            candidates.extend(closest);
+            candidates.sort_unstable();
+            candidates.dedup();
+        }
+        // Closest first: fewest failed conditions, then most conditions that held.
+        let mut scored: Vec<(usize, std::cmp::Reverse<usize>, NearMiss)> = candidates
+            .iter()
+            .map(|&i| {
+                let route = &self.routes[i as usize];
+                let mut failed = route.request.failures(req);
+                let held = route.request.condition_count().saturating_sub(failed.len());
+                if failed.is_empty() && route.exhausted() {
+                    failed.push(format!(
+                        "already served its {} time(s)",
+                        route.times.unwrap_or_default()
+                    ));
+                }
+                (
+                    failed.len(),
+                    std::cmp::Reverse(held),
+                    NearMiss {
+                        route_id: route.id.to_string(),
+                        route_name: route.name.clone(),
+                        failed,
+                    },
+                )
+            })
+            .collect();
+        scored.sort_by_key(|(f, h, _)| (*f, *h));
+        scored
+            .into_iter()
+            .take(NEAR_MISS_LIMIT)
+            .map(|(_, _, m)| m)
+            .collect()
+    }
+}
+
+/// Candidates from the trie already match their pattern; regex and `not` paths are checked.
+fn path_check(route: &CompiledRoute, req: &Request<'_>) -> bool {
+    match &route.request.path {
+        CompiledPath::Pattern(_) | CompiledPath::Any => true,
+        CompiledPath::Regex(_) | CompiledPath::Not(_) => {
+            route.request.path.matches(&req.segs, req.path)
+        }
+    }
+}
+
+/// Every published service, found by host or by the longest base-path prefix.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    services: Vec<Arc<CompiledService>>,
+    by_base: HashMap<String, u32>,
+    by_host: HashMap<String, u32>,
+    max_depth: usize,
+}
+
+impl RouteTable {
+    pub fn new(services: Vec<Arc<CompiledService>>) -> Result<Self, TableError> {
+        let mut by_base = HashMap::new();
+        let mut by_host = HashMap::new();
+        let mut max_depth = 0;
+        let name = |s: &CompiledService| format!("{}/{}", s.info.team, s.info.slug);
+        for (i, s) in services.iter().enumerate() {
+            if let Some(prev) = by_base.insert(s.info.base_path.clone(), i as u32) {
+                return Err(TableError::DuplicateBasePath {
+                    base: s.info.base_path.clone(),
+                    first: name(&services[prev as usize]),
+                    second: name(s),
+                });
+            }
+            for h in &s.info.hosts {
+                if let Some(prev) = by_host.insert(h.clone(), i as u32) {
+                    return Err(TableError::DuplicateHost {
+                        host: h.clone(),
+                        first: name(&services[prev as usize]),
+                        second: name(s),
+                    });
+                }
+            }
+            max_depth = max_depth.max(path::segments(&s.info.base_path).count());
+        }
+        Ok(RouteTable {
+            services,
+            by_base,
+            by_host,
+            max_depth,
+        })
+    }
+
+    pub fn services(&self) -> &[Arc<CompiledService>] {
+        &self.services
+    }
+
+    /// The service for a request and the path relative to its base path. A `Host` listed by
+    /// a service wins; otherwise the longest base path that is a whole-segment prefix.
+    pub fn resolve<'p>(
+        &self,
+        host: Option<&str>,
+        path: &'p str,
+    ) -> Option<(&Arc<CompiledService>, &'p str)> {
+        if let Some(h) = host.filter(|_| !self.by_host.is_empty()) {
+            let name = h
+                .rsplit_once(':')
+                .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(h, |(n, _)| n);
+            if let Some(&i) = self.by_host.get(&name.to_ascii_lowercase()) {
+                return Some((&self.services[i as usize], path));
+            }
+        }
+        // Ends of the first `max_depth` segments, longest first.
+        let mut ends = Vec::with_capacity(self.max_depth + 1);
+        let mut depth = 0;
+        for (pos, b) in path.bytes().enumerate().skip(1) {
+            if b == b'/' && pos > 0 && path.as_bytes()[pos - 1] != b'/' {
+                depth += 1;
+                ends.push(pos);
+                if depth >= self.max_depth {
+                    break;
+                }
+            }
+        }
+        if depth < self.max_depth && path.len() > 1 && !path.ends_with('/') {
+            ends.push(path.len());
+        }
+        for &end in ends.iter().rev() {
+            if let Some(&i) = self.by_base.get(&path[..end]) {
+                return Some((&self.services[i as usize], &path[end..]));
+            }
+        }
+        self.by_base
+            .get("/")
+            .map(|&i| (&self.services[i as usize], path))
+    }
+}

@@ -1,0 +1,370 @@
+//! Path patterns, their specificity, and the segment index that turns a request path into
+//! the few routes whose path can match it.
+
+use crate::CompileError;
+use regex::Regex;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// One segment of a compiled pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Seg {
+    Lit(Box<str>),
+    /// `{name}` captures the segment; `*` is a capture with no name.
+    Param(Option<Box<str>>),
+    /// `**` or `{*name}`: the rest of the path, possibly empty. Always last.
+    Rest(Option<Box<str>>),
+}
+
+/// A compiled path condition.
+#[derive(Debug)]
+pub(crate) enum CompiledPath {
+    /// No condition: every path.
+    Any,
+    Pattern(Vec<Seg>),
+    Regex(Regex),
+    Not(Box<CompiledPath>),
+}
+
+// Specificity ranks, compared segment by segment: a literal is more specific than a
+// parameter, a path that ends is more specific than one that takes any remainder.
+const RANK_LIT: u8 = 4;
+const RANK_PARAM: u8 = 3;
+const RANK_END: u8 = 2;
+const RANK_REST: u8 = 1;
+
+impl CompiledPath {
+    pub(crate) fn compile(
+        m: Option<&standin_model::PathMatcher>,
+        pointer: &str,
+    ) -> Result<Self, CompileError> {
+        use standin_model::PathMatcher as P;
+        Ok(match m {
+            None => CompiledPath::Any,
+            Some(P::Pattern(p)) => CompiledPath::Pattern(parse_pattern(p, pointer)?),
+            Some(P::Exact(p)) => {
+                CompiledPath::Pattern(segments(p).map(|s| Seg::Lit(s.into())).collect())
+            }
+            Some(P::Regex(r)) => CompiledPath::Regex(crate::predicate::full_regex(r, pointer)?),
+            Some(P::Not(inner)) => CompiledPath::Not(Box::new(Self::compile(
+                Some(inner),
+                &format!("{pointer}/not"),
+            )?)),
+        })
+    }
+
+    /// The ordering key among paths that match the same request: greater is more specific.
+    pub(crate) fn specificity(&self) -> (u8, Vec<u8>) {
+        match self {
+            CompiledPath::Pattern(segs) => {
+                let mut ranks: Vec<u8> = segs
+                    .iter()
+                    .map(|s| match s {
+                        Seg::Lit(_) => RANK_LIT,
+                        Seg::Param(_) => RANK_PARAM,
+                        Seg::Rest(_) => RANK_REST,
+                    })
+                    .collect();
+                if !matches!(segs.last(), Some(Seg::Rest(_))) {
+                    ranks.push(RANK_END);
+                }
+                (2, ranks)
+            }
+            CompiledPath::Regex(_) => (1, Vec::new()),
+            CompiledPath::Not(_) | CompiledPath::Any => (0, Vec::new()),
+        }
+    }
+
+    /// Whether the path (already split into decoded segments) satisfies this condition.
+    pub(crate) fn matches(&self, segs: &[Cow<'_, str>], raw: &str) -> bool {
+        match self {
+            CompiledPath::Any => true,
+            CompiledPath::Pattern(p) => pattern_matches(p, segs),
+            CompiledPath::Regex(r) => r.is_match(raw),
+            CompiledPath::Not(inner) => !inner.matches(segs, raw),
+        }
+    }
+
+    /// Named values the path yields, for response templates.
+    pub(crate) fn captures(&self, segs: &[Cow<'_, str>], raw: &str) -> Vec<(Box<str>, String)> {
+        match self {
+            CompiledPath::Pattern(p) => {
+                let mut out = Vec::new();
+                for (i, s) in p.iter().enumerate() {
+                    match s {
+                        Seg::Param(Some(name)) => out.push((name.clone(), segs[i].to_string())),
+                        Seg::Rest(Some(name)) => out.push((name.clone(), segs[i..].join("/"))),
+                        _ => {}
+                    }
+                }
+                out
+            }
+            CompiledPath::Regex(r) => match r.captures(raw) {
+                Some(c) => r
+                    .capture_names()
+                    .flatten()
+                    .filter_map(|n| c.name(n).map(|m| (Box::from(n), m.as_str().to_string())))
+                    .collect(),
+                None => Vec::new(),
+            },
+            CompiledPath::Not(_) | CompiledPath::Any => Vec::new(),
+        }
+    }
+
+    /// How the condition reads in a near-miss report.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            CompiledPath::Any => "any path".into(),
+            CompiledPath::Pattern(p) => format!("path pattern \"{}\"", render(p)),
+            CompiledPath::Regex(r) => format!("path regex \"{}\"", crate::predicate::user_regex(r)),
+            CompiledPath::Not(inner) => format!("not {}", inner.describe()),
+        }
+    }
+}
+
+fn render(p: &[Seg]) -> String {
+    if p.is_empty() {
+        return "/".into();
+    }
+    p.iter()
+        .map(|s| match s {
+            Seg::Lit(l) => format!("/{l}"),
+            Seg::Param(Some(n)) => format!("/{{{n}}}"),
+            Seg::Param(None) => "/*".into(),
+            Seg::Rest(Some(n)) => format!("/{{*{n}}}"),
+            Seg::Rest(None) => "/**".into(),
+        })
+        .collect()
+}
+
+fn pattern_matches(p: &[Seg], segs: &[Cow<'_, str>]) -> bool {
+    for (i, s) in p.iter().enumerate() {
+        match s {
+            Seg::Rest(_) => return true,
+            Seg::Lit(l) => {
+                if segs.get(i).map(|x| x.as_ref()) != Some(l.as_ref()) {
+                    return false;
+                }
+            }
+            Seg::Param(_) => {
+                if i >= segs.len() {
+                    return false;
+                }
+            }
+        }
+    }
+    p.len() == segs.len()
+}
+
+/// Splits a path into its non-empty segments: repeated and trailing slashes do not count.
+pub(crate) fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+/// Splits and percent-decodes a request path. Allocates only for segments with `%`.
+pub fn decoded_segments(path: &str) -> Vec<Cow<'_, str>> {
+    segments(path).map(percent_decode).collect()
+}
+
+pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn parse_pattern(p: &str, pointer: &str) -> Result<Vec<Seg>, CompileError> {
+    let parts: Vec<&str> = segments(p).collect();
+    let mut out = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let seg = if *part == "**" {
+            Seg::Rest(None)
+        } else if *part == "*" {
+            Seg::Param(None)
+        } else if let Some(inner) = part.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+            if let Some(rest) = inner.strip_prefix('*') {
+                Seg::Rest(Some(param_name(rest, p, pointer)?))
+            } else {
+                Seg::Param(Some(param_name(inner, p, pointer)?))
+            }
+        } else if part.contains('{') || part.contains('}') {
+            return Err(CompileError::new(
+                pointer,
+                format!(
+                    "path pattern \"{p}\": segment \"{part}\" mixes text and a parameter; a parameter must be a whole segment, or use a regex"
+                ),
+            ));
+        } else {
+            Seg::Lit(percent_decode(part).into())
+        };
+        if matches!(seg, Seg::Rest(_)) && !last {
+            return Err(CompileError::new(
+                pointer,
+                format!(
+                    "path pattern \"{p}\": \"{part}\" takes the rest of the path and must be the last segment"
+                ),
+            ));
+        }
+        out.push(seg);
+    }
+    Ok(out)
+}
+
+fn param_name(name: &str, p: &str, pointer: &str) -> Result<Box<str>, CompileError> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if ok {
+        Ok(name.into())
+    } else {
+        Err(CompileError::new(
+            pointer,
+            format!(
+                "path pattern \"{p}\": parameter name \"{name}\" must be letters, digits, '_', '-' or '.'"
+            ),
+        ))
+    }
+}
+
+/// A trie over path segments. Each route with a pattern path is stored at the node its
+/// pattern ends in; lookups collect every route whose pattern matches, whatever its other
+/// conditions, so that a failing header on a literal route can fall back to a parameter route.
+#[derive(Debug, Default)]
+pub(crate) struct PathIndex {
+    statics: HashMap<Box<str>, PathIndex>,
+    param: Option<Box<PathIndex>>,
+    /// Routes whose pattern ends exactly here.
+    here: Vec<u32>,
+    /// Routes whose pattern takes any remainder from here on.
+    rest: Vec<u32>,
+}
+
+impl PathIndex {
+    pub(crate) fn insert(&mut self, pattern: &[Seg], route: u32) {
+        let mut node = self;
+        for seg in pattern {
+            node = match seg {
+                Seg::Lit(l) => node.statics.entry(l.clone()).or_default(),
+                Seg::Param(_) => node.param.get_or_insert_with(Default::default),
+                Seg::Rest(_) => {
+                    node.rest.push(route);
+                    return;
+                }
+            };
+        }
+        node.here.push(route);
+    }
+
+    /// Appends every route whose pattern matches `segs` to `out`.
+    pub(crate) fn collect(&self, segs: &[Cow<'_, str>], out: &mut Vec<u32>) {
+        out.extend_from_slice(&self.rest);
+        match segs.split_first() {
+            None => out.extend_from_slice(&self.here),
+            Some((first, tail)) => {
+                if let Some(child) = self.statics.get(first.as_ref()) {
+                    child.collect(tail, out);
+                }
+                if let Some(child) = &self.param {
+                    child.collect(tail, out);
+                }
+            }
+        }
+    }
+
+    /// For near-miss reports when no pattern matched: follows the request's segments as far
+    /// as the trie allows and returns up to `limit` routes stored at or below that point.
+    pub(crate) fn closest(&self, segs: &[Cow<'_, str>], limit: usize, out: &mut Vec<u32>) {
+        let mut node = self;
+        for seg in segs {
+            match node.statics.get(seg.as_ref()).or(node.param.as_deref()) {
+                Some(child) => node = child,
+                None => break,
+            }
+        }
+        node.gather(limit, out);
+    }
+
+    fn gather(&self, limit: usize, out: &mut Vec<u32>) {
+        for r in self.here.iter().chain(&self.rest) {
+            if out.len() >= limit {
+                return;
+            }
+            out.push(*r);
+        }
+        for child in self.statics.values().chain(self.param.as_deref()) {
+            if out.len() >= limit {
+                return;
+            }
+            child.gather(limit, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pat(p: &str) -> Vec<Seg> {
+        parse_pattern(p, "").unwrap()
+    }
+
+    #[test]
+    fn percent_decoding_handles_truncated_escapes() {
+        assert_eq!(percent_decode("a%20b"), "a b");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn rest_must_be_last() {
+        assert!(parse_pattern("/a/**/b", "/p").is_err());
+        assert!(parse_pattern("/a/{x}.json", "/p").is_err());
+    }
+
+    #[test]
+    fn literal_outranks_param_and_end_outranks_rest() {
+        let lit = CompiledPath::Pattern(pat("/users/me")).specificity();
+        let param = CompiledPath::Pattern(pat("/users/{id}")).specificity();
+        let rest = CompiledPath::Pattern(pat("/users/**")).specificity();
+        assert!(lit > param && param > rest);
+        let exact_prefix = CompiledPath::Pattern(pat("/a/b")).specificity();
+        let rest_prefix = CompiledPath::Pattern(pat("/a/b/**")).specificity();
+        assert!(exact_prefix > rest_prefix);
+    }
+
+    #[test]
+    fn index_collects_all_matching_patterns() {
+        let mut idx = PathIndex::default();
+        idx.insert(&pat("/users/me"), 0);
+        idx.insert(&pat("/users/{id}"), 1);
+        idx.insert(&pat("/users/**"), 2);
+        idx.insert(&pat("/other"), 3);
+        let mut out = Vec::new();
+        idx.collect(&decoded_segments("/users/me"), &mut out);
+        out.sort();
+        assert_eq!(out, vec![0, 1, 2]);
+        out.clear();
+        idx.collect(&decoded_segments("/users"), &mut out);
+        assert_eq!(out, vec![2]);
+    }
+}

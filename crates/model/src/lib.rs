@@ -1,0 +1,287 @@
+//! standin's definition documents.
+//!
+//! This crate owns the shapes users write and the store keeps: teams, services, routes,
+//! request matchers, responses and change events. They are plain data with serde and
+//! OpenAPI schemas; nothing here does IO, compiles a regex or knows a web framework.
+//! Compiling definitions into something that can answer requests is `standin-matcher`'s job.
+//!
+//! A route is protocol-neutral: its common fields (name, memo, priority, times, tags) sit
+//! beside exactly one protocol section. Today that is `http`; gRPC and GraphQL sections
+//! will sit beside it, and the journal, the history and the UI treat every route alike.
+//!
+//! ```
+//! use standin_model::Route;
+//! let route: Route = serde_json::from_str(r#"{
+//!     "name": "get user",
+//!     "http": {
+//!         "request": { "method": "GET", "path": "/users/{id}" },
+//!         "response": { "status": 200, "body": { "json": { "id": "{{request.path.id}}" } } }
+//!     }
+//! }"#).unwrap();
+//! assert_eq!(route.priority, 0);
+//! assert!(route.enabled);
+//! ```
+
+mod event;
+mod matchers;
+mod names;
+
+pub use event::{ChangeEvent, ChangeKind, EntityKind};
+pub use matchers::{BodyMatcher, JsonPathMatcher, PathMatcher, StringMatcher};
+pub use names::{SlugError, validate_slug};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// A team owns services. Its slug is the first segment of its services' default base path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Team {
+    /// Unique, URL-safe name: lowercase letters, digits and `-`, 1 to 63 characters.
+    pub slug: String,
+    /// Display name; defaults to the slug.
+    #[serde(default)]
+    pub name: String,
+    /// Markdown notes for whoever uses this team's mocks.
+    #[serde(default)]
+    pub memo: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A mock service: a set of routes served under one base path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Service {
+    /// Unique within its team.
+    pub slug: String,
+    #[serde(default)]
+    pub name: String,
+    /// Markdown notes: what the service mocks, who to ask, what is missing.
+    #[serde(default)]
+    pub memo: String,
+    /// Path prefix under which the routes are served; defaults to `/{team}/{service}`.
+    /// `/` serves the routes at the root of the mock listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_path: Option<String>,
+    /// Host names (without port) that select this service whatever the path prefix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// The real service's URL, for forwarding (used by later features).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// Delay added before every response of this service, in milliseconds.
+    #[serde(default)]
+    pub default_delay_ms: u64,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl Service {
+    /// The base path in force: the configured one, or `/{team}/{service}`.
+    pub fn effective_base_path(&self, team: &str) -> String {
+        match &self.base_path {
+            Some(p) => normalize_base_path(p),
+            None => format!("/{team}/{}", self.slug),
+        }
+    }
+}
+
+/// Removes a trailing slash and ensures a leading one; `/` stays `/`.
+pub fn normalize_base_path(p: &str) -> String {
+    let trimmed = p.trim_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// A route (a stub): when a request matches, answer with the response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Route {
+    /// Assigned by standin when absent (a UUID v7); any non-empty string up to 128 characters.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub memo: String,
+    /// Higher wins. Ties go to the more specific path, then to the older route.
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Serve at most this many times, then stop matching (counted in memory since the
+    /// route was last changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The HTTP section. Exactly one protocol section must be present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpRoute>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The protocol a route speaks, derived from which section it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Http,
+}
+
+impl Route {
+    /// The protocol of the route's one section, or `None` when it has none.
+    pub fn protocol(&self) -> Option<Protocol> {
+        self.http.as_ref().map(|_| Protocol::Http)
+    }
+}
+
+/// What an HTTP route matches and how it answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpRoute {
+    #[serde(default)]
+    pub request: HttpRequestMatcher,
+    #[serde(default)]
+    pub response: HttpResponse,
+}
+
+/// Conditions on an HTTP request; every given condition must hold.
+///
+/// Paths are relative to the service's base path.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpRequestMatcher {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<StringMatcher>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathMatcher>,
+    /// Query parameter name → condition on its value; a parameter given several times
+    /// matches when any of its values does.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, StringMatcher>,
+    /// Header name (case-insensitive) → condition on its value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, StringMatcher>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cookies: BTreeMap<String, StringMatcher>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodyMatcher>,
+}
+
+/// The answer an HTTP route gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpResponse {
+    #[serde(default = "ok")]
+    pub status: u16,
+    /// Header name → one value or a list of values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, HeaderValues>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<ResponseBody>,
+    /// Delay before answering, in milliseconds, added to the service's default delay.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Render `{{request.path.NAME}}`, `{{request.query.NAME}}` and
+    /// `{{request.headers.NAME}}` placeholders in the body and header values.
+    #[serde(default)]
+    pub templated: bool,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+impl Default for HttpResponse {
+    fn default() -> Self {
+        Self {
+            status: 200,
+            headers: BTreeMap::new(),
+            body: None,
+            delay_ms: 0,
+            templated: false,
+        }
+    }
+}
+
+/// One header value or several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum HeaderValues {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl HeaderValues {
+    pub fn values(&self) -> &[String] {
+        match self {
+            HeaderValues::One(v) => std::slice::from_ref(v),
+            HeaderValues::Many(v) => v,
+        }
+    }
+}
+
+/// A response body. `json` sets `Content-Type: application/json` unless a header says otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum ResponseBody {
+    /// UTF-8 text, sent as is.
+    Text(String),
+    /// A JSON value, serialized compactly.
+    #[schema(value_type = Object)]
+    Json(serde_json::Value),
+    /// Bytes, written as standard base64.
+    Base64(String),
+}
+
+/// A team with its bookkeeping fields, as the store and the API return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamRecord {
+    #[serde(flatten)]
+    pub team: Team,
+    pub meta: Meta,
+}
+
+/// A service with its team and bookkeeping fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRecord {
+    pub team: String,
+    #[serde(flatten)]
+    pub service: Service,
+    pub meta: Meta,
+}
+
+/// A route with its service and bookkeeping fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteRecord {
+    pub team: String,
+    pub service: String,
+    #[serde(flatten)]
+    pub route: Route,
+    pub meta: Meta,
+}
+
+/// Bookkeeping kept with every stored definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    /// Creation order among all routes; breaks priority and specificity ties (older wins).
+    pub created_seq: u64,
+    /// Starts at 1 and grows by one with every update.
+    pub revision: u64,
+    /// RFC 3339.
+    pub created_at: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
