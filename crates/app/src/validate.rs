@@ -1,0 +1,147 @@
+//! Checks on definitions that serde cannot express. Each error names the field by JSON
+//! pointer, relative to the document being written.
+
+use crate::AppError;
+use standin_model::{Route, Service, Team, validate_slug};
+
+const MAX_TEXT: usize = 100_000;
+const MAX_NAME: usize = 200;
+const MAX_ID: usize = 128;
+
+pub(crate) fn same_slug(in_path: &str, in_body: &str) -> Result<(), AppError> {
+    if in_path == in_body {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "/slug",
+            format!(
+                "the slug \"{in_body}\" differs from \"{in_path}\" in the URL; slugs cannot be renamed"
+            ),
+        ))
+    }
+}
+
+fn slug(s: &str) -> Result<(), AppError> {
+    validate_slug(s).map_err(|e| AppError::invalid("/slug", format!("\"{s}\" {e}")))
+}
+
+fn text(pointer: &str, value: &str, max: usize) -> Result<(), AppError> {
+    if value.len() > max {
+        return Err(AppError::invalid(
+            pointer,
+            format!("is {} bytes long; at most {max} are allowed", value.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn tags(pointer: &str, tags: &[String]) -> Result<(), AppError> {
+    for (i, t) in tags.iter().enumerate() {
+        if t.trim().is_empty() || t.len() > 64 {
+            return Err(AppError::invalid(
+                format!("{pointer}/{i}"),
+                "a tag must be 1 to 64 characters and not blank",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn team(t: &mut Team) -> Result<(), AppError> {
+    slug(&t.slug)?;
+    text("/name", &t.name, MAX_NAME)?;
+    text("/memo", &t.memo, MAX_TEXT)?;
+    tags("/tags", &t.tags)?;
+    if t.name.is_empty() {
+        t.name = t.slug.clone();
+    }
+    Ok(())
+}
+
+pub(crate) fn service(s: &mut Service) -> Result<(), AppError> {
+    slug(&s.slug)?;
+    text("/name", &s.name, MAX_NAME)?;
+    text("/memo", &s.memo, MAX_TEXT)?;
+    tags("/tags", &s.tags)?;
+    if s.name.is_empty() {
+        s.name = s.slug.clone();
+    }
+    if let Some(p) = &s.base_path {
+        let bad = |why: &str| AppError::invalid("/basePath", format!("\"{p}\" {why}"));
+        if !p.starts_with('/') {
+            return Err(bad("must start with '/'"));
+        }
+        if p.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "?#{}*%".contains(c))
+        {
+            return Err(bad(
+                "must be a plain path: no spaces, '?', '#', '{', '}', '*' or '%'",
+            ));
+        }
+        s.base_path = Some(standin_model::normalize_base_path(p));
+    }
+    for (i, h) in s.hosts.iter_mut().enumerate() {
+        let ok = !h.is_empty()
+            && h.len() <= 253
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !ok {
+            return Err(AppError::invalid(
+                format!("/hosts/{i}"),
+                format!("\"{h}\" is not a host name (letters, digits, '-', '.')"),
+            ));
+        }
+        *h = h.to_ascii_lowercase();
+    }
+    if let Some(u) = &s.upstream
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Err(AppError::invalid(
+            "/upstream",
+            format!("\"{u}\" must be an http:// or https:// URL"),
+        ));
+    }
+    if s.default_delay_ms > 600_000 {
+        return Err(AppError::invalid(
+            "/defaultDelayMs",
+            "at most 600000 (10 minutes)",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn route(r: &mut Route, pointer: &str) -> Result<(), AppError> {
+    let id_ok = !r.id.is_empty()
+        && r.id.len() <= MAX_ID
+        && !r
+            .id
+            .chars()
+            .any(|c| c == '/' || c.is_control() || c.is_whitespace());
+    if !id_ok {
+        return Err(AppError::invalid(
+            format!("{pointer}/id"),
+            format!(
+                "\"{}\" is not a route id: 1 to {MAX_ID} characters, no '/', spaces or control characters",
+                r.id
+            ),
+        ));
+    }
+    text(&format!("{pointer}/name"), &r.name, MAX_NAME)?;
+    text(&format!("{pointer}/memo"), &r.memo, MAX_TEXT)?;
+    tags(&format!("{pointer}/tags"), &r.tags)?;
+    if r.protocol().is_none() {
+        return Err(AppError::invalid(
+            format!("{pointer}/http"),
+            "a route needs exactly one protocol section; today that is \"http\"",
+        ));
+    }
+    if let Some(h) = &r.http
+        && h.response.delay_ms > 600_000
+    {
+        return Err(AppError::invalid(
+            format!("{pointer}/http/response/delayMs"),
+            "at most 600000 (10 minutes)",
+        ));
+    }
+    Ok(())
+}
