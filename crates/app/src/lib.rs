@@ -189,12 +189,13 @@ fn compile_services(
             continue;
         };
         let mut routes = Vec::new();
-        for (id, record) in catalog
+        // Disabled routes stay in the catalog but are not served.
+        let enabled = catalog
             .routes_of(key)
-            .map(|m| m.iter())
             .into_iter()
-            .flatten()
-        {
+            .flat_map(|m| m.iter())
+            .filter(|(_, r)| r.route.enabled);
+        for (id, record) in enabled {
             let rkey = route_key(&key.0, &key.1, id);
             let compiled = match cache.routes.get(&rkey) {
                 Some((rev, c)) if *rev == record.meta.revision => c.clone(),

@@ -383,3 +383,28 @@ async fn demo_is_created_once() {
         Some("get-pet")
     );
 }
+
+#[tokio::test]
+async fn disabled_routes_are_kept_but_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path()).await;
+    seed(&app).await;
+    app.change("a", |d| {
+        d.put_route(
+            "pay",
+            "api",
+            route(json!({"id": "r1", "enabled": false, "http": {"request": {"path": "/a"}}})),
+            "",
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(serve(&app, "/pay/api/a"), None);
+    assert!(
+        !app.catalog()
+            .routes_of(&("pay".into(), "api".into()))
+            .unwrap()["r1"]
+            .route
+            .enabled
+    );
+}

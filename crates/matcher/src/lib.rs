@@ -145,7 +145,7 @@ impl<'a> Request<'a> {
         self.headers
             .get_all(name)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
             .collect()
     }
 
@@ -154,7 +154,7 @@ impl<'a> Request<'a> {
             self.headers
                 .get_all(http::header::COOKIE)
                 .iter()
-                .filter_map(|v| v.to_str().ok())
+                .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
                 .flat_map(|v| v.split(';'))
                 .filter_map(|kv| kv.trim().split_once('='))
                 .collect()

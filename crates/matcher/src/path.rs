@@ -42,9 +42,11 @@ impl CompiledPath {
         Ok(match m {
             None => CompiledPath::Any,
             Some(P::Pattern(p)) => CompiledPath::Pattern(parse_pattern(p, pointer)?),
-            Some(P::Exact(p)) => {
-                CompiledPath::Pattern(segments(p).map(|s| Seg::Lit(s.into())).collect())
-            }
+            Some(P::Exact(p)) => CompiledPath::Pattern(
+                segments(p)
+                    .map(|s| Seg::Lit(percent_decode(s).into()))
+                    .collect(),
+            ),
             Some(P::Regex(r)) => CompiledPath::Regex(crate::predicate::full_regex(r, pointer)?),
             Some(P::Not(inner)) => CompiledPath::Not(Box::new(Self::compile(
                 Some(inner),

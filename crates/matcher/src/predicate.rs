@@ -259,24 +259,65 @@ pub fn json_contains(actual: &Value, expected: &Value) -> bool {
         (Value::Object(a), Value::Object(e)) => e
             .iter()
             .all(|(k, v)| a.get(k).is_some_and(|w| json_contains(w, v))),
-        (Value::Array(a), Value::Array(e)) => {
-            let mut used = vec![false; a.len()];
-            e.iter().all(|ev| {
-                let found = a
-                    .iter()
-                    .enumerate()
-                    .find(|(i, av)| !used[*i] && json_contains(av, ev));
-                found.map(|(i, _)| used[i] = true).is_some()
-            })
-        }
+        (Value::Array(a), Value::Array(e)) => e.len() <= a.len() && array_contains(a, e),
         _ => json_eq(expected, actual),
     }
+}
+
+/// Whether every expected element can be paired with its own actual element. Greedy
+/// pairing is not enough (`[{a}, {a,b}]` against `[{a,b}, {a}]`), so this finds a maximum
+/// bipartite matching with augmenting paths.
+fn array_contains(actual: &[Value], expected: &[Value]) -> bool {
+    let fits: Vec<Vec<usize>> = expected
+        .iter()
+        .map(|e| {
+            actual
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| json_contains(a, e))
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect();
+    let mut owner: Vec<Option<usize>> = vec![None; actual.len()];
+    fn augment(
+        e: usize,
+        fits: &[Vec<usize>],
+        owner: &mut [Option<usize>],
+        seen: &mut [bool],
+    ) -> bool {
+        for &a in &fits[e] {
+            if seen[a] {
+                continue;
+            }
+            seen[a] = true;
+            if owner[a].is_none_or(|other| augment(other, fits, owner, seen)) {
+                owner[a] = Some(e);
+                return true;
+            }
+        }
+        false
+    }
+    (0..expected.len()).all(|e| augment(e, &fits, &mut owner, &mut vec![false; actual.len()]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn partial_arrays_pair_elements_without_greed() {
+        let actual = json!({"items": [{"a": 1, "b": 2}, {"a": 1}]});
+        assert!(json_contains(
+            &actual,
+            &json!({"items": [{"a": 1}, {"a": 1, "b": 2}]})
+        ));
+        assert!(!json_contains(
+            &actual,
+            &json!({"items": [{"a": 1, "b": 2}, {"a": 1, "b": 2}]})
+        ));
+    }
 
     #[test]
     fn numbers_compare_by_value() {

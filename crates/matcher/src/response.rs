@@ -139,7 +139,7 @@ fn compile_template(
     let body = Template::parse(text, &format!("{pointer}/body"))?;
     let mut out = Vec::new();
     for (name, value) in headers {
-        let v = value.to_str().unwrap_or_default();
+        let v = std::str::from_utf8(value.as_bytes()).unwrap_or_default();
         if v.contains("{{") {
             let hp = format!("{pointer}/headers/{}", crate::escape_pointer(name.as_str()));
             out.push((name.clone(), Template::parse(v, &hp)?));
@@ -236,7 +236,11 @@ impl Template {
                     }
                 }
                 Part::Header(n) => {
-                    if let Some(v) = req.headers.get(n).and_then(|v| v.to_str().ok()) {
+                    if let Some(v) = req
+                        .headers
+                        .get(n)
+                        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+                    {
                         out.push_str(v);
                     }
                 }

@@ -209,3 +209,39 @@ fn compile_errors_name_the_field() {
         assert_eq!(err.pointer, pointer, "{doc}: {}", err.message);
     }
 }
+
+#[test]
+fn utf8_header_and_cookie_values_are_seen() {
+    let routes: Vec<Route> = serde_json::from_str(
+        r#"[{"id":"h","http":{"request":{"headers":{"X-Name":"José"},"cookies":{"a":"1"}}}}]"#,
+    )
+    .unwrap();
+    let svc = service(&routes);
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "x-name",
+        http::HeaderValue::from_bytes("José".as_bytes()).unwrap(),
+    );
+    headers.insert(
+        "cookie",
+        http::HeaderValue::from_bytes("a=1; n=José".as_bytes()).unwrap(),
+    );
+    assert!(matches!(
+        svc.find(&Request::new("GET", "/", None, &headers, b"")),
+        Outcome::Matched(_)
+    ));
+}
+
+#[test]
+fn exact_paths_decode_percent_escapes_like_requests() {
+    let routes: Vec<Route> = serde_json::from_str(
+        r#"[{"id":"e","http":{"request":{"path":{"exact":"/files/a%20b"}}}}]"#,
+    )
+    .unwrap();
+    let svc = service(&routes);
+    let headers = http::HeaderMap::new();
+    assert!(matches!(
+        svc.find(&Request::new("GET", "/files/a%20b", None, &headers, b"")),
+        Outcome::Matched(_)
+    ));
+}
