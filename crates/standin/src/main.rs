@@ -1,1 +1,216 @@
-fn main() {}
+//! `standin`: the composition root. Parses the command line and configuration, opens the
+//! store, and runs the two planes on their own runtimes:
+//!
+//! - the control plane (store, application core, journal task, management API) on one
+//!   dedicated thread with a current-thread runtime, so an fsync or a large import never
+//!   occupies a thread that serves mocks;
+//! - the data plane (the mock listener) on a multi-thread runtime with `--workers` threads.
+//!
+//! On start it prints one line per listener to stdout (`standin: mock listener on
+//! http://ADDR`, `standin: admin API on http://ADDR`); logs go to stderr.
+
+mod config;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::{ServeArgs, Settings};
+use standin_app::App;
+use standin_journal::Journal;
+use standin_store::SqliteStore;
+use std::io::Write;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// standin: a shared mock server for teams and services.
+///
+/// Teams own services; services own routes (stubs). Mock traffic is served on one port
+/// (HTTP/1.1 and h2c), the management API on another (JSON under /api/v1, interactive
+/// docs at /api/v1/docs).
+#[derive(Debug, Parser)]
+#[command(name = "standin", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the mock listener and the management API.
+    ///
+    /// Definitions are stored in DATA_DIR/standin.db (SQLite) and survive restarts; every
+    /// change is recorded in the history. Try `standin serve --demo`, then
+    /// `curl http://127.0.0.1:8080/demo/petstore/pets`.
+    Serve(ServeArgs),
+    /// Print the management API's OpenAPI document (JSON) and exit.
+    Openapi,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(Settings::resolve(&args)?),
+        Command::Openapi => {
+            let doc = standin_admin::openapi()
+                .to_pretty_json()
+                .context("serializing the OpenAPI document")?;
+            println!("{doc}");
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("invalid log filter {filter:?}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+/// What the control plane hands the data plane once it is ready.
+struct Ready {
+    table: standin_app::SharedTable,
+    journal: standin_journal::JournalWriter,
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    init_logging(&settings.log)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<Ready>>();
+
+    let control_settings = settings.clone();
+    let control = std::thread::Builder::new()
+        .name("standin-control".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the control runtime")?;
+            rt.block_on(control_plane(control_settings, ready_tx, stop_rx))
+        })?;
+
+    let ready = match ready_rx.recv() {
+        Ok(Ok(ready)) => ready,
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            return control
+                .join()
+                .map_err(|_| anyhow::anyhow!("the control plane panicked"))?
+                .and(Err(anyhow::anyhow!("the control plane stopped")));
+        }
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.workers)
+        .thread_name("standin-mock")
+        .enable_all()
+        .build()
+        .context("starting the mock runtime")?;
+    let result = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(settings.mock_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} for mock traffic", settings.mock_addr))?;
+        announce(&format!(
+            "mock listener on http://{}",
+            listener.local_addr()?
+        ));
+        if settings.demo {
+            announce(&format!(
+                "try: curl http://{}/demo/petstore/pets",
+                listener.local_addr()?
+            ));
+        }
+        standin_server::serve(
+            listener,
+            ready.table,
+            ready.journal,
+            settings.server.clone(),
+            shutdown_signal(),
+        )
+        .await;
+        anyhow::Ok(())
+    });
+    let _ = stop_tx.send(true);
+    let control_result = control
+        .join()
+        .map_err(|_| anyhow::anyhow!("the control plane panicked"))?;
+    result.and(control_result)
+}
+
+async fn control_plane(
+    settings: Settings,
+    ready: std::sync::mpsc::Sender<anyhow::Result<Ready>>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let started = async {
+        let store = SqliteStore::open(&settings.data_dir)
+            .await
+            .with_context(|| format!("opening the store in {}", settings.data_dir.display()))?;
+        let journal = Journal::start(settings.journal.clone());
+        let app = App::open(Arc::new(store), journal.clone())
+            .await
+            .context("loading definitions")?;
+        if settings.demo
+            && standin_app::demo::ensure(&app)
+                .await
+                .context("creating the demo")?
+        {
+            tracing::info!("created the demo team and service");
+        }
+        let listener = tokio::net::TcpListener::bind(settings.admin_addr)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {} for the admin API", settings.admin_addr)
+            })?;
+        anyhow::Ok((app, journal, listener))
+    };
+    let (app, journal, listener) = match started.await {
+        Ok(parts) => parts,
+        Err(e) => {
+            let text = format!("{e:#}");
+            let _ = ready.send(Err(e));
+            anyhow::bail!("{text}");
+        }
+    };
+    announce(&format!("admin API on http://{}", listener.local_addr()?));
+    let _ = ready.send(Ok(Ready {
+        table: app.table(),
+        journal: journal.writer(),
+    }));
+    standin_admin::serve(listener, app, async move {
+        let _ = stop.wait_for(|s| *s).await;
+    })
+    .await
+    .context("admin API")?;
+    Ok(())
+}
+
+fn announce(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "standin: {line}");
+    let _ = out.flush();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

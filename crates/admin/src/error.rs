@@ -1,0 +1,222 @@
+//! Errors of the management API and how they read: a stable `error` code, a message that
+//! says what to fix, and where (JSON pointer, line and column) when the input is at fault.
+
+use axum::Json;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use standin_app::AppError;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Stable, machine-readable: `invalid_json`, `invalid_field`, `not_found`, `conflict`,
+    /// `not_verified`, `store_failure`, ...
+    pub error: &'static str,
+    pub message: String,
+    /// JSON pointer (RFC 6901) to the offending field in the request body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                error,
+                message: message.into(),
+                pointer: None,
+                line: None,
+                column: None,
+            },
+        }
+    }
+
+    pub fn invalid(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "invalid_field", message);
+        e.body.pointer = Some(pointer.into());
+        e
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid { pointer, message } => {
+                let pointer = if pointer.is_empty() {
+                    "/".to_string()
+                } else {
+                    pointer
+                };
+                ApiError::invalid(pointer, message)
+            }
+            AppError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            AppError::Store(e) => {
+                tracing::error!(error = %e, "store failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "store_failure",
+                    format!("the change was not saved: {e}"),
+                )
+            }
+        }
+    }
+}
+
+/// A JSON request body parsed with errors that point at the problem.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "body_unreadable", e.body_text()))?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, reporting syntax errors by line and column and type errors by JSON pointer.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = pointer_of(e.path());
+        describe(e.into_inner(), path)
+    })?;
+    de.end().map_err(|e| describe(e, String::new()))?;
+    Ok(value)
+}
+
+fn describe(inner: serde_json::Error, path: String) -> ApiError {
+    let (line, column) = (inner.line(), inner.column());
+    let mut err = match inner.classify() {
+        serde_json::error::Category::Syntax
+        | serde_json::error::Category::Eof
+        | serde_json::error::Category::Io => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {}", strip_position(&inner)),
+        ),
+        serde_json::error::Category::Data => {
+            let message = strip_position(&inner);
+            // serde reports an unknown field at its parent; point at the field itself.
+            let pointer = match unknown_field(&message) {
+                Some(field) => format!("{path}/{}", standin_matcher::escape_pointer(field)),
+                None => path,
+            };
+            let pointer = if pointer.is_empty() {
+                "/".to_string()
+            } else {
+                pointer
+            };
+            ApiError::invalid(pointer, message)
+        }
+    };
+    if line > 0 {
+        err.body.line = Some(line);
+        err.body.column = Some(column);
+    }
+    err
+}
+
+fn strip_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `")?.split('`').next()
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("/{index}")),
+            Segment::Map { key } => {
+                out.push_str(&format!("/{}", standin_matcher::escape_pointer(key)))
+            }
+            Segment::Enum { variant } => {
+                out.push_str(&format!("/{}", standin_matcher::escape_pointer(variant)))
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use standin_model::Route;
+
+    fn err(text: &str) -> ErrorBody {
+        parse_json::<Route>(text.as_bytes()).unwrap_err().body
+    }
+
+    #[test]
+    fn syntax_errors_give_line_and_column() {
+        let e = err("{\n  \"name\": \"x\",\n  oops\n}");
+        assert_eq!(e.error, "invalid_json");
+        assert_eq!((e.line, e.column), (Some(3), Some(3)));
+        assert!(!e.message.contains("at line"), "{}", e.message);
+    }
+
+    #[test]
+    fn unknown_fields_point_at_the_field() {
+        let e = err(r#"{"http": {"request": {"metod": "GET"}}}"#);
+        assert_eq!(e.error, "invalid_field");
+        assert_eq!(e.pointer.as_deref(), Some("/http/request/metod"));
+        assert!(e.message.contains("unknown field `metod`"), "{}", e.message);
+    }
+
+    #[test]
+    fn wrong_types_point_at_the_value() {
+        let e = err(r#"{"http": {"response": {"status": "200"}}}"#);
+        assert_eq!(e.pointer.as_deref(), Some("/http/response/status"));
+        let e = err(r#"{"http": {"request": {"headers": {"X-A": {"present": "yes"}}}}}"#);
+        assert_eq!(
+            e.pointer.as_deref(),
+            Some("/http/request/headers/X-A/present")
+        );
+        let e = err(r#"{"http": {"request": {"body": {"jsonPath": {"path": 1}}}}}"#);
+        assert_eq!(
+            e.pointer.as_deref(),
+            Some("/http/request/body/jsonPath/path")
+        );
+    }
+
+    #[test]
+    fn trailing_garbage_is_invalid_json() {
+        let e = err(r#"{"name": "x"} x"#);
+        assert_eq!(e.error, "invalid_json");
+    }
+}
