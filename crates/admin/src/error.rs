@@ -124,9 +124,11 @@ fn describe(inner: serde_json::Error, path: String) -> ApiError {
         serde_json::error::Category::Data => {
             let message = strip_position(&inner);
             // serde reports an unknown field at its parent; point at the field itself.
-            let pointer = match unknown_field(&message) {
-                Some(field) => format!("{path}/{}", standin_matcher::escape_pointer(field)),
-                None => path,
+            // serde_path_to_error includes the key itself in some positions and not in
+            // others, so add it only when it is missing.
+            let pointer = match unknown_field(&message).map(standin_matcher::escape_pointer) {
+                Some(field) if !path.ends_with(&format!("/{field}")) => format!("{path}/{field}"),
+                _ => path,
             };
             let pointer = if pointer.is_empty() {
                 "/".to_string()
@@ -193,6 +195,10 @@ mod tests {
     #[test]
     fn unknown_fields_point_at_the_field() {
         let e = err(r#"{"http": {"request": {"metod": "GET"}}}"#);
+        assert_eq!(e.pointer.as_deref(), Some("/http/request/metod"));
+        let e = err(r#"{"name": "x", "colour": "red"}"#);
+        assert_eq!(e.pointer.as_deref(), Some("/colour"));
+        let e = err(r#"{"http": {"request": {"method": "GET", "metod": "GET"}}}"#);
         assert_eq!(e.error, "invalid_field");
         assert_eq!(e.pointer.as_deref(), Some("/http/request/metod"));
         assert!(e.message.contains("unknown field `metod`"), "{}", e.message);
