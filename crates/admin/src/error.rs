@@ -86,6 +86,35 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// Query parameters parsed with errors in the same JSON shape as every other error.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|e| {
+                let pointer = pointer_of(e.path());
+                let pointer = if pointer.is_empty() {
+                    "/".to_string()
+                } else {
+                    pointer
+                };
+                let mut err =
+                    ApiError::invalid(pointer, format!("invalid query string: {}", e.inner()));
+                err.body.error = "invalid_query";
+                err
+            })
+    }
+}
+
 /// A JSON request body parsed with errors that point at the problem.
 pub struct JsonBody<T>(pub T);
 
@@ -102,6 +131,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
 /// Parses JSON, reporting syntax errors by line and column and type errors by JSON pointer.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_positional_struct::<T>(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = pointer_of(e.path());
@@ -143,6 +173,21 @@ fn describe(inner: serde_json::Error, path: String) -> ApiError {
         err.body.column = Some(column);
     }
     err
+}
+
+/// serde's derived structs also accept a JSON array of their fields in order. The API
+/// documents objects, so a top-level array where an object is expected is refused (a body
+/// that is meant to be an array, like a bulk route replacement, is left alone).
+fn refuse_positional_struct<T: DeserializeOwned>(bytes: &[u8]) -> Result<(), ApiError> {
+    let expects_array = std::any::type_name::<T>().starts_with("alloc::vec::Vec<");
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') && !expects_array {
+        return Err(ApiError::invalid(
+            "/",
+            "expected a JSON object, found an array",
+        ));
+    }
+    Ok(())
 }
 
 fn strip_position(e: &serde_json::Error) -> String {
@@ -218,6 +263,16 @@ mod tests {
             e.pointer.as_deref(),
             Some("/http/request/body/jsonPath/path")
         );
+    }
+
+    #[test]
+    fn an_array_is_not_a_document() {
+        let e = err(r#"["id", "name"]"#);
+        assert_eq!(
+            (e.error, e.pointer.as_deref()),
+            ("invalid_field", Some("/"))
+        );
+        assert!(parse_json::<Vec<Route>>(b"[]").is_ok());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Journal endpoints: what the mock listener received, and verification counts.
 
-use crate::{ApiError, ApiResult, ErrorBody, JsonBody};
+use crate::{ApiError, ApiResult, ErrorBody, JsonBody, QueryParams};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ pub(crate) struct JournalParams {
 #[utoipa::path(get, path = "/api/v1/journal", tag = "journal", params(JournalParams), responses((status = 200, body = Vec<EntryView>)))]
 pub(crate) async fn query(
     State(app): State<App>,
-    Query(p): Query<JournalParams>,
+    QueryParams(p): QueryParams<JournalParams>,
 ) -> Json<Vec<EntryView>> {
     let journal = app.journal();
     journal.flush().await;
@@ -66,7 +66,10 @@ pub(crate) struct ClearParams {
 
 /// Forgets journal entries of one service, or of all.
 #[utoipa::path(delete, path = "/api/v1/journal", tag = "journal", params(ClearParams), responses((status = 204)))]
-pub(crate) async fn clear(State(app): State<App>, Query(p): Query<ClearParams>) -> StatusCode {
+pub(crate) async fn clear(
+    State(app): State<App>,
+    QueryParams(p): QueryParams<ClearParams>,
+) -> StatusCode {
     app.journal().clear(p.service.as_deref()).await;
     StatusCode::NO_CONTENT
 }

@@ -10,9 +10,9 @@
 mod error;
 mod journal;
 
-pub use error::{ApiError, ErrorBody, JsonBody, parse_json};
+pub use error::{ApiError, ErrorBody, JsonBody, QueryParams, parse_json};
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect};
@@ -236,7 +236,7 @@ async fn delete_team(
     State(app): State<App>,
     Actor(actor): Actor,
     Path(slug): Path<String>,
-    Query(q): Query<CascadeQuery>,
+    QueryParams(q): QueryParams<CascadeQuery>,
 ) -> ApiResult<StatusCode> {
     app.change(&actor, |d| d.delete_team(&slug, q.cascade))
         .await?;
@@ -503,7 +503,7 @@ async fn delete_route(
 
 #[derive(Deserialize, IntoParams)]
 struct SearchQuery {
-    /// Text to find in slugs, ids, names and memos (case-insensitive). Empty matches all.
+    /// Text to find in slugs, ids, names, memos and tags (case-insensitive). Empty matches all.
     #[serde(default)]
     q: String,
     /// Only definitions carrying this tag.
@@ -524,7 +524,10 @@ struct SearchResult {
 
 /// Finds teams, services and routes across all teams.
 #[utoipa::path(get, path = "/api/v1/search", tag = "teams", params(SearchQuery), responses((status = 200, body = SearchResult)))]
-async fn search(State(app): State<App>, Query(q): Query<SearchQuery>) -> Json<SearchResult> {
+async fn search(
+    State(app): State<App>,
+    QueryParams(q): QueryParams<SearchQuery>,
+) -> Json<SearchResult> {
     let hits = app
         .catalog()
         .search(&q.q, q.tag.as_deref(), q.limit.unwrap_or(50).min(500));
@@ -555,7 +558,7 @@ struct HistoryQuery {
     responses((status = 200, body = Vec<ChangeEvent>), (status = 400, body = ErrorBody)))]
 async fn history(
     State(app): State<App>,
-    Query(q): Query<HistoryQuery>,
+    QueryParams(q): QueryParams<HistoryQuery>,
 ) -> ApiResult<Json<Vec<ChangeEvent>>> {
     let entity = match q.entity.as_deref() {
         None => None,

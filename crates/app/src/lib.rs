@@ -274,13 +274,18 @@ pub struct SearchHits {
 }
 
 impl Catalog {
-    /// Definitions whose slug, name, memo or tags contain `text` (case-insensitive) and that
+    /// Definitions whose slug (or id), name, memo or a tag contains `text` (case-insensitive) and that
     /// carry `tag` when given. At most `limit` of each kind.
     pub fn search(&self, text: &str, tag: Option<&str>, limit: usize) -> SearchHits {
         let needle = text.to_lowercase();
         let hit = |fields: &[&str], tags: &[String]| {
             tag.is_none_or(|t| tags.iter().any(|x| x == t))
-                && (needle.is_empty() || fields.iter().any(|f| f.to_lowercase().contains(&needle)))
+                && (needle.is_empty()
+                    || fields
+                        .iter()
+                        .copied()
+                        .chain(tags.iter().map(String::as_str))
+                        .any(|f| f.to_lowercase().contains(&needle)))
         };
         SearchHits {
             teams: self

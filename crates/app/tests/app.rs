@@ -308,15 +308,15 @@ async fn deleting_a_team_with_services_needs_cascade() {
     );
 }
 
+/// A change to try, boxed so that different operations fit in one table.
+type Op = Box<dyn FnOnce(&mut standin_app::Draft) -> Result<(), AppError> + Send>;
+
 #[tokio::test]
 async fn invalid_documents_name_their_field() {
     let dir = tempfile::tempdir().unwrap();
     let app = open(dir.path()).await;
     seed(&app).await;
-    let cases: Vec<(
-        Box<dyn FnOnce(&mut standin_app::Draft) -> Result<(), AppError> + Send>,
-        &str,
-    )> = vec![
+    let cases: Vec<(Op, &str)> = vec![
         (
             Box::new(|d| d.create_team(team("Bad Slug")).map(drop)),
             "/slug",

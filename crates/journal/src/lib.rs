@@ -371,7 +371,7 @@ impl Journal {
                 .collect(),
         };
         drop(rings);
-        out.sort_unstable_by(|a, b| b.seq.cmp(&a.seq));
+        out.sort_unstable_by_key(|e| std::cmp::Reverse(e.seq));
         if let Some(limit) = q.limit {
             out.truncate(limit);
         }
@@ -403,34 +403,38 @@ impl Journal {
 async fn drain(mut rx: mpsc::Receiver<Msg>, shared: Arc<Shared>) {
     let mut seq = 0u64;
     let cap = shared.config.capacity_per_service;
-    while let Some(msg) = rx.recv().await {
-        match msg {
-            Msg::Entry(mut e) => {
-                seq += 1;
-                e.seq = seq;
-                let mut rings = shared.rings.write();
-                let ring = rings
-                    .entry(e.service.clone())
-                    .or_insert_with(|| VecDeque::with_capacity(cap.min(1024)));
-                if ring.len() >= cap {
-                    ring.pop_front();
-                    shared.evicted.fetch_add(1, Ordering::Relaxed);
-                }
-                ring.push_back(Arc::from(e));
-                shared.recorded.fetch_add(1, Ordering::Relaxed);
-            }
-            Msg::Flush(done) => {
-                let _ = done.send(());
-            }
-            Msg::Clear(service, done) => {
-                let mut rings = shared.rings.write();
-                match service {
-                    Some(s) => {
-                        rings.remove(s.as_str());
+    // Entries arrive in bursts under load; storing a batch under one lock acquisition keeps
+    // the journal's cost per request small.
+    let mut batch = Vec::with_capacity(256);
+    while rx.recv_many(&mut batch, 256).await > 0 {
+        let mut rings = shared.rings.write();
+        for msg in batch.drain(..) {
+            match msg {
+                Msg::Entry(mut e) => {
+                    seq += 1;
+                    e.seq = seq;
+                    let ring = rings
+                        .entry(e.service.clone())
+                        .or_insert_with(|| VecDeque::with_capacity(cap.min(1024)));
+                    if ring.len() >= cap {
+                        ring.pop_front();
+                        shared.evicted.fetch_add(1, Ordering::Relaxed);
                     }
-                    None => rings.clear(),
+                    ring.push_back(Arc::from(e));
+                    shared.recorded.fetch_add(1, Ordering::Relaxed);
                 }
-                let _ = done.send(());
+                Msg::Flush(done) => {
+                    let _ = done.send(());
+                }
+                Msg::Clear(service, done) => {
+                    match service {
+                        Some(s) => {
+                            rings.remove(s.as_str());
+                        }
+                        None => rings.clear(),
+                    }
+                    let _ = done.send(());
+                }
             }
         }
     }

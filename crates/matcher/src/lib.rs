@@ -440,6 +440,8 @@ pub struct ServiceInfo {
 #[derive(Debug)]
 pub struct CompiledService {
     pub info: ServiceInfo,
+    /// `team/service`, built once for journal entries.
+    pub key: Arc<str>,
     routes: Vec<Arc<CompiledRoute>>,
     index: PathIndex,
     regexes: RegexSet,
@@ -502,6 +504,7 @@ impl CompiledService {
         })?;
         let needs_body = routes.iter().any(|r| r.request.needs_body());
         Ok(CompiledService {
+            key: Arc::from(format!("{}/{}", info.team, info.slug)),
             info,
             routes,
             index,

@@ -47,7 +47,10 @@ impl CompiledPath {
                     .map(|s| Seg::Lit(percent_decode(s).into()))
                     .collect(),
             ),
-            Some(P::Regex(r)) => CompiledPath::Regex(crate::predicate::full_regex(r, pointer)?),
+            Some(P::Regex(r)) => CompiledPath::Regex(crate::predicate::full_regex(
+                r,
+                &format!("{pointer}/regex"),
+            )?),
             Some(P::Not(inner)) => CompiledPath::Not(Box::new(Self::compile(
                 Some(inner),
                 &format!("{pointer}/not"),

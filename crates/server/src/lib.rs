@@ -180,7 +180,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
         None => (Arc::from(UNRESOLVED), path, no_service(method, path), 0),
         Some((svc, rel)) => {
             let rel = if rel.is_empty() { "/" } else { rel };
-            let key: Arc<str> = Arc::from(format!("{}/{}", svc.info.team, svc.info.slug));
+            let key = svc.key.clone();
             let mreq = standin_matcher::Request::new(method, rel, query, &parts.headers, &body);
             match svc.find(&mreq) {
                 Outcome::Matched(m) => {

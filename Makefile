@@ -1,0 +1,42 @@
+# The project's task entry points. CI runs `.ci/run`, which runs `make test`.
+
+CARGO ?= cargo
+
+.PHONY: run test fmt lint unit doc bench load openapi
+
+## Run standin with the demo service (release build).
+run:
+	$(CARGO) run --release -p standin -- serve --demo
+
+## Every check CI runs.
+test: fmt lint unit doc
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Unit, data-driven, API and end-to-end tests. nextest when installed, cargo test otherwise.
+unit:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast --lib --bins --tests; \
+	fi
+
+## Doc examples (nextest does not run them).
+doc:
+	$(CARGO) test --workspace --doc
+
+## Criterion micro-benchmarks (route lookup at 1, 1k, 10k, 100k routes).
+bench:
+	$(CARGO) bench -p standin-matcher --bench lookup
+
+## End-to-end load test against a bare hyper server (see bench/README.md).
+load:
+	bench/load.sh
+
+## Print the management API's OpenAPI document.
+openapi:
+	$(CARGO) run -q -p standin -- openapi

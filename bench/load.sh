@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# End-to-end load test: the release standin binary under wrk, next to a bare hyper server
+# (the limit), through the shared harness in ../shared/bench (server pinned to CPU 0, wrk
+# to CPU 1, 127.0.0.1 only, every run bounded in time).
+#
+#   bench/load.sh                       # hello-hyper, standin, standin with the journal off
+#   bench/load.sh hello-hyper standin wiremock   # any harness targets (peers need
+#                                                # ../shared/bench/install.sh first)
+#
+# Results are written to bench/results/ and printed.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared=${SHARED_BENCH:-$root/../shared/bench}
+[[ -x $shared/run.sh ]] || { echo "the shared harness is missing at $shared" >&2; exit 1; }
+command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
+(cd "$root" && cargo build --release -p standin)
+hh=$shared/hello-hyper
+if [[ ! -x $hh/target/release/hello-hyper ]]; then
+  (cd "$hh" && cargo build --release -q)
+fi
+mkdir -p "$root/bench/results"
+targets=("$@")
+((${#targets[@]})) || targets=(hello-hyper standin)
+export STANDIN_CMD="$root/bench/standin-under-test.sh {port}"
+export STANDIN_SETUP="$root/bench/load-stubs.sh"
+export STANDIN_VERSION="$(git -C "$root" rev-parse --short HEAD)"
+export OUT_DIR="$root/bench/results"
+STANDIN_NAME=standin "$shared/run.sh" "${targets[@]}"
+# The same binary with the journal off: what a load-test replica would run.
+if [[ $# -eq 0 ]]; then
+  STANDIN_NAME=standin-nojournal STANDIN_FLAGS="--journal-capacity 0" "$shared/run.sh" standin
+fi
