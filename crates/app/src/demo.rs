@@ -84,6 +84,8 @@ pub async fn ensure(app: &App) -> Result<bool, AppError> {
                 hosts: Vec::new(),
                 upstream: None,
                 default_delay_ms: 0,
+                match_order: Default::default(),
+                not_found: Default::default(),
                 tags: vec!["demo".into()],
             },
         )?;

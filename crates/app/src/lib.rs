@@ -241,6 +241,8 @@ fn service_info(s: &ServiceRecord) -> ServiceInfo {
             .map(|h| h.to_ascii_lowercase())
             .collect(),
         default_delay_ms: s.service.default_delay_ms,
+        match_order: s.service.match_order,
+        not_found: s.service.not_found,
     }
 }
 

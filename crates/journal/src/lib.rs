@@ -254,14 +254,20 @@ pub struct JournalStats {
     pub capacity_per_service: u64,
 }
 
+type Predicate = Box<dyn Fn(&JournalEntry) -> bool + Send>;
+
 enum Msg {
     Entry(Box<JournalEntry>),
     Flush(oneshot::Sender<()>),
     Clear(Option<String>, oneshot::Sender<()>),
+    /// Removes the entries of a service for which the predicate holds.
+    ClearWhere(String, Predicate, oneshot::Sender<()>),
 }
 
 struct Shared {
     rings: RwLock<HashMap<Arc<str>, VecDeque<Arc<JournalEntry>>>>,
+    /// Wakes the journal task at once (for flush and clear); entries never do.
+    wake: tokio::sync::Notify,
     recorded: AtomicU64,
     dropped: AtomicU64,
     evicted: AtomicU64,
@@ -307,6 +313,7 @@ impl Journal {
     pub fn start(config: JournalConfig) -> Self {
         let shared = Arc::new(Shared {
             rings: RwLock::new(HashMap::new()),
+            wake: tokio::sync::Notify::new(),
             recorded: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
@@ -336,6 +343,7 @@ impl Journal {
         if let Some(tx) = &self.writer.tx {
             let (done, wait) = oneshot::channel();
             if tx.send(Msg::Flush(done)).await.is_ok() {
+                self.shared().wake.notify_one();
                 let _ = wait.await;
             }
         }
@@ -351,6 +359,35 @@ impl Journal {
                 .await
                 .is_ok()
             {
+                let _ = wait.await;
+            }
+        }
+    }
+
+    /// Removes the entries of `service` whose request satisfies `matcher`.
+    pub async fn clear_matching(&self, service: &str, matcher: CompiledRequestMatcher) {
+        self.clear_where(service, move |e| matcher.matches(&e.as_request()))
+            .await;
+    }
+
+    /// Removes the entries of `service` for which `predicate` holds.
+    pub async fn clear_where(
+        &self,
+        service: &str,
+        predicate: impl Fn(&JournalEntry) -> bool + Send + 'static,
+    ) {
+        if let Some(tx) = &self.writer.tx {
+            let (done, wait) = oneshot::channel();
+            if tx
+                .send(Msg::ClearWhere(
+                    service.to_string(),
+                    Box::new(predicate),
+                    done,
+                ))
+                .await
+                .is_ok()
+            {
+                self.shared().wake.notify_one();
                 let _ = wait.await;
             }
         }
@@ -400,19 +437,63 @@ impl Journal {
     }
 }
 
+/// How often the journal task collects entries when nobody asks for them sooner.
+const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
+
 async fn drain(mut rx: mpsc::Receiver<Msg>, shared: Arc<Shared>) {
-    let mut seq = 0u64;
-    let cap = shared.config.capacity_per_service;
-    // Entries arrive in bursts under load; storing a batch under one lock acquisition keeps
-    // the journal's cost per request small.
+    // The task polls with `try_recv` instead of waiting in `recv`: a receiver waiting in
+    // `recv` is woken by every send, which under load means a cross-thread wake-up per
+    // request on the serving path. Polling on a short tick costs nothing per request;
+    // flush and clear wake the task explicitly so they still answer at once.
+    let mut tick = tokio::time::interval(DRAIN_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut state = DrainState {
+        seq: 0,
+        cap: shared.config.capacity_per_service,
+    };
     let mut batch = Vec::with_capacity(256);
-    while rx.recv_many(&mut batch, 256).await > 0 {
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shared.wake.notified() => {}
+        }
+        loop {
+            match rx.try_recv() {
+                Ok(msg) => {
+                    batch.push(msg);
+                    if batch.len() == batch.capacity() {
+                        state.store(&shared, &mut batch);
+                    }
+                }
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    state.store(&shared, &mut batch);
+                    return;
+                }
+            }
+        }
+        state.store(&shared, &mut batch);
+    }
+}
+
+struct DrainState {
+    seq: u64,
+    cap: usize,
+}
+
+impl DrainState {
+    /// Applies a batch of messages under one acquisition of the rings' lock.
+    fn store(&mut self, shared: &Shared, batch: &mut Vec<Msg>) {
+        if batch.is_empty() {
+            return;
+        }
         let mut rings = shared.rings.write();
         for msg in batch.drain(..) {
             match msg {
                 Msg::Entry(mut e) => {
-                    seq += 1;
-                    e.seq = seq;
+                    self.seq += 1;
+                    e.seq = self.seq;
+                    let cap = self.cap;
                     let ring = rings
                         .entry(e.service.clone())
                         .or_insert_with(|| VecDeque::with_capacity(cap.min(1024)));
@@ -424,6 +505,12 @@ async fn drain(mut rx: mpsc::Receiver<Msg>, shared: Arc<Shared>) {
                     shared.recorded.fetch_add(1, Ordering::Relaxed);
                 }
                 Msg::Flush(done) => {
+                    let _ = done.send(());
+                }
+                Msg::ClearWhere(service, predicate, done) => {
+                    if let Some(ring) = rings.get_mut(service.as_str()) {
+                        ring.retain(|e| !predicate(e));
+                    }
                     let _ = done.send(());
                 }
                 Msg::Clear(service, done) => {

@@ -49,6 +49,8 @@ fn table(n: usize) -> RouteTable {
         base_path: "/team/svc".into(),
         hosts: vec![],
         default_delay_ms: 0,
+        match_order: Default::default(),
+        not_found: Default::default(),
     };
     RouteTable::new(vec![Arc::new(
         CompiledService::build(info, routes).unwrap(),

@@ -22,7 +22,7 @@
 //!     "response": {"status": 200, "body": {"text": "user {{request.path.id}}"}, "templated": true}
 //! }}"#).unwrap();
 //! let compiled = CompiledRoute::compile(&route, 1, Arc::new(RouteCounters::default())).unwrap();
-//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0 };
+//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0, match_order: Default::default(), not_found: Default::default() };
 //! let service = CompiledService::build(info, vec![Arc::new(compiled)]).unwrap();
 //!
 //! let headers = http::HeaderMap::new();
@@ -38,7 +38,7 @@ mod response;
 
 pub use path::decoded_segments;
 pub use predicate::{json_contains, json_eq};
-pub use response::{CompiledResponse, Rendered};
+pub use response::{CompiledResponse, Fault, Rendered};
 
 use http::{HeaderMap, HeaderName};
 use path::{CompiledPath, PathIndex};
@@ -173,7 +173,7 @@ impl<'a> Request<'a> {
     }
 }
 
-fn parse_query(q: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+pub(crate) fn parse_query(q: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     q.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
@@ -361,6 +361,8 @@ pub struct CompiledRoute {
     pub request: CompiledRequestMatcher,
     pub response: CompiledResponse,
     pub times: Option<u64>,
+    /// Milliseconds since the Unix epoch after which the route no longer matches.
+    pub expires_at_ms: Option<u64>,
     pub counters: Arc<RouteCounters>,
 }
 
@@ -379,6 +381,20 @@ impl CompiledRoute {
         })?;
         let request = CompiledRequestMatcher::compile(&http.request, "/http/request")?;
         let response = CompiledResponse::compile(&http.response, "/http/response")?;
+        let expires_at_ms = match &route.expires_at {
+            None => None,
+            Some(t) => Some(
+                t.parse::<jiff::Timestamp>()
+                    .map_err(|e| {
+                        CompileError::new(
+                            "/expiresAt",
+                            format!("\"{t}\" is not an RFC 3339 time: {e}"),
+                        )
+                    })?
+                    .as_millisecond()
+                    .max(0) as u64,
+            ),
+        };
         Ok(CompiledRoute {
             id: Arc::from(route.id.as_str()),
             name: route.name.clone(),
@@ -388,6 +404,7 @@ impl CompiledRoute {
             request,
             response,
             times: route.times,
+            expires_at_ms,
             counters,
         })
     }
@@ -395,6 +412,9 @@ impl CompiledRoute {
     /// Takes one use of the route. Fails only when `times` is set and used up; the check
     /// and the count are one atomic step, so concurrent requests never exceed `times`.
     fn claim(&self) -> bool {
+        if self.expired() {
+            return false;
+        }
         let served = &self.counters.served;
         match self.times {
             None => {
@@ -409,19 +429,33 @@ impl CompiledRoute {
         }
     }
 
+    fn expired(&self) -> bool {
+        self.expires_at_ms.is_some_and(|at| now_ms() >= at)
+    }
+
     fn exhausted(&self) -> bool {
         self.times
             .is_some_and(|t| self.counters.served.load(Ordering::Relaxed) >= t)
     }
 
-    fn order_key(&self) -> impl Ord + '_ {
+    fn order_key(&self, order: standin_model::MatchOrder) -> impl Ord + '_ {
+        let specificity = match order {
+            standin_model::MatchOrder::Specific => Some(&self.specificity),
+            standin_model::MatchOrder::Oldest => None,
+        };
         (
             std::cmp::Reverse(self.priority),
-            std::cmp::Reverse(&self.specificity),
+            std::cmp::Reverse(specificity),
             self.created_seq,
             &self.id,
         )
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The service fields the data plane needs.
@@ -434,6 +468,8 @@ pub struct ServiceInfo {
     /// Lowercase host names without port.
     pub hosts: Vec<String>,
     pub default_delay_ms: u64,
+    pub match_order: standin_model::MatchOrder,
+    pub not_found: standin_model::NotFound,
 }
 
 /// A service's routes in match order, with the index that finds candidates.
@@ -480,7 +516,8 @@ impl CompiledService {
         info: ServiceInfo,
         mut routes: Vec<Arc<CompiledRoute>>,
     ) -> Result<Self, CompileError> {
-        routes.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        let order = info.match_order;
+        routes.sort_by(|a, b| a.order_key(order).cmp(&b.order_key(order)));
         let mut index = PathIndex::default();
         let mut regex_src = Vec::new();
         let mut regex_routes = Vec::new();
@@ -573,7 +610,9 @@ impl CompiledService {
                 let route = &self.routes[i as usize];
                 let mut failed = route.request.failures(req);
                 let held = route.request.condition_count().saturating_sub(failed.len());
-                if failed.is_empty() && route.exhausted() {
+                if failed.is_empty() && route.expired() {
+                    failed.push("expired".to_string());
+                } else if failed.is_empty() && route.exhausted() {
                     failed.push(format!(
                         "already served its {} time(s)",
                         route.times.unwrap_or_default()

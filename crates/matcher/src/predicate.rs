@@ -44,6 +44,7 @@ pub(crate) enum StrCond {
     Present(bool),
     Not(Box<StrCond>),
     AnyOf(Vec<StrCond>),
+    AllOf(Vec<StrCond>),
 }
 
 impl StrCond {
@@ -57,13 +58,20 @@ impl StrCond {
             StringMatcher::Not(inner) => {
                 StrCond::Not(Box::new(Self::compile(inner, &format!("{pointer}/not"))?))
             }
-            StringMatcher::AnyOf(list) => StrCond::AnyOf(
-                list.iter()
-                    .enumerate()
-                    .map(|(i, m)| Self::compile(m, &format!("{pointer}/anyOf/{i}")))
-                    .collect::<Result<_, _>>()?,
-            ),
+            StringMatcher::AnyOf(list) => {
+                StrCond::AnyOf(Self::compile_list(list, &format!("{pointer}/anyOf"))?)
+            }
+            StringMatcher::AllOf(list) => {
+                StrCond::AllOf(Self::compile_list(list, &format!("{pointer}/allOf"))?)
+            }
         })
+    }
+
+    fn compile_list(list: &[StringMatcher], pointer: &str) -> Result<Vec<Self>, CompileError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, m)| Self::compile(m, &format!("{pointer}/{i}")))
+            .collect()
     }
 
     /// Whether the values the request has for a name (possibly none) satisfy the condition.
@@ -76,6 +84,7 @@ impl StrCond {
             StrCond::Present(p) => values.is_empty() != *p,
             StrCond::Not(inner) => !inner.eval(values),
             StrCond::AnyOf(list) => list.iter().any(|c| c.eval(values)),
+            StrCond::AllOf(list) => list.iter().all(|c| c.eval(values)),
         }
     }
 
@@ -90,6 +99,13 @@ impl StrCond {
             StrCond::Not(inner) => format!("not ({})", inner.describe()),
             StrCond::AnyOf(list) => format!(
                 "any of ({})",
+                list.iter()
+                    .map(|c| c.describe())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            StrCond::AllOf(list) => format!(
+                "all of ({})",
                 list.iter()
                     .map(|c| c.describe())
                     .collect::<Vec<_>>()
@@ -113,6 +129,8 @@ pub(crate) enum BodyCond {
         equals: Option<Value>,
     },
     JsonSchema(Box<jsonschema::Validator>),
+    Bytes(bytes::Bytes),
+    Form(Vec<(String, StrCond)>),
     Not(Box<BodyCond>),
     AllOf(Vec<BodyCond>),
 }
@@ -143,6 +161,34 @@ impl BodyCond {
                     )
                 })?,
             )),
+            BodyMatcher::Base64(b) => {
+                use base64::Engine;
+                BodyCond::Bytes(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b)
+                        .map(bytes::Bytes::from)
+                        .map_err(|e| {
+                            CompileError::new(
+                                &format!("{pointer}/base64"),
+                                format!("invalid base64: {e}"),
+                            )
+                        })?,
+                )
+            }
+            BodyMatcher::Form(fields) => BodyCond::Form(
+                fields
+                    .iter()
+                    .map(|(k, m)| {
+                        Ok((
+                            k.clone(),
+                            StrCond::compile(
+                                m,
+                                &format!("{pointer}/form/{}", crate::escape_pointer(k)),
+                            )?,
+                        ))
+                    })
+                    .collect::<Result<_, CompileError>>()?,
+            ),
             BodyMatcher::Not(inner) => {
                 BodyCond::Not(Box::new(Self::compile(inner, &format!("{pointer}/not"))?))
             }
@@ -164,7 +210,11 @@ impl BodyCond {
             | BodyCond::JsonSchema(_) => true,
             BodyCond::Not(inner) => inner.needs_json(),
             BodyCond::AllOf(list) => list.iter().any(|c| c.needs_json()),
-            BodyCond::Equals(_) | BodyCond::Contains(_) | BodyCond::Regex(_) => false,
+            BodyCond::Equals(_)
+            | BodyCond::Contains(_)
+            | BodyCond::Regex(_)
+            | BodyCond::Bytes(_)
+            | BodyCond::Form(_) => false,
         }
     }
 
@@ -185,6 +235,18 @@ impl BodyCond {
                 }
             }),
             BodyCond::JsonSchema(v) => json.is_some_and(|j| v.is_valid(j)),
+            BodyCond::Bytes(b) => body == b.as_ref(),
+            BodyCond::Form(fields) => text().is_some_and(|t| {
+                let pairs = crate::parse_query(t);
+                fields.iter().all(|(k, c)| {
+                    let values: Vec<&str> = pairs
+                        .iter()
+                        .filter(|(n, _)| n == k)
+                        .map(|(_, v)| v.as_ref())
+                        .collect();
+                    c.eval(&values)
+                })
+            }),
             BodyCond::Not(inner) => !inner.eval(body, json),
             BodyCond::AllOf(list) => list.iter().all(|c| c.eval(body, json)),
         }
@@ -208,6 +270,15 @@ impl BodyCond {
                 ..
             } => format!("body JSONPath \"{text}\" selects {e}"),
             BodyCond::JsonSchema(_) => "body is valid against the JSON Schema".into(),
+            BodyCond::Bytes(b) => format!("body is exactly {} given bytes", b.len()),
+            BodyCond::Form(fields) => format!(
+                "body is a form with {}",
+                fields
+                    .iter()
+                    .map(|(k, c)| format!("{k} {}", c.describe()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             BodyCond::Not(inner) => format!("not ({})", inner.describe()),
             BodyCond::AllOf(list) => list
                 .iter()

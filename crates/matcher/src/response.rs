@@ -11,6 +11,11 @@ use standin_model::{HttpResponse, ResponseBody};
 #[derive(Debug)]
 pub struct CompiledResponse {
     pub status: StatusCode,
+    /// A reason phrase other than the standard one.
+    pub reason: Option<Bytes>,
+    pub chunk_size: Option<usize>,
+    pub omit_content_length: bool,
+    pub fault: Option<Fault>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     pub delay_ms: u64,
@@ -22,6 +27,14 @@ pub struct CompiledResponse {
 struct ResponseTemplate {
     body: Template,
     headers: Vec<(HeaderName, Template)>,
+}
+
+/// A deliberate connection fault, compiled.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    CloseAfterResponse,
+    DropConnection,
+    RawBytes(Bytes),
 }
 
 /// The parts of a response that depend on the request, rendered per request.
@@ -89,8 +102,50 @@ impl CompiledResponse {
         } else {
             None
         };
+        let reason = match &r.reason {
+            None => None,
+            Some(text)
+                if text
+                    .bytes()
+                    .all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) =>
+            {
+                Some(Bytes::from(text.clone()))
+            }
+            Some(_) => {
+                return Err(CompileError::new(
+                    &format!("{pointer}/reason"),
+                    "a reason phrase is visible ASCII, spaces and tabs".to_string(),
+                ));
+            }
+        };
+        if r.chunk_size == Some(0) {
+            return Err(CompileError::new(
+                &format!("{pointer}/chunkSize"),
+                "must be at least 1".to_string(),
+            ));
+        }
+        let fault = match &r.fault {
+            None => None,
+            Some(standin_model::Fault::CloseAfterResponse) => Some(Fault::CloseAfterResponse),
+            Some(standin_model::Fault::DropConnection) => Some(Fault::DropConnection),
+            Some(standin_model::Fault::RawBytes(b)) => Some(Fault::RawBytes(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .map(Bytes::from)
+                    .map_err(|e| {
+                        CompileError::new(
+                            &format!("{pointer}/fault/rawBytes"),
+                            format!("invalid base64: {e}"),
+                        )
+                    })?,
+            )),
+        };
         Ok(CompiledResponse {
             status,
+            reason,
+            chunk_size: r.chunk_size,
+            omit_content_length: r.omit_content_length,
+            fault,
             headers,
             body,
             delay_ms: r.delay_ms,

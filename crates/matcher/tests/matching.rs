@@ -76,6 +76,8 @@ fn service(routes: &[Route]) -> CompiledService {
         base_path: "/t/s".into(),
         hosts: vec![],
         default_delay_ms: 0,
+        match_order: Default::default(),
+        not_found: Default::default(),
     };
     CompiledService::build(info, compiled).expect("service builds")
 }

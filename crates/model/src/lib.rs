@@ -74,8 +74,48 @@ pub struct Service {
     /// Delay added before every response of this service, in milliseconds.
     #[serde(default)]
     pub default_delay_ms: u64,
+    /// How routes of equal priority are ordered: `specific` (the more specific path first,
+    /// then the older route; the default) or `oldest` (the older route first, as
+    /// MockServer orders expectations).
+    #[serde(default, skip_serializing_if = "MatchOrder::is_default")]
+    pub match_order: MatchOrder,
+    /// How an unmatched request is answered: `explain` (404 with the near misses; the
+    /// default) or `empty` (a bare 404, as MockServer answers). The journal keeps the near
+    /// misses either way.
+    #[serde(default, skip_serializing_if = "NotFound::is_default")]
+    pub not_found: NotFound,
     #[serde(default)]
     pub tags: Vec<String>,
+}
+
+/// The answer to a request no route matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotFound {
+    #[default]
+    Explain,
+    Empty,
+}
+
+impl NotFound {
+    pub fn is_default(&self) -> bool {
+        *self == NotFound::Explain
+    }
+}
+
+/// Tie-breaking among routes of equal priority.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchOrder {
+    #[default]
+    Specific,
+    Oldest,
+}
+
+impl MatchOrder {
+    pub fn is_default(&self) -> bool {
+        *self == MatchOrder::Specific
+    }
 }
 
 impl Service {
@@ -120,6 +160,13 @@ pub struct Route {
     pub times: Option<u64>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Stop matching after this time (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Where the route came from when it was written in another format (a MockServer
+    /// expectation, later an OpenAPI operation or a WireMock mapping), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
     /// The HTTP section. Exactly one protocol section must be present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpRoute>,
@@ -127,6 +174,16 @@ pub struct Route {
 
 fn yes() -> bool {
     true
+}
+
+/// The document a route was converted from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Origin {
+    /// `mockserver` today.
+    pub format: String,
+    #[schema(value_type = Object)]
+    pub document: serde_json::Value,
 }
 
 /// The protocol a route speaks, derived from which section it has.
@@ -194,6 +251,31 @@ pub struct HttpResponse {
     /// `{{request.headers.NAME}}` placeholders in the body and header values.
     #[serde(default)]
     pub templated: bool,
+    /// The reason phrase of the status line (HTTP/1.1 only), instead of the standard one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Send the body in chunks of this many bytes (chunked transfer encoding, no
+    /// Content-Length).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<usize>,
+    /// Send no Content-Length (the body is sent chunked).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub omit_content_length: bool,
+    /// A deliberate connection fault instead of, or after, the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+}
+
+/// Connection faults a route can inject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Fault {
+    /// Send the response, then close the connection.
+    CloseAfterResponse,
+    /// Close the connection without answering.
+    DropConnection,
+    /// Write these bytes (standard base64) instead of an HTTP response, then close.
+    RawBytes(String),
 }
 
 fn ok() -> u16 {
@@ -208,6 +290,10 @@ impl Default for HttpResponse {
             body: None,
             delay_ms: 0,
             templated: false,
+            reason: None,
+            chunk_size: None,
+            omit_content_length: false,
+            fault: None,
         }
     }
 }

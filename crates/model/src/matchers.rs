@@ -27,6 +27,9 @@ pub enum StringMatcher {
     Not(Box<StringMatcher>),
     #[schema(no_recursion)]
     AnyOf(Vec<StringMatcher>),
+    /// Every condition holds (each may be satisfied by a different value of the name).
+    #[schema(no_recursion)]
+    AllOf(Vec<StringMatcher>),
 }
 
 /// A condition on the request path, relative to the service's base path.
@@ -69,6 +72,11 @@ pub enum BodyMatcher {
     /// 2020-12 by default).
     #[schema(value_type = Object)]
     JsonSchema(serde_json::Value),
+    /// The body is exactly these bytes, written as standard base64.
+    Base64(String),
+    /// The body is a form (`application/x-www-form-urlencoded`) whose fields satisfy these
+    /// conditions, as query parameters do.
+    Form(std::collections::BTreeMap<String, StringMatcher>),
     #[schema(no_recursion)]
     Not(Box<BodyMatcher>),
     #[schema(no_recursion)]
@@ -100,6 +108,7 @@ trait ErasedNext<'de> {
     fn json(&mut self) -> Result<serde_json::Value, String>;
     fn string_matcher(&mut self) -> Result<StringMatcher, String>;
     fn string_matchers(&mut self) -> Result<Vec<StringMatcher>, String>;
+    fn string_map(&mut self) -> Result<std::collections::BTreeMap<String, StringMatcher>, String>;
     fn path_matcher(&mut self) -> Result<PathMatcher, String>;
     fn body_matcher(&mut self) -> Result<BodyMatcher, String>;
     fn body_matchers(&mut self) -> Result<Vec<BodyMatcher>, String>;
@@ -136,6 +145,9 @@ impl<'de, A: MapAccess<'de>> ErasedNext<'de> for Next<'_, A, A::Error> {
         self.read()
     }
     fn string_matchers(&mut self) -> Result<Vec<StringMatcher>, String> {
+        self.read()
+    }
+    fn string_map(&mut self) -> Result<std::collections::BTreeMap<String, StringMatcher>, String> {
         self.read()
     }
     fn path_matcher(&mut self) -> Result<PathMatcher, String> {
@@ -201,6 +213,7 @@ const STRING_KINDS: &[&str] = &[
     "present",
     "not",
     "anyOf",
+    "allOf",
 ];
 const PATH_KINDS: &[&str] = &["pattern", "exact", "regex", "not"];
 const BODY_KINDS: &[&str] = &[
@@ -211,6 +224,8 @@ const BODY_KINDS: &[&str] = &[
     "jsonPartial",
     "jsonPath",
     "jsonSchema",
+    "base64",
+    "form",
     "not",
     "allOf",
 ];
@@ -218,7 +233,7 @@ const BODY_KINDS: &[&str] = &[
 impl<'de> Deserialize<'de> for StringMatcher {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(OneKey {
-            expecting: "a string, or an object with one of the keys equals, equalsIgnoreCase, contains, regex, present, not, anyOf",
+            expecting: "a string, or an object with one of the keys equals, equalsIgnoreCase, contains, regex, present, not, anyOf, allOf",
             kinds: STRING_KINDS,
             shorthand: Some(StringMatcher::Equals),
             dispatch: |key, next| {
@@ -229,7 +244,8 @@ impl<'de> Deserialize<'de> for StringMatcher {
                     "regex" => StringMatcher::Regex(next.string()?),
                     "present" => StringMatcher::Present(next.boolean()?),
                     "not" => StringMatcher::Not(Box::new(next.string_matcher()?)),
-                    _ => StringMatcher::AnyOf(next.string_matchers()?),
+                    "anyOf" => StringMatcher::AnyOf(next.string_matchers()?),
+                    _ => StringMatcher::AllOf(next.string_matchers()?),
                 })
             },
         })
@@ -257,7 +273,7 @@ impl<'de> Deserialize<'de> for PathMatcher {
 impl<'de> Deserialize<'de> for BodyMatcher {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(OneKey {
-            expecting: "a string, or an object with one of the keys equals, contains, regex, json, jsonPartial, jsonPath, jsonSchema, not, allOf",
+            expecting: "a string, or an object with one of the keys equals, contains, regex, json, jsonPartial, jsonPath, jsonSchema, base64, form, not, allOf",
             kinds: BODY_KINDS,
             shorthand: Some(BodyMatcher::Equals),
             dispatch: |key, next| {
@@ -269,6 +285,8 @@ impl<'de> Deserialize<'de> for BodyMatcher {
                     "jsonPartial" => BodyMatcher::JsonPartial(next.json()?),
                     "jsonPath" => BodyMatcher::JsonPath(next.json_path()?),
                     "jsonSchema" => BodyMatcher::JsonSchema(next.json()?),
+                    "base64" => BodyMatcher::Base64(next.string()?),
+                    "form" => BodyMatcher::Form(next.string_map()?),
                     "not" => BodyMatcher::Not(Box::new(next.body_matcher()?)),
                     _ => BodyMatcher::AllOf(next.body_matchers()?),
                 })
@@ -297,6 +315,7 @@ impl Serialize for StringMatcher {
             StringMatcher::Present(v) => one_key(s, "present", v),
             StringMatcher::Not(v) => one_key(s, "not", v),
             StringMatcher::AnyOf(v) => one_key(s, "anyOf", v),
+            StringMatcher::AllOf(v) => one_key(s, "allOf", v),
         }
     }
 }
@@ -322,6 +341,8 @@ impl Serialize for BodyMatcher {
             BodyMatcher::JsonPartial(v) => one_key(s, "jsonPartial", v),
             BodyMatcher::JsonPath(v) => one_key(s, "jsonPath", v),
             BodyMatcher::JsonSchema(v) => one_key(s, "jsonSchema", v),
+            BodyMatcher::Base64(v) => one_key(s, "base64", v),
+            BodyMatcher::Form(v) => one_key(s, "form", v),
             BodyMatcher::Not(v) => one_key(s, "not", v),
             BodyMatcher::AllOf(v) => one_key(s, "allOf", v),
         }

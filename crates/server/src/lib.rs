@@ -11,19 +11,23 @@
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use standin_journal::{JournalEntry, JournalWriter, UNRESOLVED};
-use standin_matcher::{NearMiss, Outcome, RouteTable};
-use std::convert::Infallible;
+use standin_matcher::{Fault, NearMiss, Outcome, RouteTable};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
+
+mod io;
+
+pub use io::MockBody;
 
 /// Limits and behaviour of the mock listener.
 #[derive(Debug, Clone)]
@@ -39,6 +43,28 @@ pub struct ServerConfig {
     pub host_routing: bool,
     /// How long shutdown waits for open connections.
     pub shutdown_grace: Duration,
+}
+
+/// Requests on the mock port that belong to the control plane (MockServer's
+/// `PUT /mockserver/...` API). The data plane only asks `claims`, a cheap check on the
+/// method and path; `handle` runs the work wherever the implementation chooses (the
+/// control plane's own runtime), and the data plane awaits the answer.
+pub trait Control: Send + Sync + 'static {
+    fn claims(&self, method: &http::Method, path: &str) -> bool;
+    fn handle(
+        &self,
+        req: ControlRequest,
+    ) -> Pin<Box<dyn Future<Output = Response<MockBody>> + Send>>;
+}
+
+/// A control request, read whole.
+pub struct ControlRequest {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    /// The port the request arrived on (MockServer's status reports it).
+    pub local_port: u16,
 }
 
 impl Default for ServerConfig {
@@ -58,9 +84,20 @@ struct Ctx {
     table: Arc<ArcSwap<RouteTable>>,
     journal: JournalWriter,
     config: ServerConfig,
+    control: Option<Arc<dyn Control>>,
 }
 
-type Body = Full<Bytes>;
+/// A failed request ends its connection: hyper closes it, writing any raw fault bytes.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by a route fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
 
 /// Serves mock traffic on `listener` until `shutdown` completes, then lets open
 /// connections finish for up to `shutdown_grace`.
@@ -69,12 +106,14 @@ pub async fn serve(
     table: Arc<ArcSwap<RouteTable>>,
     journal: JournalWriter,
     config: ServerConfig,
+    control: Option<Arc<dyn Control>>,
     shutdown: impl Future<Output = ()>,
 ) {
     let ctx = Arc::new(Ctx {
         table,
         journal,
         config,
+        control,
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper needs a timer for header_read_timeout and HTTP/2 keep-alive; without one the
@@ -89,6 +128,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .max_header_list_size(ctx.config.max_header_bytes as u32);
     let graceful = GracefulShutdown::new();
+    let local_port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -105,10 +145,12 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
-        let service = service_fn(move |req| handle(ctx.clone(), req));
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
+        let slot = io::RawSlot::default();
+        let conn_slot = slot.clone();
+        let service =
+            service_fn(move |req| handle(ctx.clone(), req, conn_slot.clone(), local_port));
+        let io = TokioIo::new(io::FaultIo::new(stream, slot));
+        let conn = builder.serve_connection(io, service).into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
@@ -126,7 +168,12 @@ pub async fn serve(
     }
 }
 
-async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn handle(
+    ctx: Arc<Ctx>,
+    req: Request<Incoming>,
+    slot: io::RawSlot,
+    local_port: u16,
+) -> Result<Response<MockBody>, Dropped> {
     let started = Instant::now();
     let (parts, incoming) = req.into_parts();
     let body = match Limited::new(incoming, ctx.config.max_body_bytes)
@@ -160,6 +207,18 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
             ));
         }
     };
+    if let Some(control) = &ctx.control
+        && control.claims(&parts.method, parts.uri.path())
+    {
+        let req = ControlRequest {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+            local_port,
+        };
+        return Ok(control.handle(req).await);
+    }
     let table = ctx.table.load_full();
     let host = if ctx.config.host_routing {
         parts
@@ -176,6 +235,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
 
     let mut near_misses = Vec::new();
     let mut matched_route = None;
+    let mut fault = None;
     let (service_key, relative, response, delay) = match table.resolve(host, path) {
         None => (Arc::from(UNRESOLVED), path, no_service(method, path), 0),
         Some((svc, rel)) => {
@@ -186,23 +246,15 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
                 Outcome::Matched(m) => {
                     matched_route = Some(m.route.id.clone());
                     let r = &m.route.response;
-                    let mut builder = Response::builder().status(r.status);
-                    let (resp_body, rendered_headers) = match r.render(&mreq, &m.path_values) {
-                        Some(rendered) => (rendered.body, Some(rendered.headers)),
-                        None => (r.body.clone(), None),
-                    };
-                    if let Some(h) = builder.headers_mut() {
-                        for (name, value) in rendered_headers.as_ref().unwrap_or(&r.headers) {
-                            h.append(name.clone(), value.clone());
-                        }
-                    }
-                    let response = builder
-                        .body(Full::new(resp_body))
-                        .unwrap_or_else(|_| internal_error());
+                    fault = r.fault.clone();
+                    let response = build_response(r, &mreq, &m.path_values);
                     (key, rel, response, svc.info.default_delay_ms + r.delay_ms)
                 }
                 Outcome::Unmatched(misses) => {
-                    let response = no_route(&key, method, path, &misses);
+                    let response = match svc.info.not_found {
+                        standin_model::NotFound::Explain => no_route(&key, method, path, &misses),
+                        standin_model::NotFound::Empty => empty(StatusCode::NOT_FOUND),
+                    };
                     near_misses = misses;
                     (key, rel, response, 0)
                 }
@@ -232,11 +284,63 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
             latency_us: started.elapsed().as_micros() as u64,
         });
     }
-    Ok(response)
+    match fault {
+        None => Ok(response),
+        Some(Fault::CloseAfterResponse) => {
+            let mut response = response;
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Ok(response)
+        }
+        Some(Fault::DropConnection) => Err(Dropped),
+        Some(Fault::RawBytes(raw)) => {
+            let _ = slot.set(raw);
+            Err(Dropped)
+        }
+    }
 }
 
-fn json_error(status: StatusCode, body: serde_json::Value) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+fn build_response(
+    r: &standin_matcher::CompiledResponse,
+    req: &standin_matcher::Request<'_>,
+    path_values: &[(Box<str>, String)],
+) -> Response<MockBody> {
+    let (data, rendered_headers) = match r.render(req, path_values) {
+        Some(rendered) => (rendered.body, Some(rendered.headers)),
+        None => (r.body.clone(), None),
+    };
+    let body = match (r.chunk_size, r.omit_content_length) {
+        (Some(chunk), _) => MockBody::Chunked { data, chunk },
+        (None, true) => MockBody::Chunked {
+            chunk: data.len().max(1),
+            data,
+        },
+        (None, false) => MockBody::full(data),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = r.status;
+    let headers = response.headers_mut();
+    for (name, value) in rendered_headers.as_ref().unwrap_or(&r.headers) {
+        headers.append(name.clone(), value.clone());
+    }
+    if let Some(reason) = &r.reason
+        && let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason.clone())
+    {
+        response.extensions_mut().insert(phrase);
+    }
+    response
+}
+
+fn empty(status: StatusCode) -> Response<MockBody> {
+    let mut r = Response::new(MockBody::full(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}
+
+/// A JSON response, for errors and control answers.
+pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<MockBody> {
+    let mut r = Response::new(MockBody::full(Bytes::from(body.to_string())));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -245,14 +349,11 @@ fn json_error(status: StatusCode, body: serde_json::Value) -> Response<Body> {
     r
 }
 
-fn internal_error() -> Response<Body> {
-    json_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        serde_json::json!({ "error": "internal", "message": "the response could not be built" }),
-    )
+fn json_error(status: StatusCode, body: serde_json::Value) -> Response<MockBody> {
+    json_response(status, &body)
 }
 
-fn no_service(method: &str, path: &str) -> Response<Body> {
+fn no_service(method: &str, path: &str) -> Response<MockBody> {
     json_error(
         StatusCode::NOT_FOUND,
         serde_json::json!({
@@ -263,7 +364,7 @@ fn no_service(method: &str, path: &str) -> Response<Body> {
     )
 }
 
-fn no_route(service: &str, method: &str, path: &str, misses: &[NearMiss]) -> Response<Body> {
+fn no_route(service: &str, method: &str, path: &str, misses: &[NearMiss]) -> Response<MockBody> {
     json_error(
         StatusCode::NOT_FOUND,
         serde_json::json!({

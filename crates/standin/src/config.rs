@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Journal entries kept per service; 0 turns the journal off. Default: 1000
     #[arg(long, env = "STANDIN_JOURNAL_CAPACITY", value_name = "N")]
     pub journal_capacity: Option<usize>,
+    /// MockServer expectation initialization file (a JSON array) loaded at start into the
+    /// default service.
+    #[arg(long, env = "STANDIN_MOCKSERVER_INIT", value_name = "FILE")]
+    pub mockserver_init: Option<PathBuf>,
     /// Log filter, e.g. `info` or `standin=debug`. Default: info
     #[arg(long, env = "STANDIN_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -47,6 +51,8 @@ struct FileConfig {
     demo: Option<bool>,
     workers: Option<usize>,
     log: Option<String>,
+    mockserver_init: Option<PathBuf>,
+    mockserver_api: Option<bool>,
     #[serde(default)]
     limits: FileLimits,
     #[serde(default)]
@@ -79,6 +85,9 @@ pub struct Settings {
     pub demo: bool,
     pub workers: usize,
     pub log: String,
+    /// Answer MockServer's REST API on the mock listener.
+    pub mockserver_api: bool,
+    pub mockserver_init: Option<PathBuf>,
     pub server: standin_server::ServerConfig,
     pub journal: standin_journal::JournalConfig,
 }
@@ -137,6 +146,8 @@ impl Settings {
                 .clone()
                 .or(file.log)
                 .unwrap_or_else(|| "info".into()),
+            mockserver_api: file.mockserver_api.unwrap_or(true),
+            mockserver_init: args.mockserver_init.clone().or(file.mockserver_init),
             server,
             journal,
         };
@@ -145,6 +156,9 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if self.mockserver_init.is_some() && !self.mockserver_api {
+            bail!("mockserver-init needs mockserver-api = true");
+        }
         if self.workers == 0 {
             bail!("workers must be at least 1");
         }

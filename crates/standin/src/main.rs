@@ -73,6 +73,7 @@ fn init_logging(filter: &str) -> anyhow::Result<()> {
 struct Ready {
     table: standin_app::SharedTable,
     journal: standin_journal::JournalWriter,
+    control: Option<Arc<dyn standin_server::Control>>,
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -127,6 +128,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             ready.table,
             ready.journal,
             settings.server.clone(),
+            ready.control,
             shutdown_signal(),
         )
         .await;
@@ -159,6 +161,14 @@ async fn control_plane(
         {
             tracing::info!("created the demo team and service");
         }
+        if let Some(path) = &settings.mockserver_init {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let n = standin_mockserver::load_initialization_file(&app, &text)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            tracing::info!(expectations = n, file = %path.display(), "loaded the MockServer initialization file");
+        }
         let listener = tokio::net::TcpListener::bind(settings.admin_addr)
             .await
             .with_context(|| {
@@ -175,9 +185,18 @@ async fn control_plane(
         }
     };
     announce(&format!("admin API on http://{}", listener.local_addr()?));
+    let control: Option<Arc<dyn standin_server::Control>> = if settings.mockserver_api {
+        Some(standin_mockserver::MockServerApi::new(
+            app.clone(),
+            tokio::runtime::Handle::current(),
+        ))
+    } else {
+        None
+    };
     let _ = ready.send(Ok(Ready {
         table: app.table(),
         journal: journal.writer(),
+        control,
     }));
     standin_admin::serve(listener, app, async move {
         let _ = stop.wait_for(|s| *s).await;

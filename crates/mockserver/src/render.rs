@@ -1,0 +1,231 @@
+//! standin's records in MockServer's JSON shapes: recorded requests, active expectations,
+//! log lines.
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use standin_app::App;
+use standin_journal::JournalEntry;
+use standin_matcher::{CompiledRequestMatcher, Request};
+use standin_model::RouteRecord;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+/// A journaled request as MockServer's `HttpRequest`.
+pub(crate) fn request(e: &JournalEntry) -> Value {
+    let mut out = Map::new();
+    out.insert("method".into(), json!(e.method));
+    out.insert("path".into(), json!(e.path));
+    if let Some(q) = &e.query {
+        let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            params
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
+        }
+        if !params.is_empty() {
+            out.insert("queryStringParameters".into(), json!(params));
+        }
+    }
+    let mut headers: Map<String, Value> = Map::new();
+    let mut cookies: Map<String, Value> = Map::new();
+    for (name, value) in &e.headers {
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == http::header::COOKIE {
+            for pair in text.split(';') {
+                if let Some((k, v)) = pair.trim().split_once('=') {
+                    cookies.insert(k.to_string(), json!(v));
+                }
+            }
+        }
+        let key = header_case(name.as_str());
+        match headers.get_mut(&key) {
+            Some(Value::Array(list)) => list.push(json!(text)),
+            _ => {
+                headers.insert(key, json!([text]));
+            }
+        }
+    }
+    if !headers.is_empty() {
+        out.insert("headers".into(), Value::Object(headers));
+    }
+    if !cookies.is_empty() {
+        out.insert("cookies".into(), Value::Object(cookies));
+    }
+    out.insert("keepAlive".into(), json!(true));
+    out.insert("secure".into(), json!(false));
+    if !e.body.is_empty() {
+        out.insert("body".into(), body(e));
+    }
+    Value::Object(out)
+}
+
+/// `content-type` → `Content-Type`, as MockServer reports header names.
+fn header_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut c = part.chars();
+            match c.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn body(e: &JournalEntry) -> Value {
+    let content_type = e
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let raw = base64::engine::general_purpose::STANDARD.encode(&e.body);
+    let mut out = match std::str::from_utf8(&e.body) {
+        Ok(text) => match serde_json::from_str::<Value>(text) {
+            Ok(v)
+                if content_type.as_deref().is_none_or(|c| c.contains("json"))
+                    && (v.is_object() || v.is_array()) =>
+            {
+                json!({"type": "JSON", "json": v, "rawBytes": raw})
+            }
+            _ => json!({"type": "STRING", "string": text, "rawBytes": raw}),
+        },
+        Err(_) => json!({"type": "BINARY", "base64Bytes": raw}),
+    };
+    if let (Some(ct), Some(obj)) = (content_type, out.as_object_mut()) {
+        obj.insert("contentType".into(), json!(ct));
+    }
+    out
+}
+
+/// `yyyy-MM-dd HH:mm:ss.SSS`, MockServer's timestamp format (UTC here).
+pub(crate) fn timestamp(e: &JournalEntry) -> String {
+    match jiff::Timestamp::try_from(e.at) {
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+pub(crate) fn log_line(e: &JournalEntry) -> String {
+    let outcome = match &e.matched_route {
+        Some(id) => format!(
+            "returned response with status {} for expectation {id}",
+            e.status
+        ),
+        None => "no expectation for request".to_string(),
+    };
+    format!(
+        "{} - received request:\n\n  {}\n\n {outcome}",
+        timestamp(e),
+        serde_json::to_string_pretty(&request(e)).unwrap_or_default()
+    )
+}
+
+/// The service's routes in match order as MockServer expectations, with the uses left.
+pub(crate) fn active_expectations(
+    app: &App,
+    team: &str,
+    service: &str,
+    filter: &Option<Value>,
+) -> Vec<Value> {
+    let catalog = app.catalog();
+    let Some(records) = catalog.routes_of(&(team.to_string(), service.to_string())) else {
+        return Vec::new();
+    };
+    let table = app.table().load_full();
+    let Some(compiled) = table
+        .services()
+        .iter()
+        .find(|s| s.info.team == team && s.info.slug == service)
+    else {
+        return Vec::new();
+    };
+    compiled
+        .routes()
+        .iter()
+        .filter_map(|c| {
+            let record = records.get(&*c.id)?;
+            let keep = match filter {
+                None => true,
+                Some(Value::Object(o)) if o.len() == 1 && o.contains_key("id") => o["id"].as_str() == Some(&*c.id),
+                Some(f) => expectation_matches_filter(record, f),
+            };
+            if !keep || c.times.is_some_and(|t| c.counters.served.load(Ordering::Relaxed) >= t) {
+                return None;
+            }
+            let mut doc = match &record.route.origin {
+                Some(o) if o.format == "mockserver" => o.document.clone(),
+                _ => json!({"id": record.route.id, "priority": record.route.priority, "httpRequest": {}, "httpResponse": {}}),
+            };
+            if let (Some(t), Some(obj)) = (c.times, doc.as_object_mut()) {
+                let left = t.saturating_sub(c.counters.served.load(Ordering::Relaxed));
+                obj.insert("times".into(), json!({"remainingTimes": left, "unlimited": false}));
+            }
+            Some(doc)
+        })
+        .collect()
+}
+
+/// Whether a stored route is selected by a clear or retrieve filter given as a MockServer
+/// request matcher: its path is the same text, or its conditions accept a request made of
+/// the filter's literal values.
+pub(crate) fn expectation_matches_filter(record: &RouteRecord, filter: &Value) -> bool {
+    let origin_request = record
+        .route
+        .origin
+        .as_ref()
+        .and_then(|o| o.document.get("httpRequest"));
+    let text = |v: Option<&Value>, k: &str| {
+        v.and_then(|v| v.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let given_path = text(Some(filter), "path");
+    if given_path.is_some() && given_path == text(origin_request, "path") {
+        return true;
+    }
+    let Some(http) = &record.route.http else {
+        return false;
+    };
+    let Ok(matcher) = CompiledRequestMatcher::compile(&http.request, "") else {
+        return false;
+    };
+    let method = text(Some(filter), "method")
+        .or_else(|| text(origin_request, "method"))
+        .unwrap_or_else(|| "GET".into());
+    let path = given_path.unwrap_or_else(|| "/".into());
+    let mut headers = http::HeaderMap::new();
+    if let Some(Value::Object(h)) = filter.get("headers") {
+        for (k, v) in h {
+            let first = v
+                .as_array()
+                .and_then(|a| a.first())
+                .and_then(Value::as_str)
+                .or(v.as_str());
+            if let (Ok(name), Some(value)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                first.and_then(|f| http::HeaderValue::from_str(f).ok()),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    let body = filter
+        .get("body")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .as_bytes()
+        .to_vec();
+    let (path_only, query) = match path.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (path, None),
+    };
+    matcher.matches(&Request::new(
+        &method,
+        &path_only,
+        query.as_deref(),
+        &headers,
+        &body,
+    ))
+}

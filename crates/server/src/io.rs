@@ -1,0 +1,153 @@
+//! Connection-level pieces: an IO wrapper that can replace the HTTP response with raw
+//! bytes (for injected faults), and a response body sent in fixed-size chunks.
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// Raw bytes a handler wants written instead of a response. Set at most once per
+/// connection; the connection then ends.
+pub(crate) type RawSlot = Arc<OnceLock<Bytes>>;
+
+/// Wraps a connection's socket. When a handler fills the slot and fails the request, hyper
+/// ends the connection: a shutdown, or simply dropping the socket, first writes the raw
+/// bytes.
+pub(crate) struct FaultIo {
+    inner: TcpStream,
+    slot: RawSlot,
+    written: usize,
+}
+
+impl FaultIo {
+    pub(crate) fn new(inner: TcpStream, slot: RawSlot) -> Self {
+        FaultIo {
+            inner,
+            slot,
+            written: 0,
+        }
+    }
+}
+
+impl Drop for FaultIo {
+    fn drop(&mut self) {
+        // hyper drops the IO after a failed request without shutting it down. The socket is
+        // still open here: write what is left without blocking (fault payloads are small;
+        // whatever the kernel will not take at once is lost, as on a broken connection).
+        if let Some(raw) = self.slot.get() {
+            while self.written < raw.len() {
+                match self.inner.try_write(&raw[self.written..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => self.written += n,
+                }
+            }
+        }
+    }
+}
+
+impl AsyncRead for FaultIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for FaultIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if let Some(raw) = this.slot.get() {
+            while this.written < raw.len() {
+                match Pin::new(&mut this.inner).poll_write(cx, &raw[this.written..]) {
+                    Poll::Ready(Ok(0)) => break,
+                    Poll::Ready(Ok(n)) => this.written += n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            if Pin::new(&mut this.inner).poll_flush(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// A response body: whole (with Content-Length) or in chunks (chunked encoding).
+pub enum MockBody {
+    Full(Option<Bytes>),
+    Chunked { data: Bytes, chunk: usize },
+}
+
+impl MockBody {
+    pub fn full(b: Bytes) -> Self {
+        MockBody::Full(Some(b))
+    }
+}
+
+impl Body for MockBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        let next = match this {
+            MockBody::Full(data) => data.take().filter(|d| !d.is_empty()),
+            MockBody::Chunked { data, chunk } => {
+                let n = (*chunk).min(data.len());
+                (n > 0).then(|| data.split_to(n))
+            }
+        };
+        Poll::Ready(next.map(|d| Ok(Frame::data(d))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            MockBody::Full(data) => data.as_ref().is_none_or(|d| d.is_empty()),
+            MockBody::Chunked { data, .. } => data.is_empty(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            MockBody::Full(data) => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            // Unknown length: hyper sends HTTP/1.1 bodies chunked.
+            MockBody::Chunked { .. } => SizeHint::default(),
+        }
+    }
+}
