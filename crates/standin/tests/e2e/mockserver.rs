@@ -1,0 +1,120 @@
+//! MockServer's API on the real mock listener: what only shows on the wire.
+
+use crate::support::{Standin, http, raw};
+use serde_json::json;
+
+fn expect(s: &Standin, expectation: serde_json::Value) {
+    let r = http(
+        s.mock,
+        "PUT",
+        "/mockserver/expectation",
+        &[("Content-Type", "application/json")],
+        expectation.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+}
+
+#[test]
+fn expectations_are_served_at_the_root_with_a_bare_404() {
+    let s = Standin::start(&[]);
+    expect(
+        &s,
+        json!({"httpRequest": {"method": "GET", "path": "/simple"}, "httpResponse": {"statusCode": 200, "body": "some_response_body"}}),
+    );
+    let r = http(s.mock, "GET", "/simple", &[], b"");
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, &b"some_response_body"[..])
+    );
+    let r = http(s.mock, "GET", "/not-there", &[], b"");
+    assert_eq!((r.status, r.body.len()), (404, 0));
+    let r = http(s.mock, "PUT", "/status", &[], b"");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["ports"][0],
+        s.mock.port()
+    );
+}
+
+#[test]
+fn reason_phrase_and_chunks_reach_the_wire() {
+    let s = Standin::start(&[]);
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/teapot"}, "httpResponse": {"statusCode": 418, "reasonPhrase": "Short And Stout", "body": "abcdef", "connectionOptions": {"chunkSize": 2}}}),
+    );
+    let text = raw(
+        s.mock,
+        b"GET /teapot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        text.starts_with("HTTP/1.1 418 Short And Stout\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("2\r\nab\r\n2\r\ncd\r\n2\r\nef\r\n0\r\n\r\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn errors_drop_the_connection_or_write_raw_bytes() {
+    let s = Standin::start(&[]);
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/drop"}, "httpError": {"dropConnection": true}}),
+    );
+    // "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/raw"}, "httpError": {"responseBytes": "SFRUUC8xLjEgMjAwIE9LDQpDb250ZW50LUxlbmd0aDogMg0KDQpvaw=="}}),
+    );
+    assert_eq!(raw(s.mock, b"GET /drop HTTP/1.1\r\nHost: x\r\n\r\n"), "");
+    assert_eq!(
+        raw(s.mock, b"GET /raw HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    );
+}
+
+#[test]
+fn close_socket_closes_after_the_response() {
+    let s = Standin::start(&[]);
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/bye"}, "httpResponse": {"body": "bye", "connectionOptions": {"closeSocket": true}}}),
+    );
+    // Keep-alive requested, but the server closes: reading to the end returns.
+    let text = raw(s.mock, b"GET /bye HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK") && text.ends_with("bye"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_initialization_file_is_loaded_at_start_and_routes_show_in_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("init.json");
+    std::fs::write(
+        &file,
+        r#"[{"httpRequest": {"path": "/init"}, "httpResponse": {"body": "ready"}}]"#,
+    )
+    .unwrap();
+    let s = Standin::start(&["--mockserver-init", file.to_str().unwrap()]);
+    let r = http(s.mock, "GET", "/init", &[], b"");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"ready"[..]));
+    let (_, routes) = crate::support::json_call(
+        s.admin,
+        "GET",
+        "/api/v1/teams/default/services/default/routes",
+        None,
+    );
+    assert_eq!(routes[0]["origin"]["format"], "mockserver");
+    let (_, history) =
+        crate::support::json_call(s.admin, "GET", "/api/v1/history?key=default/default", None);
+    assert!(!history.as_array().unwrap().is_empty());
+}
