@@ -32,13 +32,16 @@
 //! assert_eq!(&rendered.body[..], b"user 42");
 //! ```
 
+mod mustache;
 mod path;
 mod predicate;
 mod response;
+mod template;
 
 pub use path::decoded_segments;
 pub use predicate::{json_contains, json_eq};
 pub use response::{CompiledResponse, Fault, Rendered};
+pub use template::{DocumentTemplate, Rendered as RenderedDocument};
 
 use http::{HeaderMap, HeaderName};
 use path::{CompiledPath, PathIndex};

@@ -16,6 +16,8 @@ pub struct CompiledResponse {
     pub chunk_size: Option<usize>,
     pub omit_content_length: bool,
     pub fault: Option<Fault>,
+    /// Renders the whole response per request (MockServer's MUSTACHE templates).
+    pub document: Option<crate::DocumentTemplate>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     pub delay_ms: u64,
@@ -140,8 +142,18 @@ impl CompiledResponse {
                     })?,
             )),
         };
+        let document = match &r.document_template {
+            None => None,
+            Some(t) => Some(crate::DocumentTemplate::parse(&t.source).map_err(|e| {
+                CompileError::new(
+                    &format!("{pointer}/documentTemplate/source"),
+                    format!("invalid mustache template: {e}"),
+                )
+            })?),
+        };
         Ok(CompiledResponse {
             status,
+            document,
             reason,
             chunk_size: r.chunk_size,
             omit_content_length: r.omit_content_length,

@@ -6,8 +6,9 @@
 
 use serde_json::{Map, Value};
 use standin_model::{
-    BodyMatcher, Fault, HeaderValues, HttpRequestMatcher, HttpResponse, HttpRoute, JsonPathMatcher,
-    Origin, PathMatcher, ResponseBody, Route, StringMatcher,
+    BodyMatcher, DocumentTemplate, Fault, HeaderValues, HttpRequestMatcher, HttpResponse,
+    HttpRoute, JsonPathMatcher, Origin, PathMatcher, ResponseBody, Route, StringMatcher,
+    TemplateEngine,
 };
 use std::collections::BTreeMap;
 
@@ -226,23 +227,10 @@ fn action(obj: &Map<String, Value>, pointer: &str) -> R<HttpResponse> {
         }),
         ["httpResponse"] => http_response(&obj["httpResponse"], &format!("{pointer}/httpResponse")),
         ["httpError"] => http_error(&obj["httpError"], &format!("{pointer}/httpError")),
-        ["httpResponseTemplate"] => {
-            let p = format!("{pointer}/httpResponseTemplate");
-            let kind = obj["httpResponseTemplate"]
-                .get("templateType")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            Err(refuse(
-                &format!("{p}/templateType"),
-                match kind.to_ascii_uppercase().as_str() {
-                    "VELOCITY" | "JAVASCRIPT" => format!(
-                        "{kind} templates are not supported by standin; use MUSTACHE templates (or standin's own templated responses)"
-                    ),
-                    _ => "MUSTACHE templates are not supported by this version of standin yet"
-                        .to_string(),
-                },
-            ))
-        }
+        ["httpResponseTemplate"] => template(
+            &obj["httpResponseTemplate"],
+            &format!("{pointer}/httpResponseTemplate"),
+        ),
         [one] => Err(refuse(
             &format!("{pointer}/{one}"),
             format!("the {one} action is not supported by standin yet"),
@@ -252,6 +240,45 @@ fn action(obj: &Map<String, Value>, pointer: &str) -> R<HttpResponse> {
             format!("an expectation has one action; found {}", many.join(", ")),
         )),
     }
+}
+
+fn template(v: &Value, pointer: &str) -> R<HttpResponse> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| refuse(pointer, "must be an object"))?;
+    let kind = obj
+        .get("templateType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match kind.to_ascii_uppercase().as_str() {
+        "MUSTACHE" => {}
+        "VELOCITY" | "JAVASCRIPT" => {
+            return Err(refuse(
+                &format!("{pointer}/templateType"),
+                format!(
+                    "{kind} templates are not supported by standin; use MUSTACHE (same request variables) or standin's templated responses"
+                ),
+            ));
+        }
+        _ => {
+            return Err(refuse(
+                &format!("{pointer}/templateType"),
+                format!("unknown templateType \"{kind}\"; standin supports MUSTACHE"),
+            ));
+        }
+    }
+    let source = obj
+        .get("template")
+        .and_then(Value::as_str)
+        .ok_or_else(|| refuse(&format!("{pointer}/template"), "must be a string"))?;
+    Ok(HttpResponse {
+        document_template: Some(DocumentTemplate {
+            engine: TemplateEngine::Mustache,
+            source: source.to_string(),
+        }),
+        delay_ms: delay_ms(obj.get("delay"), &format!("{pointer}/delay"))?,
+        ..HttpResponse::default()
+    })
 }
 
 fn http_error(v: &Value, pointer: &str) -> R<HttpResponse> {

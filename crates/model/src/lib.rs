@@ -264,6 +264,25 @@ pub struct HttpResponse {
     /// A deliberate connection fault instead of, or after, the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// A template that renders the whole response per request, as MockServer's
+    /// `httpResponseTemplate` does: its output is the JSON of a MockServer `httpResponse`.
+    /// When set, `status`, `headers` and `body` are not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_template: Option<DocumentTemplate>,
+}
+
+/// A whole-response template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DocumentTemplate {
+    pub engine: TemplateEngine,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TemplateEngine {
+    Mustache,
 }
 
 /// Connection faults a route can inject.
@@ -294,6 +313,7 @@ impl Default for HttpResponse {
             chunk_size: None,
             omit_content_length: false,
             fault: None,
+            document_template: None,
         }
     }
 }

@@ -247,8 +247,16 @@ async fn handle(
                     matched_route = Some(m.route.id.clone());
                     let r = &m.route.response;
                     fault = r.fault.clone();
-                    let response = build_response(r, &mreq, &m.path_values);
-                    (key, rel, response, svc.info.default_delay_ms + r.delay_ms)
+                    let (response, rendered_delay) = match &r.document {
+                        None => (build_response(r, &mreq, &m.path_values), 0),
+                        Some(t) => document_response(t, &mreq, &m.path_values),
+                    };
+                    (
+                        key,
+                        rel,
+                        response,
+                        svc.info.default_delay_ms + r.delay_ms + rendered_delay,
+                    )
                 }
                 Outcome::Unmatched(misses) => {
                     let response = match svc.info.not_found {
@@ -330,6 +338,38 @@ fn build_response(
         response.extensions_mut().insert(phrase);
     }
     response
+}
+
+/// A whole response rendered from a document template, and the delay it asks for. A
+/// template that renders no valid response is the route's fault: 500 with the reason.
+fn document_response(
+    t: &standin_matcher::DocumentTemplate,
+    req: &standin_matcher::Request<'_>,
+    path_values: &[(Box<str>, String)],
+) -> (Response<MockBody>, u64) {
+    match t.render(req, path_values) {
+        Ok(d) => {
+            let mut response = Response::new(MockBody::full(d.body));
+            *response.status_mut() = d.status;
+            for (name, value) in d.headers {
+                response.headers_mut().append(name, value);
+            }
+            if let Some(phrase) = d
+                .reason
+                .and_then(|r| hyper::ext::ReasonPhrase::try_from(r).ok())
+            {
+                response.extensions_mut().insert(phrase);
+            }
+            (response, d.delay_ms)
+        }
+        Err(e) => (
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({ "error": "template_failed", "message": e }),
+            ),
+            0,
+        ),
+    }
 }
 
 fn empty(status: StatusCode) -> Response<MockBody> {

@@ -118,3 +118,33 @@ fn the_initialization_file_is_loaded_at_start_and_routes_show_in_the_admin_api()
         crate::support::json_call(s.admin, "GET", "/api/v1/history?key=default/default", None);
     assert!(!history.as_array().unwrap().is_empty());
 }
+
+#[test]
+fn mustache_templates_render_the_response_from_the_request() {
+    let s = Standin::start(&[]);
+    let template = r#"{"statusCode": 200, "headers": {"X-Path": ["{{ request.path }}"]}, "body": "{\"method\": \"{{ request.method }}\", \"q\": \"{{ request.queryStringParameters.name.0 }}\", \"agent\": \"{{ request.headers.user-agent.0 }}\"}"}"#;
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/tpl"}, "httpResponseTemplate": {"templateType": "MUSTACHE", "template": template}}),
+    );
+    let r = http(
+        s.mock,
+        "POST",
+        "/tpl?name=ada",
+        &[("User-Agent", "e2e")],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-path"), Some("/tpl"));
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body, json!({"method": "POST", "q": "ada", "agent": "e2e"}));
+    let refused = http(
+        s.mock,
+        "PUT",
+        "/mockserver/expectation",
+        &[],
+        json!({"httpRequest": {"path": "/v"}, "httpResponseTemplate": {"templateType": "VELOCITY", "template": "x"}}).to_string().as_bytes(),
+    );
+    assert_eq!(refused.status, 400);
+    assert!(String::from_utf8_lossy(&refused.body).contains("MUSTACHE"));
+}

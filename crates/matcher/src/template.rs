@@ -1,0 +1,311 @@
+//! Response templates that render a whole response document per request (MockServer's
+//! `httpResponseTemplate`): the template produces the JSON of a MockServer `httpResponse`,
+//! which becomes the status, headers and body sent.
+
+use crate::{Request, mustache};
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
+use serde_json::{Map, Value, json};
+
+/// A parsed template.
+#[derive(Debug)]
+pub struct DocumentTemplate {
+    nodes: Vec<mustache::Node>,
+}
+
+/// What a template produced for one request.
+pub struct Rendered {
+    pub status: StatusCode,
+    pub reason: Option<Bytes>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+    pub delay_ms: u64,
+}
+
+impl DocumentTemplate {
+    pub(crate) fn parse(source: &str) -> Result<Self, String> {
+        Ok(DocumentTemplate {
+            nodes: mustache::parse(source)?,
+        })
+    }
+
+    /// Renders the template for `req`. An error means the template produced something that
+    /// is not a response document; the server answers 500 and says why.
+    pub fn render(
+        &self,
+        req: &Request<'_>,
+        path_values: &[(Box<str>, String)],
+    ) -> Result<Rendered, String> {
+        let text = mustache::render(&self.nodes, &context(req, path_values))?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "the template did not render JSON ({e}): {}",
+                crate::predicate::ellipsize(&text)
+            )
+        })?;
+        response_from(&doc)
+    }
+}
+
+/// The request as MockServer templates see it, plus its helper values.
+fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
+    let mut headers: Map<String, Value> = Map::new();
+    for (name, value) in req.headers {
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(Value::Array(list)) => list.push(json!(text)),
+            _ => {
+                headers.insert(name.as_str().to_string(), json!([text]));
+            }
+        }
+    }
+    let mut query: Map<String, Value> = Map::new();
+    for (k, v) in crate::parse_query(req.query.unwrap_or("")) {
+        match query.get_mut(k.as_ref()) {
+            Some(Value::Array(list)) => list.push(json!(v)),
+            _ => {
+                query.insert(k.into_owned(), json!([v]));
+            }
+        }
+    }
+    let path_params: Map<String, Value> = path_values
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!([v])))
+        .collect();
+    let cookies: Map<String, Value> = req
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let now = jiff::Timestamp::now();
+    let seed = now.as_nanosecond() as u64;
+    json!({
+        "request": {
+            "method": req.method,
+            "path": req.path,
+            "pathParameters": path_params,
+            "queryStringParameters": query,
+            "headers": headers,
+            "cookies": cookies,
+            "body": String::from_utf8_lossy(req.body),
+            "keepAlive": true,
+            "secure": false,
+        },
+        "now_iso_8601": now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        "now_epoch": now.as_second(),
+        "now_rfc_1123": now.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        "uuid": uuid_like(seed),
+        "rand_int_10": mix(seed) % 10,
+        "rand_int_100": mix(seed.rotate_left(17)) % 100,
+    })
+}
+
+fn mix(mut x: u64) -> u64 {
+    // splitmix64: spreads the clock's nanoseconds into unrelated-looking numbers.
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn uuid_like(seed: u64) -> String {
+    let (a, b) = (mix(seed), mix(seed ^ 0x5555_5555_5555_5555));
+    let v = ((a as u128) << 64) | b as u128;
+    let v = (v & !(0xf000u128 << 64)) | (0x4000u128 << 64); // version 4
+    let v = (v & !(0xc000u128 << 48)) | (0x8000u128 << 48); // RFC 4122 variant
+    let h = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A MockServer `httpResponse` document as a response.
+fn response_from(doc: &Value) -> Result<Rendered, String> {
+    let obj = doc
+        .as_object()
+        .ok_or("the template must render a JSON object (a MockServer httpResponse)")?;
+    let status = match obj.get("statusCode") {
+        None | Some(Value::Null) => StatusCode::OK,
+        Some(v) => v
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .ok_or_else(|| format!("statusCode {v} is not an HTTP status code"))?,
+    };
+    let mut headers = Vec::new();
+    fn push(
+        headers: &mut Vec<(HeaderName, HeaderValue)>,
+        name: &str,
+        value: &str,
+    ) -> Result<(), String> {
+        let n = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("\"{name}\" is not a header name"))?;
+        let v = HeaderValue::from_str(value)
+            .map_err(|_| format!("\"{value}\" is not a valid value for header {name}"))?;
+        headers.push((n, v));
+        Ok(())
+    }
+    for (name, values) in named_values(obj.get("headers")) {
+        for v in values {
+            push(&mut headers, &name, &v)?;
+        }
+    }
+    for (name, values) in named_values(obj.get("cookies")) {
+        if let Some(v) = values.first() {
+            push(&mut headers, "set-cookie", &format!("{name}={v}"))?;
+        }
+    }
+    let (body, content_type) = match obj.get("body") {
+        None | Some(Value::Null) => (Bytes::new(), None),
+        Some(Value::String(s)) => (Bytes::from(s.clone()), None),
+        Some(Value::Object(b)) if b.contains_key("type") => {
+            let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let ct = b
+                .get("contentType")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            match b
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_uppercase()
+                .as_str()
+            {
+                "JSON" => {
+                    let json = match b.get("json") {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                        None => String::new(),
+                    };
+                    (
+                        Bytes::from(json),
+                        Some(ct.unwrap_or_else(|| "application/json".into())),
+                    )
+                }
+                "BINARY" => (
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text("base64Bytes"))
+                        .map(Bytes::from)
+                        .map_err(|e| format!("invalid base64Bytes: {e}"))?,
+                    ct,
+                ),
+                _ => (Bytes::from(text("string")), ct),
+            }
+        }
+        Some(other) => (
+            Bytes::from(other.to_string()),
+            Some("application/json".into()),
+        ),
+    };
+    if let Some(ct) = content_type
+        && !headers.iter().any(|(n, _)| n == http::header::CONTENT_TYPE)
+    {
+        push(&mut headers, "content-type", &ct)?;
+    }
+    let delay_ms = obj
+        .get("delay")
+        .and_then(|d| {
+            let value = d.get("value")?.as_f64()?;
+            let factor = match d
+                .get("timeUnit")
+                .and_then(Value::as_str)
+                .unwrap_or("MILLISECONDS")
+                .to_ascii_uppercase()
+                .as_str()
+            {
+                "MICROSECONDS" => 1e-3,
+                "SECONDS" => 1e3,
+                "MINUTES" => 60e3,
+                _ => 1.0,
+            };
+            Some((value * factor).max(0.0) as u64)
+        })
+        .unwrap_or(0);
+    let reason = obj
+        .get("reasonPhrase")
+        .and_then(Value::as_str)
+        .map(|r| Bytes::from(r.to_string()));
+    Ok(Rendered {
+        status,
+        reason,
+        headers,
+        body,
+        delay_ms,
+    })
+}
+
+/// `{"name": ["a"]}`, `{"name": "a"}` or `[{"name": .., "values": [..]}]` as pairs.
+fn named_values(v: Option<&Value>) -> Vec<(String, Vec<String>)> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let list = |v: &Value| match v {
+        Value::Array(a) => a.iter().map(text).collect(),
+        other => vec![text(other)],
+    };
+    match v {
+        Some(Value::Object(o)) => o.iter().map(|(k, v)| (k.clone(), list(v))).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| {
+                let name = i.get("name")?.as_str()?.to_string();
+                let values = i
+                    .get("values")
+                    .or_else(|| i.get("value"))
+                    .map(list)
+                    .unwrap_or_default();
+                Some((name, values))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_a_response_from_the_request() {
+        let t = DocumentTemplate::parse(
+            r#"{"statusCode": 201, "headers": {"X-Method": ["{{ request.method }}"]}, "body": "{{ request.path }} {{ request.queryStringParameters.q.0 }} {{ request.headers.host }}"}"#,
+        )
+        .unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "example".parse().unwrap());
+        let req = Request::new("POST", "/a", Some("q=1"), &headers, b"");
+        let r = t.render(&req, &[]).unwrap();
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.headers[0].1, "POST");
+        assert_eq!(&r.body[..], b"/a 1 example");
+    }
+
+    #[test]
+    fn a_template_that_renders_no_json_is_an_error() {
+        let t = DocumentTemplate::parse("not json {{request.method}}").unwrap();
+        let headers = http::HeaderMap::new();
+        assert!(
+            t.render(&Request::new("GET", "/", None, &headers, b""), &[])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn uuids_have_version_4_and_the_rfc_variant() {
+        let u = uuid_like(12345);
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert!(["8", "9", "a", "b"].contains(&&u[19..20]), "{u}");
+    }
+}
