@@ -32,12 +32,14 @@
 //! assert_eq!(&rendered.body[..], b"user 42");
 //! ```
 
+mod forward;
 mod mustache;
 mod path;
 mod predicate;
 mod response;
 mod template;
 
+pub use forward::{CompiledChanges, CompiledForward};
 pub use path::decoded_segments;
 pub use predicate::{json_contains, json_eq};
 pub use response::{CompiledResponse, Fault, Rendered};
@@ -363,6 +365,8 @@ pub struct CompiledRoute {
     specificity: (u8, Vec<u8>),
     pub request: CompiledRequestMatcher,
     pub response: CompiledResponse,
+    /// Send the request on to a real server instead of answering with `response`.
+    pub forward: Option<CompiledForward>,
     pub times: Option<u64>,
     /// Milliseconds since the Unix epoch after which the route no longer matches.
     pub expires_at_ms: Option<u64>,
@@ -384,6 +388,11 @@ impl CompiledRoute {
         })?;
         let request = CompiledRequestMatcher::compile(&http.request, "/http/request")?;
         let response = CompiledResponse::compile(&http.response, "/http/response")?;
+        let forward = http
+            .forward
+            .as_ref()
+            .map(|f| CompiledForward::compile(f, "/http/forward"))
+            .transpose()?;
         let expires_at_ms = match &route.expires_at {
             None => None,
             Some(t) => Some(
@@ -406,6 +415,7 @@ impl CompiledRoute {
             specificity: request.path.specificity(),
             request,
             response,
+            forward,
             times: route.times,
             expires_at_ms,
             counters,

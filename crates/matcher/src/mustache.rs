@@ -1,14 +1,19 @@
-//! A small Mustache engine for MockServer's `httpResponseTemplate` (MUSTACHE).
+//! A small Mustache engine with the jmustache behaviour MockServer's MUSTACHE templates
+//! rely on.
 //!
-//! Supported: `{{name}}`, `{{{name}}}` and `{{& name}}` (no escaping in any of them, since
-//! the output is JSON, not HTML), dotted paths with array indexes (`request.headers.host.0`),
-//! `.` for the current item, sections `{{#x}}…{{/x}}` over lists, objects and truthy values,
-//! inverted sections `{{^x}}…{{/x}}`, and comments `{{! … }}`. No partials, no lambdas, no
-//! custom delimiters. Rendering is bounded: the output may not exceed `MAX_OUTPUT` bytes and
-//! sections may nest at most `MAX_DEPTH` deep. Nothing reaches files, the environment or the
-//! network.
+//! Supported: `{{name}}` (HTML-escaped, as jmustache does), `{{{name}}}` and `{{& name}}`
+//! (not escaped), dotted paths with array indexes (`request.headers.host.0`), `.` and `this`
+//! for the current item, sections `{{#x}}…{{/x}}` over lists, objects and truthy values,
+//! inverted sections `{{^x}}…{{/x}}`, the loop values `-first`, `-last` and `-index`
+//! (1-based), Java map views `entrySet` (`key`/`value`), `keySet` and `values`, comments
+//! `{{! … }}`, and MockServer's `{{#jsonPath}}expr{{/jsonPath}}` which evaluates a JSONPath
+//! over the request body and makes the result available as `jsonPathResult`.
+//! No partials, lambdas or custom delimiters. Rendering is bounded: the output may not
+//! exceed `MAX_OUTPUT` bytes and sections nest at most `MAX_DEPTH` deep. Nothing reaches
+//! files, the environment or the network.
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 pub(crate) const MAX_OUTPUT: usize = 1024 * 1024;
 const MAX_DEPTH: usize = 32;
@@ -16,7 +21,10 @@ const MAX_DEPTH: usize = 32;
 #[derive(Debug)]
 pub(crate) enum Node {
     Text(String),
-    Var(Vec<String>),
+    Var {
+        path: Vec<String>,
+        escape: bool,
+    },
     Section {
         path: Vec<String>,
         inverted: bool,
@@ -60,11 +68,15 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Node>, String> {
             Some(c @ ('#' | '^' | '/' | '&' | '!')) => (Some(c), tag[1..].trim()),
             _ => (None, tag),
         };
-        let path = || {
-            name.split('.')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect::<Vec<_>>()
+        let path = || -> Vec<String> {
+            if name == "." {
+                Vec::new()
+            } else {
+                name.split('.')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
         };
         match sigil {
             Some('!') => {}
@@ -75,13 +87,10 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Node>, String> {
                 stack.push((path(), sigil == Some('^'), Vec::new()));
             }
             Some('/') => {
-                let (open, inverted, children) = stack
-                    .pop()
-                    .filter(|_| !stack.is_empty())
-                    .ok_or_else(|| format!("\"{{{{/{name}}}}}\" closes no section"))?;
-                if stack.is_empty() {
+                if stack.len() < 2 {
                     return Err(format!("\"{{{{/{name}}}}}\" closes no section"));
                 }
+                let (open, inverted, children) = stack.pop().expect("checked");
                 if open != path() {
                     return Err(format!("\"{{{{/{name}}}}}\" closes \"{}\"", open.join(".")));
                 }
@@ -91,11 +100,14 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Node>, String> {
                     children,
                 });
             }
-            _ => stack
-                .last_mut()
-                .expect("root")
-                .2
-                .push(Node::Var(if name == "." { Vec::new() } else { path() })),
+            Some('&') => stack.last_mut().expect("root").2.push(Node::Var {
+                path: path(),
+                escape: false,
+            }),
+            _ => stack.last_mut().expect("root").2.push(Node::Var {
+                path: path(),
+                escape: true,
+            }),
         }
         let advance = start + 2 + consumed;
         offset += advance;
@@ -117,34 +129,80 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Node>, String> {
     Ok(stack.pop().expect("root").2)
 }
 
-/// Renders with `context` as the root. Fails only when the output grows too large.
-pub(crate) fn render(nodes: &[Node], context: &Value) -> Result<String, String> {
-    let mut out = String::new();
-    let mut stack = vec![context];
-    render_into(nodes, &mut stack, &mut out)?;
-    Ok(out)
+/// One level of the context stack: a value, or an item of a section's list.
+enum Frame<'a> {
+    Value(Cow<'a, Value>),
+    Item {
+        item: Cow<'a, Value>,
+        index: usize,
+        len: usize,
+    },
+}
+
+struct State {
+    out: String,
+    /// Values set while rendering (`jsonPathResult`).
+    vars: Map<String, Value>,
+    /// The request body as JSON, for `{{#jsonPath}}`.
+    body: Option<Value>,
+}
+
+/// Renders with `context` as the root; `body` is the request body as JSON, if it is JSON.
+/// Fails only when the output grows too large.
+pub(crate) fn render(
+    nodes: &[Node],
+    context: &Value,
+    body: Option<Value>,
+) -> Result<String, String> {
+    let mut st = State {
+        out: String::new(),
+        vars: Map::new(),
+        body,
+    };
+    let mut stack = vec![Frame::Value(Cow::Borrowed(context))];
+    render_into(nodes, &mut stack, &mut st)?;
+    Ok(st.out)
 }
 
 fn render_into<'a>(
     nodes: &[Node],
-    stack: &mut Vec<&'a Value>,
-    out: &mut String,
+    stack: &mut Vec<Frame<'a>>,
+    st: &mut State,
 ) -> Result<(), String> {
     for node in nodes {
         match node {
-            Node::Text(t) => out.push_str(t),
-            Node::Var(path) => {
-                if let Some(v) = lookup(stack, path) {
-                    write_value(v, out);
+            Node::Text(t) => st.out.push_str(t),
+            Node::Var { path, escape } => {
+                if let Some(v) = lookup(stack, &st.vars, path) {
+                    let text = display(&v);
+                    if *escape {
+                        escape_html(&text, &mut st.out)
+                    } else {
+                        st.out.push_str(&text)
+                    }
                 }
             }
             Node::Section {
                 path,
                 inverted,
                 children,
+            } if path.len() == 1 && path[0] == "jsonPath" && !inverted => {
+                let mut inner = State {
+                    out: String::new(),
+                    vars: st.vars.clone(),
+                    body: None,
+                };
+                render_into(children, stack, &mut inner)?;
+                let result = json_path(inner.out.trim(), st.body.as_ref());
+                st.vars.insert("jsonPathResult".into(), result);
+            }
+            Node::Section {
+                path,
+                inverted,
+                children,
             } => {
-                let value = lookup(stack, path);
-                let truthy = value.is_some_and(|v| match v {
+                let value = lookup(stack, &st.vars, path).map(Cow::into_owned);
+                let truthy = value.as_ref().is_some_and(|v| match v {
                     Value::Null | Value::Bool(false) => false,
                     Value::Array(a) => !a.is_empty(),
                     Value::String(s) => !s.is_empty(),
@@ -152,88 +210,206 @@ fn render_into<'a>(
                 });
                 if *inverted {
                     if !truthy {
-                        render_into(children, stack, out)?;
+                        render_into(children, stack, st)?;
                     }
                 } else if let Some(v) = value.filter(|_| truthy) {
-                    let items: Vec<&'a Value> = match v {
-                        Value::Array(a) => a.iter().collect(),
-                        other => vec![other],
-                    };
-                    for item in items {
-                        stack.push(item);
-                        render_into(children, stack, out)?;
-                        stack.pop();
+                    match v {
+                        Value::Array(items) => {
+                            let len = items.len();
+                            for (index, item) in items.into_iter().enumerate() {
+                                stack.push(Frame::Item {
+                                    item: Cow::Owned(item),
+                                    index,
+                                    len,
+                                });
+                                render_into(children, stack, st)?;
+                                stack.pop();
+                            }
+                        }
+                        other => {
+                            stack.push(Frame::Value(Cow::Owned(other)));
+                            render_into(children, stack, st)?;
+                            stack.pop();
+                        }
                     }
                 }
             }
         }
-        if out.len() > MAX_OUTPUT {
+        if st.out.len() > MAX_OUTPUT {
             return Err(format!("the template's output exceeds {MAX_OUTPUT} bytes"));
         }
     }
     Ok(())
 }
 
-fn lookup<'a>(stack: &[&'a Value], path: &[String]) -> Option<&'a Value> {
-    let Some((first, rest)) = path.split_first() else {
-        return stack.last().copied();
+fn json_path(expr: &str, body: Option<&Value>) -> Value {
+    let (Some(body), Ok(path)) = (body, serde_json_path::JsonPath::parse(expr)) else {
+        return Value::Null;
     };
-    let start = stack.iter().rev().find_map(|frame| child(frame, first))?;
-    rest.iter().try_fold(start, |v, key| child(v, key))
+    let nodes = path.query(body).all();
+    match nodes.as_slice() {
+        [] => Value::Null,
+        [one] => (*one).clone(),
+        many => Value::Array(many.iter().map(|v| (*v).clone()).collect()),
+    }
 }
 
-fn child<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+fn lookup<'a>(
+    stack: &'a [Frame<'a>],
+    vars: &Map<String, Value>,
+    path: &[String],
+) -> Option<Cow<'a, Value>> {
+    let Some((first, rest)) = path.split_first() else {
+        return stack.last().map(|f| match f {
+            Frame::Value(v) | Frame::Item { item: v, .. } => Cow::Borrowed(v.as_ref()),
+        });
+    };
+    let start: Cow<'a, Value> = stack
+        .iter()
+        .rev()
+        .find_map(|frame| match frame {
+            Frame::Item { item, index, len } => match first.as_str() {
+                "this" => Some(Cow::Borrowed(item.as_ref())),
+                "-first" => Some(Cow::Owned(json!(*index == 0))),
+                "-last" => Some(Cow::Owned(json!(*index + 1 == *len))),
+                "-index" => Some(Cow::Owned(json!(*index + 1))),
+                _ => child(item, first),
+            },
+            Frame::Value(v) => child(v, first),
+        })
+        .or_else(|| vars.get(first).cloned().map(Cow::Owned))?;
+    rest.iter().try_fold(start, |v, key| match v {
+        Cow::Borrowed(b) => child(b, key),
+        Cow::Owned(o) => child(&o, key).map(|c| Cow::Owned(c.into_owned())),
+    })
+}
+
+/// A field of an object (case-insensitive fallback, as MockServer's header maps), an
+/// element of a list, or a Java map view of an object.
+fn child<'a>(v: &'a Value, key: &str) -> Option<Cow<'a, Value>> {
     match v {
-        Value::Object(o) => o.get(key).or_else(|| {
+        Value::Object(o) => match o.get(key).or_else(|| {
             o.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(key))
                 .map(|(_, v)| v)
-        }),
-        Value::Array(a) => key.parse::<usize>().ok().and_then(|i| a.get(i)),
+        }) {
+            Some(found) => Some(Cow::Borrowed(found)),
+            None => match key {
+                "entrySet" => Some(Cow::Owned(Value::Array(
+                    o.iter()
+                        .map(|(k, v)| json!({"key": k, "value": v}))
+                        .collect(),
+                ))),
+                "keySet" => Some(Cow::Owned(Value::Array(
+                    o.keys().map(|k| json!(k)).collect(),
+                ))),
+                "values" => Some(Cow::Owned(Value::Array(o.values().cloned().collect()))),
+                _ => None,
+            },
+        },
+        Value::Array(a) => key
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| a.get(i))
+            .map(Cow::Borrowed),
         _ => None,
     }
 }
 
-fn write_value(v: &Value, out: &mut String) {
+/// How jmustache prints a value: strings as is, lists and maps as Java's `toString`.
+fn display(v: &Value) -> String {
     match v {
-        Value::Null => {}
-        Value::String(s) => out.push_str(s),
-        Value::Array(a) if a.len() == 1 => write_value(&a[0], out),
-        other => out.push_str(&other.to_string()),
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => format!("[{}]", a.iter().map(display).collect::<Vec<_>>().join(", ")),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{k}={}", display(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn escape_html(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '`' => out.push_str("&#x60;"),
+            '=' => out.push_str("&#x3D;"),
+            other => out.push(other),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn r(t: &str, ctx: Value) -> String {
-        render(&parse(t).unwrap(), &ctx).unwrap()
+        render(&parse(t).unwrap(), &ctx, None).unwrap()
     }
 
     #[test]
-    fn variables_paths_and_indexes() {
-        let ctx = json!({"request": {"method": "GET", "headers": {"host": ["a:1"]}, "n": 3}});
+    fn variables_paths_indexes_and_escaping() {
+        let ctx = json!({"request": {"method": "GET", "headers": {"Host": ["a:1"]}, "body": "<a href='x'>"}});
         assert_eq!(
             r(
-                "{{ request.method }} {{request.headers.host.0}} {{{request.n}}}",
+                "{{ request.method }} {{request.headers.host.0}}",
+                ctx.clone()
+            ),
+            "GET a:1"
+        );
+        assert_eq!(
+            r(
+                "{{ request.body }}|{{{ request.body }}}|{{& request.body}}",
                 ctx
             ),
-            "GET a:1 3"
+            "&lt;a href&#x3D;&#39;x&#39;&gt;|<a href='x'>|<a href='x'>"
         );
     }
 
     #[test]
-    fn sections_iterate_and_invert() {
-        let ctx = json!({"items": [{"v": 1}, {"v": 2}], "none": [], "yes": true});
+    fn sections_iterate_with_loop_values_and_invert() {
+        let ctx = json!({"items": [{"v": 1}, {"v": 2}, {"v": 3}], "none": [], "yes": true});
         assert_eq!(
             r(
-                "{{#items}}<{{v}}>{{/items}}{{^none}}empty{{/none}}{{#yes}}!{{/yes}}",
-                ctx
+                "{{#items}}{{^-first}}, {{/-first}}{{-index}}:{{v}}{{#-last}}!{{/-last}}{{/items}}",
+                ctx.clone()
             ),
-            "<1><2>empty!"
+            "1:1, 2:2, 3:3!"
         );
+        assert_eq!(r("{{^none}}empty{{/none}}{{#yes}}y{{/yes}}", ctx), "emptyy");
+    }
+
+    #[test]
+    fn java_map_views() {
+        let ctx = json!({"q": {"a": ["1"], "b": ["2", "3"]}});
+        assert_eq!(
+            r(
+                "{{#q.entrySet}}{{key}}={{value.0}};{{/q.entrySet}}",
+                ctx.clone()
+            ),
+            "a=1;b=2;"
+        );
+        assert_eq!(
+            r("{{#q.keySet}}{{this}} {{/q.keySet}}", ctx.clone()),
+            "a b "
+        );
+        assert_eq!(r("{{{q}}}", ctx), "{a=[1], b=[2, 3]}");
+    }
+
+    #[test]
+    fn json_path_sections_set_the_result() {
+        let body = json!({"store": {"book": [{"title": "A"}, {"title": "B"}], "bicycle": {"color": "red"}}});
+        let nodes = parse("{{#jsonPath}}$.store.book{{/jsonPath}}{{#jsonPathResult}}{{title}} {{/jsonPathResult}}{{#jsonPath}}$.store.bicycle.color{{/jsonPath}}{{jsonPathResult}}").unwrap();
+        assert_eq!(render(&nodes, &json!({}), Some(body)).unwrap(), "A B red");
     }
 
     #[test]
@@ -252,7 +428,7 @@ mod tests {
     #[test]
     fn output_is_bounded() {
         let ctx = json!({"a": vec![0; 2000], "s": "x".repeat(1000)});
-        let err = render(&parse("{{#a}}{{s}}{{/a}}").unwrap(), &ctx).unwrap_err();
+        let err = render(&parse("{{#a}}{{s}}{{/a}}").unwrap(), &ctx, None).unwrap_err();
         assert!(err.contains("exceeds"), "{err}");
     }
 }

@@ -37,8 +37,9 @@ impl DocumentTemplate {
         req: &Request<'_>,
         path_values: &[(Box<str>, String)],
     ) -> Result<Rendered, String> {
-        let text = mustache::render(&self.nodes, &context(req, path_values))?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| {
+        let body = serde_json::from_slice(req.body).ok();
+        let text = mustache::render(&self.nodes, &context(req, path_values), body)?;
+        let doc: Value = serde_json::from_str(&lenient_json(&text)).map_err(|e| {
             format!(
                 "the template did not render JSON ({e}): {}",
                 crate::predicate::ellipsize(&text)
@@ -46,6 +47,56 @@ impl DocumentTemplate {
         })?;
         response_from(&doc)
     }
+}
+
+/// MockServer reads rendered templates leniently: strings may be in single quotes. This
+/// rewrites single-quoted strings as JSON strings and leaves everything else alone.
+fn lenient_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push('"');
+                while let Some(d) = chars.next() {
+                    out.push(d);
+                    match d {
+                        '\\' => {
+                            if let Some(e) = chars.next() {
+                                out.push(e);
+                            }
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '\'' => {
+                out.push('"');
+                while let Some(d) = chars.next() {
+                    match d {
+                        '\\' => match chars.next() {
+                            Some('\'') => out.push('\''),
+                            Some(e) => {
+                                out.push('\\');
+                                out.push(e);
+                            }
+                            None => {}
+                        },
+                        '\'' => break,
+                        '"' => out.push_str("\\\""),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        other => out.push(other),
+                    }
+                }
+                out.push('"');
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The request as MockServer templates see it, plus its helper values.
@@ -59,6 +110,10 @@ fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
                 headers.insert(name.as_str().to_string(), json!([text]));
             }
         }
+    }
+    // MockServer adds `content-length: 0` to a request without a body before templating.
+    if req.body.is_empty() && !headers.contains_key("content-length") {
+        headers.insert("content-length".into(), json!(["0"]));
     }
     let mut query: Map<String, Value> = Map::new();
     for (k, v) in crate::parse_query(req.query.unwrap_or("")) {
@@ -189,7 +244,7 @@ fn response_from(doc: &Value) -> Result<Rendered, String> {
                     };
                     (
                         Bytes::from(json),
-                        Some(ct.unwrap_or_else(|| "application/json".into())),
+                        Some(ct.unwrap_or_else(|| "application/json; charset=utf-8".into())),
                     )
                 }
                 "BINARY" => (
@@ -204,7 +259,7 @@ fn response_from(doc: &Value) -> Result<Rendered, String> {
         }
         Some(other) => (
             Bytes::from(other.to_string()),
-            Some("application/json".into()),
+            Some("application/json; charset=utf-8".into()),
         ),
     };
     if let Some(ct) = content_type
@@ -279,7 +334,7 @@ mod tests {
     #[test]
     fn renders_a_response_from_the_request() {
         let t = DocumentTemplate::parse(
-            r#"{"statusCode": 201, "headers": {"X-Method": ["{{ request.method }}"]}, "body": "{{ request.path }} {{ request.queryStringParameters.q.0 }} {{ request.headers.host }}"}"#,
+            r#"{"statusCode": 201, "headers": {"X-Method": ["{{ request.method }}"]}, "body": "{{ request.path }} {{ request.queryStringParameters.q.0 }} {{ request.headers.host.0 }}"}"#,
         )
         .unwrap();
         let mut headers = http::HeaderMap::new();
@@ -299,6 +354,18 @@ mod tests {
             t.render(&Request::new("GET", "/", None, &headers, b""), &[])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn single_quoted_strings_become_json_strings() {
+        assert_eq!(
+            lenient_json(r#"{'a': 'it''s', "b": "x'y", 'c': 'say "hi"'}"#),
+            r#"{"a": "it""s", "b": "x'y", "c": "say \"hi\""}"#
+        );
+        let v: Value =
+            serde_json::from_str(&lenient_json("{'statusCode': 200, 'body': '{\\'k\\': 1}'}"))
+                .unwrap();
+        assert_eq!(v["body"], "{'k': 1}");
     }
 
     #[test]

@@ -6,9 +6,9 @@
 
 use serde_json::{Map, Value};
 use standin_model::{
-    BodyMatcher, DocumentTemplate, Fault, HeaderValues, HttpRequestMatcher, HttpResponse,
-    HttpRoute, JsonPathMatcher, Origin, PathMatcher, ResponseBody, Route, StringMatcher,
-    TemplateEngine,
+    BodyMatcher, DocumentTemplate, Fault, Forward, HeaderChanges, HeaderValues, HttpRequestMatcher,
+    HttpResponse, HttpRoute, JsonPathMatcher, Origin, PathMatcher, ResponseBody, Rewrite, Route,
+    StringMatcher, TemplateEngine,
 };
 use std::collections::BTreeMap;
 
@@ -37,6 +37,9 @@ fn refuse(pointer: &str, message: impl Into<String>) -> Refusal {
 }
 
 type R<T> = Result<T, Refusal>;
+
+/// The content type MockServer gives JSON bodies.
+const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 /// An expectation converted: the route, and the expectation as MockServer would echo it.
 pub struct Converted {
@@ -70,7 +73,7 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
         None | Some(Value::Null) => HttpRequestMatcher::default(),
         Some(r) => request_matcher(r, &format!("{pointer}/httpRequest"))?,
     };
-    let response = action(obj, pointer)?;
+    let (response, forward) = action(obj, pointer)?;
     let times = times(obj.get("times"), &format!("{pointer}/times"))?;
     let expires_at = time_to_live(
         obj.get("timeToLive"),
@@ -99,7 +102,11 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
             format: "mockserver".into(),
             document: echo.clone(),
         }),
-        http: Some(HttpRoute { request, response }),
+        http: Some(HttpRoute {
+            request,
+            response,
+            forward,
+        }),
     };
     Ok(Converted { route, echo })
 }
@@ -214,22 +221,31 @@ const ACTIONS: &[&str] = &[
     "httpError",
 ];
 
-fn action(obj: &Map<String, Value>, pointer: &str) -> R<HttpResponse> {
+fn action(obj: &Map<String, Value>, pointer: &str) -> R<(HttpResponse, Option<Forward>)> {
     let given: Vec<&str> = ACTIONS
         .iter()
         .copied()
         .filter(|a| obj.get(*a).is_some_and(|v| !v.is_null()))
         .collect();
+    let plain = |r: HttpResponse| (r, None);
     match given.as_slice() {
-        [] => Ok(HttpResponse {
+        [] => Ok(plain(HttpResponse {
             status: 404,
             ..HttpResponse::default()
-        }),
-        ["httpResponse"] => http_response(&obj["httpResponse"], &format!("{pointer}/httpResponse")),
-        ["httpError"] => http_error(&obj["httpError"], &format!("{pointer}/httpError")),
+        })),
+        ["httpResponse"] => {
+            http_response(&obj["httpResponse"], &format!("{pointer}/httpResponse")).map(plain)
+        }
+        ["httpError"] => http_error(&obj["httpError"], &format!("{pointer}/httpError")).map(plain),
         ["httpResponseTemplate"] => template(
             &obj["httpResponseTemplate"],
             &format!("{pointer}/httpResponseTemplate"),
+        )
+        .map(plain),
+        ["httpForward"] => http_forward(&obj["httpForward"], &format!("{pointer}/httpForward")),
+        ["httpOverrideForwardedRequest"] => override_forward(
+            &obj["httpOverrideForwardedRequest"],
+            &format!("{pointer}/httpOverrideForwardedRequest"),
         ),
         [one] => Err(refuse(
             &format!("{pointer}/{one}"),
@@ -240,6 +256,185 @@ fn action(obj: &Map<String, Value>, pointer: &str) -> R<HttpResponse> {
             format!("an expectation has one action; found {}", many.join(", ")),
         )),
     }
+}
+
+fn socket_address(v: &Value, pointer: &str) -> R<String> {
+    let host = v
+        .get("host")
+        .and_then(Value::as_str)
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| refuse(&format!("{pointer}/host"), "a host is needed"))?;
+    let scheme = v
+        .get("scheme")
+        .and_then(Value::as_str)
+        .unwrap_or("HTTP")
+        .to_ascii_uppercase();
+    if scheme == "HTTPS" {
+        return Err(refuse(
+            &format!("{pointer}/scheme"),
+            "forwarding over HTTPS is not supported by standin yet",
+        ));
+    }
+    let port = v.get("port").and_then(Value::as_u64).unwrap_or(80);
+    Ok(format!("http://{host}:{port}"))
+}
+
+fn http_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward>)> {
+    let to = socket_address(v, pointer)?;
+    let delay_ms = delay_ms(v.get("delay"), &format!("{pointer}/delay"))?;
+    Ok((
+        HttpResponse {
+            delay_ms,
+            ..HttpResponse::default()
+        },
+        Some(Forward {
+            to: Some(to),
+            ..Forward::default()
+        }),
+    ))
+}
+
+/// `{"add": {..}, "replace": {..}, "remove": [..]}` as header changes.
+fn header_changes(v: Option<&Value>, pointer: &str) -> R<HeaderChanges> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(HeaderChanges::default());
+    };
+    let to_map = |x: Option<&Value>, p: &str| -> R<BTreeMap<String, HeaderValues>> {
+        Ok(multi_values(x, p)?
+            .into_iter()
+            .map(|(k, vals)| {
+                (
+                    k.text,
+                    HeaderValues::Many(vals.into_iter().map(|v| v.text).collect()),
+                )
+            })
+            .collect())
+    };
+    let remove = match v.get("remove") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(HeaderChanges {
+        add: to_map(v.get("add"), &format!("{pointer}/add"))?,
+        replace: to_map(v.get("replace"), &format!("{pointer}/replace"))?,
+        remove,
+    })
+}
+
+fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward>)> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| refuse(pointer, "must be an object"))?;
+    // 5.13+ names, and the older httpRequest/httpResponse pair.
+    let req_override = obj
+        .get("requestOverride")
+        .or_else(|| obj.get("httpRequest"))
+        .filter(|v| !v.is_null());
+    let resp_override = obj
+        .get("responseOverride")
+        .or_else(|| obj.get("httpResponse"))
+        .filter(|v| !v.is_null());
+    let mut f = Forward::default();
+    if let Some(r) = req_override {
+        let p = format!("{pointer}/requestOverride");
+        if let Some(sa) = r.get("socketAddress").filter(|v| !v.is_null()) {
+            f.to = Some(socket_address(sa, &format!("{p}/socketAddress"))?);
+        }
+        if let Some(path) = r
+            .get("path")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            f.path = Some(path.to_string());
+        }
+        for (name, values) in multi_values(r.get("headers"), &format!("{p}/headers"))? {
+            let list: Vec<String> = values.into_iter().map(|v| v.text).collect();
+            if name.text.eq_ignore_ascii_case("host") && f.to.is_none() {
+                if let Some(h) = list.first() {
+                    f.to = Some(format!("http://{h}"));
+                }
+                continue;
+            }
+            f.request_headers
+                .replace
+                .insert(name.text, HeaderValues::Many(list));
+        }
+        match r.get("body") {
+            Some(Value::String(s)) if !s.is_empty() => f.body = Some(s.clone()),
+            Some(Value::Object(b)) => {
+                let text = b.get("string").or_else(|| b.get("json")).map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                f.body = text;
+            }
+            _ => {}
+        }
+    }
+    if let Some(m) = obj.get("requestModifier").filter(|v| !v.is_null()) {
+        let p = format!("{pointer}/requestModifier");
+        if let Some(path) = m.get("path").filter(|v| !v.is_null()) {
+            let regex = path
+                .get("regex")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let replacement = path
+                .get("substitution")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            f.path_rewrite = Some(Rewrite { regex, replacement });
+        }
+        let changes = header_changes(m.get("headers"), &format!("{p}/headers"))?;
+        f.request_headers.add.extend(changes.add);
+        f.request_headers.replace.extend(changes.replace);
+        f.request_headers.remove.extend(changes.remove);
+    }
+    if let Some(r) = resp_override {
+        let p = format!("{pointer}/responseOverride");
+        if let Some(code) = r.get("statusCode").and_then(Value::as_u64) {
+            f.response_status =
+                Some(u16::try_from(code).map_err(|_| {
+                    refuse(&format!("{p}/statusCode"), "must be an HTTP status code")
+                })?);
+        }
+        for (name, values) in multi_values(r.get("headers"), &format!("{p}/headers"))? {
+            f.response_headers.replace.insert(
+                name.text,
+                HeaderValues::Many(values.into_iter().map(|v| v.text).collect()),
+            );
+        }
+        let (body, content_type) = response_body(r.get("body"), &format!("{p}/body"))?;
+        f.response_body = body;
+        if let Some(ct) = content_type {
+            f.response_headers
+                .replace
+                .entry("Content-Type".into())
+                .or_insert(HeaderValues::One(ct));
+        }
+    }
+    if let Some(m) = obj.get("responseModifier").filter(|v| !v.is_null()) {
+        let changes = header_changes(
+            m.get("headers"),
+            &format!("{pointer}/responseModifier/headers"),
+        )?;
+        f.response_headers.add.extend(changes.add);
+        f.response_headers.replace.extend(changes.replace);
+        f.response_headers.remove.extend(changes.remove);
+    }
+    let delay_ms = delay_ms(obj.get("delay"), &format!("{pointer}/delay"))?;
+    Ok((
+        HttpResponse {
+            delay_ms,
+            ..HttpResponse::default()
+        },
+        Some(f),
+    ))
 }
 
 fn template(v: &Value, pointer: &str) -> R<HttpResponse> {
@@ -377,7 +572,7 @@ fn response_body(v: Option<&Value>, pointer: &str) -> R<(Option<ResponseBody>, O
         other => {
             return Ok((
                 Some(ResponseBody::Json(other.clone())),
-                Some("application/json".into()),
+                Some(JSON_UTF8.into()),
             ));
         }
     };
@@ -401,12 +596,12 @@ fn response_body(v: Option<&Value>, pointer: &str) -> R<(Option<ResponseBody>, O
             };
             (
                 Some(body),
-                Some(content_type.unwrap_or_else(|| "application/json".into())),
+                Some(content_type.unwrap_or_else(|| JSON_UTF8.into())),
             )
         }
         "XML" => (
             Some(ResponseBody::Text(text("xml"))),
-            Some(content_type.unwrap_or_else(|| "application/xml".into())),
+            Some(content_type.unwrap_or_else(|| "application/xml; charset=utf-8".into())),
         ),
         "BINARY" => (
             Some(ResponseBody::Base64(text("base64Bytes"))),
@@ -483,7 +678,8 @@ fn value_matcher(text: &str) -> StringMatcher {
     if regex_ok {
         StringMatcher::AnyOf(vec![
             StringMatcher::EqualsIgnoreCase(text.to_string()),
-            StringMatcher::Regex(text.to_string()),
+            // MockServer compiles every regex case-insensitive and dot-all.
+            StringMatcher::Regex(format!("(?is){text}")),
         ])
     } else {
         StringMatcher::EqualsIgnoreCase(text.to_string())
@@ -572,7 +768,18 @@ fn key_condition(name: &Nottable, values: &[Nottable]) -> Option<StringMatcher> 
     if name.not {
         return Some(StringMatcher::Present(false));
     }
-    let conds: Vec<StringMatcher> = values.iter().filter_map(nottable_matcher).collect();
+    // A negated value ("!x") still needs the key: MockServer fails it when the key is absent.
+    let conds: Vec<StringMatcher> = values
+        .iter()
+        .filter_map(|v| {
+            let m = nottable_matcher(v)?;
+            Some(if v.not {
+                StringMatcher::AllOf(vec![StringMatcher::Present(true), m])
+            } else {
+                m
+            })
+        })
+        .collect();
     let cond = match conds.len() {
         0 => StringMatcher::Present(true),
         1 => conds.into_iter().next().expect("one"),
@@ -656,7 +863,11 @@ fn path_matcher(p: &Nottable, params: Option<&Value>, pointer: &str) -> R<Option
         return Ok(None);
     }
     let placeholder = regex::Regex::new(r"\{([A-Za-z0-9_.\-]+)\}").expect("valid");
-    let inner = if placeholder.is_match(&p.text) {
+    // `{name}` is a placeholder only when pathParameters are given; otherwise it is text.
+    let has_params = params.is_some_and(|v| {
+        v.as_object().is_some_and(|o| !o.is_empty()) || v.as_array().is_some_and(|a| !a.is_empty())
+    });
+    let inner = if has_params && placeholder.is_match(&p.text) {
         // Path parameters: literal text around `{name}`, each name constrained by the first
         // value pathParameters gives it (a regex), or any one segment.
         let constraints: BTreeMap<String, String> =
@@ -689,9 +900,10 @@ fn path_matcher(p: &Nottable, params: Option<&Value>, pointer: &str) -> R<Option
         }
         PathMatcher::Regex(regex)
     } else if has_regex_syntax(&p.text) && regex::Regex::new(&format!("^(?:{})$", p.text)).is_ok() {
-        PathMatcher::Regex(p.text.clone())
+        PathMatcher::Regex(format!("(?is){}", p.text))
     } else {
-        PathMatcher::Exact(p.text.clone())
+        // MockServer compares the path as sent, ignoring case, trailing slash included.
+        PathMatcher::Regex(format!("(?i){}", regex::escape(&p.text)))
     };
     Ok(Some(if p.not {
         PathMatcher::Not(Box::new(inner))
@@ -733,7 +945,7 @@ fn body_matcher(v: &Value, pointer: &str) -> R<Option<BodyMatcher>> {
                 BodyMatcher::Equals(s)
             }
         }
-        "REGEX" => BodyMatcher::Regex(text("regex")),
+        "REGEX" => BodyMatcher::Regex(format!("(?is){}", text("regex"))),
         "JSON" => {
             let value = json_value(obj.get("json"));
             match obj
@@ -799,7 +1011,7 @@ mod tests {
             req.method,
             Some(StringMatcher::EqualsIgnoreCase("GET".into()))
         );
-        assert_eq!(req.path, Some(PathMatcher::Regex("/a/.*".into())));
+        assert_eq!(req.path, Some(PathMatcher::Regex("(?is)/a/.*".into())));
     }
 
     #[test]
@@ -863,7 +1075,9 @@ mod tests {
         );
         assert_eq!(
             body(json!({"type": "REGEX", "regex": "a.*", "not": true})),
-            Some(BodyMatcher::Not(Box::new(BodyMatcher::Regex("a.*".into()))))
+            Some(BodyMatcher::Not(Box::new(BodyMatcher::Regex(
+                "(?is)a.*".into()
+            ))))
         );
         assert_eq!(
             body(json!({"a": [1]})),
@@ -921,7 +1135,7 @@ mod tests {
         );
         assert_eq!(
             resp.headers["Content-Type"],
-            HeaderValues::One("application/json".into())
+            HeaderValues::One("application/json; charset=utf-8".into())
         );
         assert_eq!(resp.fault, Some(Fault::CloseAfterResponse));
     }

@@ -208,6 +208,66 @@ pub struct HttpRoute {
     pub request: HttpRequestMatcher,
     #[serde(default)]
     pub response: HttpResponse,
+    /// Send the request on to a real server and relay its answer instead of `response`
+    /// (whose `delayMs` still applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<Forward>,
+}
+
+/// Where and how to forward a request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Forward {
+    /// `http://host:port`, optionally with a path prefix. Absent: the host the request was
+    /// sent to (its `Host` header), as MockServer forwards. (HTTPS upstreams come later.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Send this path instead of the request's (relative to the service's base path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Rewrite the path: every match of `regex` is replaced by `replacement` (`$1`, `$name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_rewrite: Option<Rewrite>,
+    /// Changes to the request's headers.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub request_headers: HeaderChanges,
+    /// Send this body instead of the request's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Changes to the upstream response's headers.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub response_headers: HeaderChanges,
+    /// Answer with this status instead of the upstream's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<u16>,
+    /// Answer with this body instead of the upstream's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<ResponseBody>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rewrite {
+    pub regex: String,
+    pub replacement: String,
+}
+
+/// Header edits: `remove` first, then `replace` (set, dropping other values), then `add`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HeaderChanges {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub add: BTreeMap<String, HeaderValues>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replace: BTreeMap<String, HeaderValues>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+}
+
+impl HeaderChanges {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.replace.is_empty() && self.remove.is_empty()
+    }
 }
 
 /// Conditions on an HTTP request; every given condition must hold.

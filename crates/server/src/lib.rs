@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub host_routing: bool,
     /// How long shutdown waits for open connections.
     pub shutdown_grace: Duration,
+    /// How long a forwarding route waits for its upstream.
+    pub forward_timeout: Duration,
 }
 
 /// Requests on the mock port that belong to the control plane (MockServer's
@@ -75,6 +77,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(30),
             host_routing: true,
             shutdown_grace: Duration::from_secs(5),
+            forward_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -85,7 +88,18 @@ struct Ctx {
     journal: JournalWriter,
     config: ServerConfig,
     control: Option<Arc<dyn Control>>,
+    /// The client for forwarding routes; connections to upstreams are pooled.
+    upstream: Upstream,
 }
+
+type Upstream = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<Bytes>,
+>;
+
+/// Marks a request standin forwarded, so that a route forwarding to standin itself with
+/// the same request is stopped instead of looping.
+const FORWARDED: &str = "x-standin-forwarded";
 
 /// A failed request ends its connection: hyper closes it, writing any raw fault bytes.
 #[derive(Debug)]
@@ -109,11 +123,13 @@ pub async fn serve(
     control: Option<Arc<dyn Control>>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let upstream = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
     let ctx = Arc::new(Ctx {
         table,
         journal,
         config,
         control,
+        upstream,
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper needs a timer for header_read_timeout and HTTP/2 keep-alive; without one the
@@ -236,6 +252,7 @@ async fn handle(
     let mut near_misses = Vec::new();
     let mut matched_route = None;
     let mut fault = None;
+    let mut forward = None;
     let (service_key, relative, response, delay) = match table.resolve(host, path) {
         None => (Arc::from(UNRESOLVED), path, no_service(method, path), 0),
         Some((svc, rel)) => {
@@ -247,6 +264,9 @@ async fn handle(
                     matched_route = Some(m.route.id.clone());
                     let r = &m.route.response;
                     fault = r.fault.clone();
+                    if m.route.forward.is_some() {
+                        forward = Some(m.route.clone());
+                    }
                     let (response, rendered_delay) = match &r.document {
                         None => (build_response(r, &mreq, &m.path_values), 0),
                         Some(t) => document_response(t, &mreq, &m.path_values),
@@ -272,6 +292,21 @@ async fn handle(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
+    let response = match forward.as_ref().and_then(|r| r.forward.as_ref()) {
+        None => response,
+        Some(f) => {
+            forward_request(
+                &ctx,
+                f,
+                &parts.method,
+                &parts.headers,
+                relative,
+                query,
+                body.clone(),
+            )
+            .await
+        }
+    };
     if ctx.journal.enabled() {
         let keep = body.len().min(ctx.journal.max_body_bytes());
         ctx.journal.record(JournalEntry {
@@ -340,8 +375,102 @@ fn build_response(
     response
 }
 
-/// A whole response rendered from a document template, and the delay it asks for. A
-/// template that renders no valid response is the route's fault: 500 with the reason.
+/// Sends the request to the route's upstream and relays the answer (502 when the upstream
+/// cannot be reached or answers too slowly).
+async fn forward_request(
+    ctx: &Ctx,
+    f: &standin_matcher::CompiledForward,
+    method: &http::Method,
+    headers: &http::HeaderMap,
+    path: &str,
+    query: Option<&str>,
+    body: Bytes,
+) -> Response<MockBody> {
+    let failed = |message: String| {
+        json_error(
+            StatusCode::BAD_GATEWAY,
+            serde_json::json!({ "error": "forward_failed", "message": message }),
+        )
+    };
+    if headers.contains_key(FORWARDED) {
+        return json_error(
+            StatusCode::LOOP_DETECTED,
+            serde_json::json!({ "error": "forward_loop", "message": "this request was forwarded by standin and would be forwarded again" }),
+        );
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let uri = match f.target(path, query, host) {
+        Ok(u) => u,
+        Err(e) => return failed(e),
+    };
+    let mut out_headers = headers.clone();
+    strip_hop_by_hop(&mut out_headers);
+    out_headers.remove(header::CONTENT_LENGTH);
+    if let Some(a) = uri
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        out_headers.insert(header::HOST, a);
+    }
+    f.request_headers.apply(&mut out_headers);
+    out_headers.insert(FORWARDED, HeaderValue::from_static("1"));
+    let mut req = Request::new(http_body_util::Full::new(f.body.clone().unwrap_or(body)));
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = uri.clone();
+    *req.headers_mut() = out_headers;
+    let answer =
+        match tokio::time::timeout(ctx.config.forward_timeout, ctx.upstream.request(req)).await {
+            Err(_) => {
+                return failed(format!(
+                    "{uri} did not answer within {:?}",
+                    ctx.config.forward_timeout
+                ));
+            }
+            Ok(Err(e)) => return failed(format!("{uri}: {e}")),
+            Ok(Ok(a)) => a,
+        };
+    let (parts, incoming) = answer.into_parts();
+    let data = match Limited::new(incoming, ctx.config.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(c) => c.to_bytes(),
+        Err(e) => return failed(format!("reading the answer of {uri}: {e}")),
+    };
+    let mut headers = parts.headers;
+    strip_hop_by_hop(&mut headers);
+    headers.remove(header::CONTENT_LENGTH);
+    let data = match &f.response_body {
+        None => data,
+        Some((b, content_type)) => {
+            if let Some(ct) = content_type {
+                headers.insert(header::CONTENT_TYPE, ct.clone());
+            }
+            b.clone()
+        }
+    };
+    f.response_headers.apply(&mut headers);
+    let mut response = Response::new(MockBody::full(data));
+    *response.status_mut() = f.response_status.unwrap_or(parts.status);
+    *response.headers_mut() = headers;
+    response
+}
+
+fn strip_hop_by_hop(h: &mut http::HeaderMap) {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        h.remove(name);
+    }
+}
+
+/// A whole response rendered from a document template, and the delay it asks for.
 fn document_response(
     t: &standin_matcher::DocumentTemplate,
     req: &standin_matcher::Request<'_>,
@@ -362,13 +491,11 @@ fn document_response(
             }
             (response, d.delay_ms)
         }
-        Err(e) => (
-            json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                serde_json::json!({ "error": "template_failed", "message": e }),
-            ),
-            0,
-        ),
+        // MockServer answers a template that renders no response with a bare 404.
+        Err(e) => {
+            tracing::warn!(error = %e, "a response template rendered no response");
+            (empty(StatusCode::NOT_FOUND), 0)
+        }
     }
 }
 

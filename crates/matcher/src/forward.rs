@@ -1,0 +1,273 @@
+//! Compiled forwarding: where a request goes and what is changed on the way.
+
+use crate::CompileError;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use regex::Regex;
+use standin_model::{Forward, HeaderChanges, ResponseBody};
+
+/// Header edits, compiled.
+#[derive(Debug, Default)]
+pub struct CompiledChanges {
+    add: Vec<(HeaderName, HeaderValue)>,
+    replace: Vec<(HeaderName, Vec<HeaderValue>)>,
+    remove: Vec<HeaderName>,
+}
+
+impl CompiledChanges {
+    fn compile(c: &HeaderChanges, pointer: &str) -> Result<Self, CompileError> {
+        let name = |n: &str, p: &str| {
+            HeaderName::from_bytes(n.as_bytes())
+                .map_err(|_| CompileError::new(p, format!("\"{n}\" is not a valid header name")))
+        };
+        let value = |v: &str, p: &str| {
+            HeaderValue::from_str(v)
+                .map_err(|_| CompileError::new(p, format!("\"{v}\" is not a valid header value")))
+        };
+        let mut out = CompiledChanges::default();
+        for (i, n) in c.remove.iter().enumerate() {
+            out.remove.push(name(n, &format!("{pointer}/remove/{i}"))?);
+        }
+        for (n, vs) in &c.replace {
+            let p = format!("{pointer}/replace/{}", crate::escape_pointer(n));
+            let values = vs
+                .values()
+                .iter()
+                .map(|v| value(v, &p))
+                .collect::<Result<_, _>>()?;
+            out.replace.push((name(n, &p)?, values));
+        }
+        for (n, vs) in &c.add {
+            let p = format!("{pointer}/add/{}", crate::escape_pointer(n));
+            for v in vs.values() {
+                out.add.push((name(n, &p)?, value(v, &p)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies the edits: remove, then replace, then add.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        for n in &self.remove {
+            headers.remove(n);
+        }
+        for (n, values) in &self.replace {
+            headers.remove(n);
+            for v in values {
+                headers.append(n.clone(), v.clone());
+            }
+        }
+        for (n, v) in &self.add {
+            headers.append(n.clone(), v.clone());
+        }
+    }
+}
+
+/// A compiled [`Forward`].
+#[derive(Debug)]
+pub struct CompiledForward {
+    /// `None`: the request's own `Host`.
+    authority: Option<http::uri::Authority>,
+    prefix: String,
+    path: Option<String>,
+    rewrite: Option<(Regex, String)>,
+    pub request_headers: CompiledChanges,
+    pub body: Option<Bytes>,
+    pub response_headers: CompiledChanges,
+    pub response_status: Option<StatusCode>,
+    /// The body to answer with instead of the upstream's, and its content type if implied.
+    pub response_body: Option<(Bytes, Option<HeaderValue>)>,
+}
+
+impl CompiledForward {
+    pub(crate) fn compile(f: &Forward, pointer: &str) -> Result<Self, CompileError> {
+        let (authority, prefix) = match &f.to {
+            None => (None, String::new()),
+            Some(to_text) => {
+                let to: Uri = to_text.parse().map_err(|e| {
+                    CompileError::new(
+                        &format!("{pointer}/to"),
+                        format!("\"{to_text}\" is not a URL: {e}"),
+                    )
+                })?;
+                if to.scheme() != Some(&http::uri::Scheme::HTTP) {
+                    return Err(CompileError::new(
+                        &format!("{pointer}/to"),
+                        format!(
+                            "\"{to_text}\" must be an http:// URL (https upstreams are not supported yet)"
+                        ),
+                    ));
+                }
+                let authority = to.authority().cloned().ok_or_else(|| {
+                    CompileError::new(
+                        &format!("{pointer}/to"),
+                        format!("\"{to_text}\" has no host"),
+                    )
+                })?;
+                (Some(authority), to.path().trim_end_matches('/').to_string())
+            }
+        };
+        let rewrite = match &f.path_rewrite {
+            None => None,
+            Some(r) => Some((
+                Regex::new(&r.regex).map_err(|e| {
+                    CompileError::new(
+                        &format!("{pointer}/pathRewrite/regex"),
+                        format!("invalid regex \"{}\": {e}", r.regex),
+                    )
+                })?,
+                r.replacement.clone(),
+            )),
+        };
+        let response_status = match f.response_status {
+            None => None,
+            Some(s) => Some(StatusCode::from_u16(s).map_err(|_| {
+                CompileError::new(
+                    &format!("{pointer}/responseStatus"),
+                    format!("{s} is not an HTTP status code"),
+                )
+            })?),
+        };
+        let response_body = match &f.response_body {
+            None => None,
+            Some(ResponseBody::Text(t)) => Some((Bytes::from(t.clone()), None)),
+            Some(ResponseBody::Json(v)) => Some((
+                Bytes::from(v.to_string()),
+                Some(HeaderValue::from_static("application/json")),
+            )),
+            Some(ResponseBody::Base64(b)) => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .map_err(|e| {
+                        CompileError::new(
+                            &format!("{pointer}/responseBody/base64"),
+                            format!("invalid base64: {e}"),
+                        )
+                    })?;
+                Some((Bytes::from(bytes), None))
+            }
+        };
+        Ok(CompiledForward {
+            authority,
+            prefix,
+            path: f.path.clone(),
+            rewrite,
+            request_headers: CompiledChanges::compile(
+                &f.request_headers,
+                &format!("{pointer}/requestHeaders"),
+            )?,
+            body: f.body.as_ref().map(|b| Bytes::from(b.clone())),
+            response_headers: CompiledChanges::compile(
+                &f.response_headers,
+                &format!("{pointer}/responseHeaders"),
+            )?,
+            response_status,
+            response_body,
+        })
+    }
+
+    /// The upstream URL for a request with this path (relative to the service) and query;
+    /// `host` is the request's `Host`, used when no target is configured.
+    pub fn target(
+        &self,
+        path: &str,
+        query: Option<&str>,
+        host: Option<&str>,
+    ) -> Result<Uri, String> {
+        let mut path = self.path.clone().unwrap_or_else(|| path.to_string());
+        if let Some((re, replacement)) = &self.rewrite {
+            path = re.replace_all(&path, replacement.as_str()).into_owned();
+        }
+        let mut pq = format!(
+            "{}{}",
+            self.prefix,
+            if path.starts_with('/') {
+                path
+            } else {
+                format!("/{path}")
+            }
+        );
+        if let Some(q) = query {
+            pq.push('?');
+            pq.push_str(q);
+        }
+        let authority = match &self.authority {
+            Some(a) => a.clone(),
+            None => host
+                .ok_or(
+                    "the route forwards to the request's host, but the request has no Host header",
+                )?
+                .parse::<http::uri::Authority>()
+                .map_err(|e| format!("the request's Host is not a host: {e}"))?,
+        };
+        Uri::builder()
+            .scheme(http::uri::Scheme::HTTP)
+            .authority(authority)
+            .path_and_query(pq)
+            .build()
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_keep_the_query_and_apply_prefix_override_and_rewrite() {
+        let f: Forward = serde_json::from_value(serde_json::json!({
+            "to": "http://127.0.0.1:9/base/",
+            "pathRewrite": {"regex": "^/v1/(.*)", "replacement": "/v2/$1"}
+        }))
+        .unwrap();
+        let c = CompiledForward::compile(&f, "").unwrap();
+        assert_eq!(
+            c.target("/v1/users", Some("a=1"), None)
+                .unwrap()
+                .to_string(),
+            "http://127.0.0.1:9/base/v2/users?a=1"
+        );
+    }
+
+    #[test]
+    fn https_and_bad_urls_are_refused_with_a_pointer() {
+        for to in ["https://example.com", "not a url", "/relative"] {
+            let f = Forward {
+                to: Some(to.into()),
+                ..Forward::default()
+            };
+            let err = CompiledForward::compile(&f, "/http/forward").unwrap_err();
+            assert_eq!(err.pointer, "/http/forward/to", "{to}");
+        }
+    }
+
+    #[test]
+    fn without_a_target_the_request_host_is_used() {
+        let c = CompiledForward::compile(&Forward::default(), "").unwrap();
+        assert_eq!(
+            c.target("/a", None, Some("127.0.0.1:8080"))
+                .unwrap()
+                .to_string(),
+            "http://127.0.0.1:8080/a"
+        );
+        assert!(c.target("/a", None, None).is_err());
+    }
+
+    #[test]
+    fn header_changes_remove_then_replace_then_add() {
+        let c: HeaderChanges = serde_json::from_value(serde_json::json!({
+            "remove": ["x-gone"], "replace": {"x-one": "r"}, "add": {"x-one": "a", "x-new": ["1", "2"]}
+        }))
+        .unwrap();
+        let c = CompiledChanges::compile(&c, "").unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-gone", "v".parse().unwrap());
+        h.append("x-one", "old1".parse().unwrap());
+        h.append("x-one", "old2".parse().unwrap());
+        c.apply(&mut h);
+        assert!(h.get("x-gone").is_none());
+        assert_eq!(h.get_all("x-one").iter().collect::<Vec<_>>(), ["r", "a"]);
+        assert_eq!(h.get_all("x-new").iter().count(), 2);
+    }
+}
