@@ -2,14 +2,14 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fmt lint unit doc bench load openapi
+.PHONY: run test fmt lint unit doc compat bench load openapi
 
 ## Run standin with the demo service (release build).
 run:
 	$(CARGO) run --release -p standin -- serve --demo
 
 ## Every check CI runs.
-test: fmt lint unit doc
+test: fmt lint unit doc compat
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -28,6 +28,13 @@ unit:
 ## Doc examples (nextest does not run them).
 doc:
 	$(CARGO) test --workspace --doc
+
+## MockServer compatibility: the official mockserver-client npm package against standin,
+## and standin against a real MockServer (the jar in the mockserver-node npm package, on
+## Java 17) case by case. Installs the npm packages and Java when missing.
+compat:
+	$(CARGO) build -p standin
+	compat/run.sh
 
 ## Criterion micro-benchmarks (route lookup at 1, 1k, 10k, 100k routes).
 bench:

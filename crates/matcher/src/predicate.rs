@@ -42,6 +42,7 @@ pub(crate) enum StrCond {
     Contains(String),
     Regex(Regex),
     Present(bool),
+    JsonSchema(Box<jsonschema::Validator>),
     Not(Box<StrCond>),
     AnyOf(Vec<StrCond>),
     AllOf(Vec<StrCond>),
@@ -55,6 +56,17 @@ impl StrCond {
             StringMatcher::Contains(v) => StrCond::Contains(v.clone()),
             StringMatcher::Regex(r) => StrCond::Regex(full_regex(r, &format!("{pointer}/regex"))?),
             StringMatcher::Present(p) => StrCond::Present(*p),
+            StringMatcher::JsonSchema(schema) => StrCond::JsonSchema(Box::new(
+                jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(schema)
+                    .map_err(|e| {
+                        CompileError::new(
+                            &format!("{pointer}/jsonSchema"),
+                            format!("invalid JSON Schema: {e}"),
+                        )
+                    })?,
+            )),
             StringMatcher::Not(inner) => {
                 StrCond::Not(Box::new(Self::compile(inner, &format!("{pointer}/not"))?))
             }
@@ -82,6 +94,11 @@ impl StrCond {
             StrCond::Contains(e) => values.iter().any(|v| v.contains(e.as_str())),
             StrCond::Regex(r) => values.iter().any(|v| r.is_match(v)),
             StrCond::Present(p) => values.is_empty() != *p,
+            StrCond::JsonSchema(v) => values.iter().any(|x| {
+                let as_json = serde_json::from_str::<Value>(x)
+                    .unwrap_or_else(|_| Value::String(x.to_string()));
+                v.is_valid(&as_json) || v.is_valid(&Value::String(x.to_string()))
+            }),
             StrCond::Not(inner) => !inner.eval(values),
             StrCond::AnyOf(list) => list.iter().any(|c| c.eval(values)),
             StrCond::AllOf(list) => list.iter().all(|c| c.eval(values)),
@@ -96,6 +113,7 @@ impl StrCond {
             StrCond::Regex(r) => format!("matches regex \"{}\"", user_regex(r)),
             StrCond::Present(true) => "is present".into(),
             StrCond::Present(false) => "is absent".into(),
+            StrCond::JsonSchema(_) => "is valid against the JSON Schema".into(),
             StrCond::Not(inner) => format!("not ({})", inner.describe()),
             StrCond::AnyOf(list) => format!(
                 "any of ({})",
@@ -154,12 +172,15 @@ impl BodyCond {
                 equals: jp.equals.clone(),
             },
             BodyMatcher::JsonSchema(schema) => BodyCond::JsonSchema(Box::new(
-                jsonschema::validator_for(schema).map_err(|e| {
-                    CompileError::new(
-                        &format!("{pointer}/jsonSchema"),
-                        format!("invalid JSON Schema: {e}"),
-                    )
-                })?,
+                jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(schema)
+                    .map_err(|e| {
+                        CompileError::new(
+                            &format!("{pointer}/jsonSchema"),
+                            format!("invalid JSON Schema: {e}"),
+                        )
+                    })?,
             )),
             BodyMatcher::Base64(b) => {
                 use base64::Engine;

@@ -148,7 +148,7 @@ fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
             "headers": headers,
             "cookies": cookies,
             "body": String::from_utf8_lossy(req.body),
-            "keepAlive": true,
+            "keepAlive": !req.headers.get_all(http::header::CONNECTION).iter().any(|v| v.to_str().is_ok_and(|v| v.eq_ignore_ascii_case("close"))),
             "secure": false,
         },
         "now_iso_8601": now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
@@ -157,6 +157,10 @@ fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
         "uuid": uuid_like(seed),
         "rand_int_10": mix(seed) % 10,
         "rand_int_100": mix(seed.rotate_left(17)) % 100,
+        "rand_bytes_16": random_base64(seed ^ 16, 16),
+        "rand_bytes_32": random_base64(seed ^ 32, 32),
+        "rand_bytes_64": random_base64(seed ^ 64, 64),
+        "rand_bytes_128": random_base64(seed ^ 128, 128),
     })
 }
 
@@ -166,6 +170,13 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+fn random_base64(seed: u64, n: usize) -> String {
+    let bytes: Vec<u8> = (0..n as u64)
+        .map(|i| mix(seed.wrapping_add(i)) as u8)
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn uuid_like(seed: u64) -> String {

@@ -84,8 +84,12 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
     let mut echo = obj.clone();
     echo.insert("id".into(), Value::String(id.clone()));
     echo.insert("priority".into(), Value::from(priority));
-    echo.entry("times")
-        .or_insert_with(|| serde_json::json!({"unlimited": true}));
+    // As MockServer echoes them: unlimited or the remaining count, never both.
+    let times_echo = match times {
+        None => serde_json::json!({"unlimited": true}),
+        Some(n) => serde_json::json!({"remainingTimes": n}),
+    };
+    echo.insert("times".into(), times_echo);
     echo.entry("timeToLive")
         .or_insert_with(|| serde_json::json!({"unlimited": true}));
     let echo = Value::Object(echo);
@@ -623,20 +627,18 @@ struct Nottable {
     text: String,
     not: bool,
     optional: bool,
+    /// `{"schema": {..}}`: the value must be valid against this JSON Schema.
+    schema: Option<Value>,
 }
 
 fn nottable(v: &Value, pointer: &str, is_key: bool) -> R<Nottable> {
+    let mut schema = None;
     let (mut text, mut not, mut optional) = match v {
         Value::String(s) => (s.clone(), false, false),
         Value::Number(n) => (n.to_string(), false, false),
         Value::Bool(b) => (b.to_string(), false, false),
         Value::Object(o) => {
-            if o.contains_key("schema") {
-                return Err(refuse(
-                    &format!("{pointer}/schema"),
-                    "JSON Schema string matchers are not supported by standin yet",
-                ));
-            }
+            schema = o.get("schema").cloned();
             let text = o
                 .get("value")
                 .and_then(Value::as_str)
@@ -661,6 +663,7 @@ fn nottable(v: &Value, pointer: &str, is_key: bool) -> R<Nottable> {
         text = rest.to_string();
     }
     Ok(Nottable {
+        schema,
         text,
         not,
         optional,
@@ -687,10 +690,13 @@ fn value_matcher(text: &str) -> StringMatcher {
 }
 
 fn nottable_matcher(n: &Nottable) -> Option<StringMatcher> {
-    if n.text.is_empty() && !n.not {
+    if n.text.is_empty() && !n.not && n.schema.is_none() {
         return None;
     }
-    let m = value_matcher(&n.text);
+    let m = match &n.schema {
+        Some(schema) => StringMatcher::JsonSchema(schema.clone()),
+        None => value_matcher(&n.text),
+    };
     Some(if n.not {
         StringMatcher::Not(Box::new(m))
     } else {
@@ -884,7 +890,7 @@ fn path_matcher(p: &Nottable, params: Option<&Value>, pointer: &str) -> R<Option
             let group = name.replace(['.', '-'], "_");
             let body = constraints
                 .get(name)
-                .map_or("[^/]+".to_string(), |c| format!("(?:{c})"));
+                .map_or("[^/]+".to_string(), |c| format!("(?i:{c})"));
             regex.push_str(&format!("(?P<{group}>{body})"));
             last = whole.end();
         }
@@ -1022,7 +1028,7 @@ mod tests {
         let path = r.http.unwrap().request.path.unwrap();
         assert_eq!(
             path,
-            PathMatcher::Regex(r"/cart/(?P<cartId>(?:[A-Z0-9\-]+))/item".into())
+            PathMatcher::Regex(r"/cart/(?P<cartId>(?i:[A-Z0-9\-]+))/item".into())
         );
     }
 

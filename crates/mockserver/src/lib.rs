@@ -17,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod convert;
+mod jackson;
 mod render;
 
 use bytes::Bytes;
@@ -123,7 +124,7 @@ fn text(status: StatusCode, body: &str) -> Response<MockBody> {
 
 fn json_answer(status: StatusCode, v: &Value) -> Response<MockBody> {
     let mut r = Response::new(MockBody::full(Bytes::from(
-        serde_json::to_vec_pretty(v).unwrap_or_default(),
+        jackson::to_string(v).into_bytes(),
     )));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -568,13 +569,18 @@ async fn verify(app: &App, req: &ControlRequest) -> Answer {
         .iter()
         .map(|e| render::request(e))
         .collect();
+    // MockServer prints one recorded request as an object, several as a list.
+    let was = match all.as_slice() {
+        [one] => one.clone(),
+        _ => Value::Array(all),
+    };
     Err(text(
         StatusCode::NOT_ACCEPTABLE,
         &format!(
             "Request not found {}, expected:<{}> but was:<{}>",
             times_phrase(low, high),
-            serde_json::to_string_pretty(&expected).unwrap_or_default(),
-            serde_json::to_string_pretty(&Value::Array(all)).unwrap_or_default()
+            jackson::to_string(&expected),
+            jackson::to_string(&was)
         ),
     ))
 }
@@ -635,8 +641,8 @@ async fn verify_sequence(app: &App, req: &ControlRequest) -> Answer {
         StatusCode::NOT_ACCEPTABLE,
         &format!(
             "Request sequence not found, expected:<{}> but was:<{}>",
-            serde_json::to_string_pretty(&expected).unwrap_or_default(),
-            serde_json::to_string_pretty(&Value::Array(was)).unwrap_or_default()
+            jackson::to_string(&expected),
+            jackson::to_string(&Value::Array(was))
         ),
     ))
 }

@@ -52,12 +52,20 @@ pub(crate) fn request(e: &JournalEntry) -> Value {
     if !cookies.is_empty() {
         out.insert("cookies".into(), Value::Object(cookies));
     }
-    out.insert("keepAlive".into(), json!(true));
+    out.insert("keepAlive".into(), json!(keep_alive(&e.headers)));
     out.insert("secure".into(), json!(false));
     if !e.body.is_empty() {
         out.insert("body".into(), body(e));
     }
     Value::Object(out)
+}
+
+/// Whether the client asked to keep the connection open (HTTP/1.1's default).
+pub(crate) fn keep_alive(headers: &http::HeaderMap) -> bool {
+    !headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.eq_ignore_ascii_case("close")))
 }
 
 /// `content-type` → `Content-Type`, as MockServer reports header names.
@@ -118,7 +126,7 @@ pub(crate) fn log_line(e: &JournalEntry) -> String {
     format!(
         "{} - received request:\n\n  {}\n\n {outcome}",
         timestamp(e),
-        serde_json::to_string_pretty(&request(e)).unwrap_or_default()
+        crate::jackson::to_string(&request(e))
     )
 }
 

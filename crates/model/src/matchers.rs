@@ -23,6 +23,10 @@ pub enum StringMatcher {
     Regex(String),
     /// `true`: the name must be present; `false`: it must be absent.
     Present(bool),
+    /// The value, read as JSON when it parses (a number, `true`) and as a string
+    /// otherwise, is valid against this JSON Schema.
+    #[schema(value_type = Object)]
+    JsonSchema(serde_json::Value),
     #[schema(no_recursion)]
     Not(Box<StringMatcher>),
     #[schema(no_recursion)]
@@ -211,6 +215,7 @@ const STRING_KINDS: &[&str] = &[
     "contains",
     "regex",
     "present",
+    "jsonSchema",
     "not",
     "anyOf",
     "allOf",
@@ -243,6 +248,7 @@ impl<'de> Deserialize<'de> for StringMatcher {
                     "contains" => StringMatcher::Contains(next.string()?),
                     "regex" => StringMatcher::Regex(next.string()?),
                     "present" => StringMatcher::Present(next.boolean()?),
+                    "jsonSchema" => StringMatcher::JsonSchema(next.json()?),
                     "not" => StringMatcher::Not(Box::new(next.string_matcher()?)),
                     "anyOf" => StringMatcher::AnyOf(next.string_matchers()?),
                     _ => StringMatcher::AllOf(next.string_matchers()?),
@@ -313,6 +319,7 @@ impl Serialize for StringMatcher {
             StringMatcher::Contains(v) => one_key(s, "contains", v),
             StringMatcher::Regex(v) => one_key(s, "regex", v),
             StringMatcher::Present(v) => one_key(s, "present", v),
+            StringMatcher::JsonSchema(v) => one_key(s, "jsonSchema", v),
             StringMatcher::Not(v) => one_key(s, "not", v),
             StringMatcher::AnyOf(v) => one_key(s, "anyOf", v),
             StringMatcher::AllOf(v) => one_key(s, "allOf", v),
