@@ -171,6 +171,37 @@ impl<'a> Request<'a> {
             .collect()
     }
 
+    /// The values of every key of `kind` whose name satisfies `name`.
+    fn values_by_name(&self, kind: KeyKind, name: &StrCond) -> Vec<&str> {
+        match kind {
+            KeyKind::Query => {
+                let pairs = self
+                    .query_pairs
+                    .get_or_init(|| parse_query(self.query.unwrap_or("")));
+                pairs
+                    .iter()
+                    .filter(|(k, _)| name.eval(&[k.as_ref()]))
+                    .map(|(_, v)| v.as_ref())
+                    .collect()
+            }
+            KeyKind::Header => self
+                .headers
+                .iter()
+                .filter(|(k, _)| name.eval(&[k.as_str()]))
+                .filter_map(|(_, v)| std::str::from_utf8(v.as_bytes()).ok())
+                .collect(),
+            KeyKind::Cookie => {
+                let _ = self.cookie_values("");
+                let cookies = self.cookies.get().map(Vec::as_slice).unwrap_or_default();
+                cookies
+                    .iter()
+                    .filter(|(k, _)| name.eval(&[k]))
+                    .map(|(_, v)| *v)
+                    .collect()
+            }
+        }
+    }
+
     fn json(&self) -> Option<&Value> {
         self.json
             .get_or_init(|| serde_json::from_slice(self.body).ok())
@@ -204,7 +235,27 @@ pub struct CompiledRequestMatcher {
     query: Vec<(String, StrCond)>,
     headers: Vec<(HeaderName, StrCond)>,
     cookies: Vec<(String, StrCond)>,
+    /// `(kind, name condition, value condition)` for query, header and cookie patterns.
+    patterns: Vec<(KeyKind, StrCond, StrCond)>,
     body: Option<BodyCond>,
+}
+
+/// Which keys a name pattern looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Query,
+    Header,
+    Cookie,
+}
+
+impl KeyKind {
+    fn word(self) -> &'static str {
+        match self {
+            KeyKind::Query => "query parameters",
+            KeyKind::Header => "headers",
+            KeyKind::Cookie => "cookies",
+        }
+    }
 }
 
 impl CompiledRequestMatcher {
@@ -247,12 +298,25 @@ impl CompiledRequestMatcher {
             .as_ref()
             .map(|b| BodyCond::compile(b, &format!("{pointer}/body")))
             .transpose()?;
+        let mut patterns = Vec::new();
+        for (kind, list, field) in [
+            (KeyKind::Query, &m.query_patterns, "queryPatterns"),
+            (KeyKind::Header, &m.header_patterns, "headerPatterns"),
+            (KeyKind::Cookie, &m.cookie_patterns, "cookiePatterns"),
+        ] {
+            for (i, p) in list.iter().enumerate() {
+                let name = StrCond::compile(&p.name, &format!("{pointer}/{field}/{i}/name"))?;
+                let value = StrCond::compile(&p.value, &format!("{pointer}/{field}/{i}/value"))?;
+                patterns.push((kind, name, value));
+            }
+        }
         Ok(CompiledRequestMatcher {
             method,
             path,
             query,
             headers,
             cookies,
+            patterns,
             body,
         })
     }
@@ -273,6 +337,10 @@ impl CompiledRequestMatcher {
                 .cookies
                 .iter()
                 .all(|(k, c)| c.eval(&req.cookie_values(k)))
+            && self
+                .patterns
+                .iter()
+                .all(|(kind, name, value)| value.eval(&req.values_by_name(*kind, name)))
             && self
                 .body
                 .as_ref()
@@ -316,6 +384,18 @@ impl CompiledRequestMatcher {
         for (k, c) in &self.cookies {
             keyed("cookie", k, c, req.cookie_values(k));
         }
+        for (kind, name, value) in &self.patterns {
+            let values = req.values_by_name(*kind, name);
+            if !value.eval(&values) {
+                out.push(format!(
+                    "{} whose name {}: expected {}, got {}",
+                    kind.word(),
+                    name.describe(),
+                    value.describe(),
+                    show_values(&values)
+                ));
+            }
+        }
         if let Some(b) = &self.body
             && !b.eval(req.body, if b.needs_json() { req.json() } else { None })
         {
@@ -336,6 +416,7 @@ impl CompiledRequestMatcher {
             + self.query.len()
             + self.headers.len()
             + self.cookies.len()
+            + self.patterns.len()
             + usize::from(self.body.is_some())
     }
 }

@@ -46,6 +46,7 @@ pub(crate) enum StrCond {
     Not(Box<StrCond>),
     AnyOf(Vec<StrCond>),
     AllOf(Vec<StrCond>),
+    Each(Box<StrCond>),
 }
 
 impl StrCond {
@@ -72,6 +73,9 @@ impl StrCond {
             }
             StringMatcher::AnyOf(list) => {
                 StrCond::AnyOf(Self::compile_list(list, &format!("{pointer}/anyOf"))?)
+            }
+            StringMatcher::Each(inner) => {
+                StrCond::Each(Box::new(Self::compile(inner, &format!("{pointer}/each"))?))
             }
             StringMatcher::AllOf(list) => {
                 StrCond::AllOf(Self::compile_list(list, &format!("{pointer}/allOf"))?)
@@ -102,6 +106,7 @@ impl StrCond {
             StrCond::Not(inner) => !inner.eval(values),
             StrCond::AnyOf(list) => list.iter().any(|c| c.eval(values)),
             StrCond::AllOf(list) => list.iter().all(|c| c.eval(values)),
+            StrCond::Each(inner) => !values.is_empty() && values.iter().all(|v| inner.eval(&[v])),
         }
     }
 
@@ -122,6 +127,7 @@ impl StrCond {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            StrCond::Each(inner) => format!("every value {}", inner.describe()),
             StrCond::AllOf(list) => format!(
                 "all of ({})",
                 list.iter()
@@ -322,8 +328,28 @@ pub(crate) fn ellipsize(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
-/// JSON equality where `1` equals `1.0` and object key order does not matter.
+/// JsonUnit's placeholders, as MockServer and WireMock read them in expected JSON:
+/// `${json-unit.ignore}`, `${json-unit.ignore-element}`, `${json-unit.any-string}`,
+/// `${json-unit.any-number}`, `${json-unit.any-boolean}`. `None` when `expected` is not one.
+fn placeholder(expected: &Value, actual: &Value) -> Option<bool> {
+    let Value::String(s) = expected else {
+        return None;
+    };
+    Some(match s.as_str() {
+        "${json-unit.ignore}" | "${json-unit.ignore-element}" => true,
+        "${json-unit.any-string}" => actual.is_string(),
+        "${json-unit.any-number}" => actual.is_number(),
+        "${json-unit.any-boolean}" => actual.is_boolean(),
+        _ => return None,
+    })
+}
+
+/// JSON equality where `1` equals `1.0`, object key order does not matter, and JsonUnit
+/// placeholders in `a` (the expected side) stand for what they say.
 pub fn json_eq(a: &Value, b: &Value) -> bool {
+    if let Some(result) = placeholder(a, b) {
+        return result;
+    }
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
@@ -347,6 +373,9 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
 /// Whether `actual` contains `expected`: objects may have extra keys, arrays may have extra
 /// elements and any order (each expected element needs its own matching actual element).
 pub fn json_contains(actual: &Value, expected: &Value) -> bool {
+    if let Some(result) = placeholder(expected, actual) {
+        return result;
+    }
     match (actual, expected) {
         (Value::Object(a), Value::Object(e)) => e
             .iter()
@@ -397,6 +426,27 @@ fn array_contains(actual: &[Value], expected: &[Value]) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn json_unit_placeholders() {
+        let expected = json!({"id": "${json-unit.any-number}", "ok": "${json-unit.any-boolean}", "x": "${json-unit.ignore}"});
+        assert!(json_contains(
+            &json!({"id": 5, "ok": true, "x": [1]}),
+            &expected
+        ));
+        assert!(!json_contains(
+            &json!({"id": "5", "ok": true, "x": 1}),
+            &expected
+        ));
+        assert!(
+            !json_contains(&json!({"id": 5, "ok": true}), &expected),
+            "ignore still needs the key"
+        );
+        assert!(json_eq(
+            &json!(["${json-unit.ignore-element}", 2]),
+            &json!([{"a": 1}, 2])
+        ));
+    }
 
     #[test]
     fn partial_arrays_pair_elements_without_greed() {

@@ -7,8 +7,8 @@
 use serde_json::{Map, Value};
 use standin_model::{
     BodyMatcher, DocumentTemplate, Fault, Forward, HeaderChanges, HeaderValues, HttpRequestMatcher,
-    HttpResponse, HttpRoute, JsonPathMatcher, Origin, PathMatcher, ResponseBody, Rewrite, Route,
-    StringMatcher, TemplateEngine,
+    HttpResponse, HttpRoute, JsonPathMatcher, NamePattern, Origin, PathMatcher, ResponseBody,
+    Rewrite, Route, StringMatcher, TemplateEngine,
 };
 use std::collections::BTreeMap;
 
@@ -770,7 +770,11 @@ fn key_values(v: Option<&Value>, pointer: &str) -> R<Vec<(String, String)>> {
 }
 
 /// Conditions for one named key (query parameter, header, cookie).
-fn key_condition(name: &Nottable, values: &[Nottable]) -> Option<StringMatcher> {
+fn key_condition(
+    name: &Nottable,
+    values: &[Nottable],
+    matching_key: bool,
+) -> Option<StringMatcher> {
     if name.not {
         return Some(StringMatcher::Present(false));
     }
@@ -786,10 +790,14 @@ fn key_condition(name: &Nottable, values: &[Nottable]) -> Option<StringMatcher> 
             })
         })
         .collect();
-    let cond = match conds.len() {
-        0 => StringMatcher::Present(true),
-        1 => conds.into_iter().next().expect("one"),
-        _ => StringMatcher::AllOf(conds),
+    let cond = match (conds.len(), matching_key) {
+        (0, _) => StringMatcher::Present(true),
+        // MATCHING_KEY: every value the request has must match one of the listed ones.
+        (1, true) => StringMatcher::Each(Box::new(conds.into_iter().next().expect("one"))),
+        (_, true) => StringMatcher::Each(Box::new(StringMatcher::AnyOf(conds))),
+        // SUB_SET: each listed value must be among the request's.
+        (1, false) => conds.into_iter().next().expect("one"),
+        (_, false) => StringMatcher::AllOf(conds),
     };
     Some(if name.optional {
         StringMatcher::AnyOf(vec![StringMatcher::Present(false), cond])
@@ -799,13 +807,52 @@ fn key_condition(name: &Nottable, values: &[Nottable]) -> Option<StringMatcher> 
 }
 
 fn keyed(v: Option<&Value>, pointer: &str) -> R<BTreeMap<String, StringMatcher>> {
+    let matching_key = v
+        .and_then(|v| v.get("keyMatchStyle"))
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("MATCHING_KEY"));
     let mut out = BTreeMap::new();
     for (name, values) in multi_values(v, pointer)? {
-        if let Some(c) = key_condition(&name, &values) {
+        if let Some(c) = key_condition(&name, &values, matching_key) {
             out.insert(name.text.clone(), c);
         }
     }
     Ok(out)
+}
+
+/// Like [`keyed`], but names written as regexes (or, with `names_ignore_case`, every name)
+/// become name patterns.
+fn keyed_with_patterns(
+    v: Option<&Value>,
+    pointer: &str,
+    names_ignore_case: bool,
+) -> R<(BTreeMap<String, StringMatcher>, Vec<NamePattern>)> {
+    let matching_key = v
+        .and_then(|v| v.get("keyMatchStyle"))
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.eq_ignore_ascii_case("MATCHING_KEY"));
+    let mut exact = BTreeMap::new();
+    let mut patterns = Vec::new();
+    for (name, values) in multi_values(v, pointer)? {
+        let Some(value) = key_condition(&name, &values, matching_key) else {
+            continue;
+        };
+        let regex_name = has_regex_syntax(&name.text) && regex::Regex::new(&name.text).is_ok();
+        if regex_name {
+            patterns.push(NamePattern {
+                name: value_matcher(&name.text),
+                value,
+            });
+        } else if names_ignore_case {
+            patterns.push(NamePattern {
+                name: StringMatcher::EqualsIgnoreCase(name.text.clone()),
+                value,
+            });
+        } else {
+            exact.insert(name.text.clone(), value);
+        }
+    }
+    Ok((exact, patterns))
 }
 
 /// Converts a MockServer request matcher (an `httpRequest`).
@@ -825,10 +872,6 @@ pub fn request_matcher(v: &Value, pointer: &str) -> R<HttpRequestMatcher> {
         None => None,
         Some(m) => nottable_matcher(&nottable(m, &format!("{pointer}/method"), false)?),
     };
-    let path_params = keyed(
-        obj.get("pathParameters"),
-        &format!("{pointer}/pathParameters"),
-    )?;
     let path = match obj.get("path").filter(|v| !v.is_null()) {
         None => None,
         Some(p) => path_matcher(
@@ -837,18 +880,17 @@ pub fn request_matcher(v: &Value, pointer: &str) -> R<HttpRequestMatcher> {
             &format!("{pointer}/path"),
         )?,
     };
-    let _ = path_params;
-    let query = keyed(
+    // MockServer compares query parameter names ignoring case; names with regex syntax
+    // are regexes for every kind of key.
+    let (query, query_patterns) = keyed_with_patterns(
         obj.get("queryStringParameters"),
         &format!("{pointer}/queryStringParameters"),
+        true,
     )?;
-    let headers = keyed(obj.get("headers"), &format!("{pointer}/headers"))?;
-    let mut cookies = BTreeMap::new();
-    for (name, values) in multi_values(obj.get("cookies"), &format!("{pointer}/cookies"))? {
-        if let Some(c) = key_condition(&name, &values) {
-            cookies.insert(name.text.clone(), c);
-        }
-    }
+    let (headers, header_patterns) =
+        keyed_with_patterns(obj.get("headers"), &format!("{pointer}/headers"), false)?;
+    let (cookies, cookie_patterns) =
+        keyed_with_patterns(obj.get("cookies"), &format!("{pointer}/cookies"), false)?;
     let body = match obj.get("body").filter(|v| !v.is_null()) {
         None => None,
         Some(b) => body_matcher(b, &format!("{pointer}/body"))?,
@@ -859,6 +901,9 @@ pub fn request_matcher(v: &Value, pointer: &str) -> R<HttpRequestMatcher> {
         query,
         headers,
         cookies,
+        query_patterns,
+        header_patterns,
+        cookie_patterns,
         body,
     })
 }
@@ -1051,7 +1096,26 @@ mod tests {
             matches!(req.headers["X-B"], StringMatcher::AnyOf(ref v) if v[0] == StringMatcher::Present(false))
         );
         assert_eq!(req.headers["X-C"], StringMatcher::Present(false));
-        assert_eq!(req.query["q"], StringMatcher::EqualsIgnoreCase("v".into()));
+        assert_eq!(
+            req.query_patterns,
+            vec![NamePattern {
+                name: StringMatcher::EqualsIgnoreCase("q".into()),
+                value: StringMatcher::EqualsIgnoreCase("v".into())
+            }],
+            "query names compare ignoring case"
+        );
+    }
+
+    #[test]
+    fn regex_key_names_become_name_patterns() {
+        let r = conv(json!({"httpRequest": {"headers": {"Accept.*": [".*gzip.*"]}}}));
+        let req = r.http.unwrap().request;
+        assert!(req.headers.is_empty());
+        assert_eq!(req.header_patterns.len(), 1);
+        assert!(matches!(
+            req.header_patterns[0].name,
+            StringMatcher::AnyOf(_)
+        ));
     }
 
     #[test]

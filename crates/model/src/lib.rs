@@ -289,8 +289,27 @@ pub struct HttpRequestMatcher {
     pub headers: BTreeMap<String, StringMatcher>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cookies: BTreeMap<String, StringMatcher>,
+    /// Conditions on the query parameters whose *name* satisfies a condition (a regex, or
+    /// a name compared ignoring case): their values are pooled and the value condition is
+    /// applied to the pool.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_patterns: Vec<NamePattern>,
+    /// The same for headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub header_patterns: Vec<NamePattern>,
+    /// The same for cookies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cookie_patterns: Vec<NamePattern>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<BodyMatcher>,
+}
+
+/// A condition on the names of keys and one on the values of the keys it selects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NamePattern {
+    pub name: StringMatcher,
+    pub value: StringMatcher,
 }
 
 /// The answer an HTTP route gives.

@@ -34,6 +34,9 @@ pub enum StringMatcher {
     /// Every condition holds (each may be satisfied by a different value of the name).
     #[schema(no_recursion)]
     AllOf(Vec<StringMatcher>),
+    /// The name is present and every one of its values, on its own, satisfies the condition.
+    #[schema(no_recursion)]
+    Each(Box<StringMatcher>),
 }
 
 /// A condition on the request path, relative to the service's base path.
@@ -219,6 +222,7 @@ const STRING_KINDS: &[&str] = &[
     "not",
     "anyOf",
     "allOf",
+    "each",
 ];
 const PATH_KINDS: &[&str] = &["pattern", "exact", "regex", "not"];
 const BODY_KINDS: &[&str] = &[
@@ -238,7 +242,7 @@ const BODY_KINDS: &[&str] = &[
 impl<'de> Deserialize<'de> for StringMatcher {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(OneKey {
-            expecting: "a string, or an object with one of the keys equals, equalsIgnoreCase, contains, regex, present, not, anyOf, allOf",
+            expecting: "a string, or an object with one of the keys equals, equalsIgnoreCase, contains, regex, present, jsonSchema, not, anyOf, allOf, each",
             kinds: STRING_KINDS,
             shorthand: Some(StringMatcher::Equals),
             dispatch: |key, next| {
@@ -251,6 +255,7 @@ impl<'de> Deserialize<'de> for StringMatcher {
                     "jsonSchema" => StringMatcher::JsonSchema(next.json()?),
                     "not" => StringMatcher::Not(Box::new(next.string_matcher()?)),
                     "anyOf" => StringMatcher::AnyOf(next.string_matchers()?),
+                    "each" => StringMatcher::Each(Box::new(next.string_matcher()?)),
                     _ => StringMatcher::AllOf(next.string_matchers()?),
                 })
             },
@@ -323,6 +328,7 @@ impl Serialize for StringMatcher {
             StringMatcher::Not(v) => one_key(s, "not", v),
             StringMatcher::AnyOf(v) => one_key(s, "anyOf", v),
             StringMatcher::AllOf(v) => one_key(s, "allOf", v),
+            StringMatcher::Each(v) => one_key(s, "each", v),
         }
     }
 }
