@@ -38,12 +38,13 @@ mod path;
 mod predicate;
 mod response;
 mod template;
+mod xml;
 
 pub use forward::{CompiledChanges, CompiledForward};
 pub use path::decoded_segments;
 pub use predicate::{json_contains, json_eq};
 pub use response::{CompiledResponse, Fault, Rendered};
-pub use template::{DocumentTemplate, Rendered as RenderedDocument};
+pub use template::{DocumentTemplate, Rendered as RenderedDocument, title_case};
 
 use http::{HeaderMap, HeaderName};
 use path::{CompiledPath, PathIndex};

@@ -7,7 +7,8 @@
 //! inverted sections `{{^x}}…{{/x}}`, the loop values `-first`, `-last` and `-index`
 //! (1-based), Java map views `entrySet` (`key`/`value`), `keySet` and `values`, comments
 //! `{{! … }}`, and MockServer's `{{#jsonPath}}expr{{/jsonPath}}` which evaluates a JSONPath
-//! over the request body and makes the result available as `jsonPathResult`.
+//! over the request body and makes the result available as `jsonPathResult`, and
+//! `{{#xPath}}expr{{/xPath}}` which writes the XPath's string value over an XML body.
 //! No partials, lambdas or custom delimiters. Rendering is bounded: the output may not
 //! exceed `MAX_OUTPUT` bytes and sections nest at most `MAX_DEPTH` deep. Nothing reaches
 //! files, the environment or the network.
@@ -145,6 +146,8 @@ struct State {
     vars: Map<String, Value>,
     /// The request body as JSON, for `{{#jsonPath}}`.
     body: Option<Value>,
+    /// The request body as text, for `{{#xPath}}`.
+    text: String,
 }
 
 /// Renders with `context` as the root; `body` is the request body as JSON, if it is JSON.
@@ -153,11 +156,13 @@ pub(crate) fn render(
     nodes: &[Node],
     context: &Value,
     body: Option<Value>,
+    text: &str,
 ) -> Result<String, String> {
     let mut st = State {
         out: String::new(),
         vars: Map::new(),
         body,
+        text: text.to_string(),
     };
     let mut stack = vec![Frame::Value(Cow::Borrowed(context))];
     render_into(nodes, &mut stack, &mut st)?;
@@ -191,10 +196,26 @@ fn render_into<'a>(
                     out: String::new(),
                     vars: st.vars.clone(),
                     body: None,
+                    text: String::new(),
                 };
                 render_into(children, stack, &mut inner)?;
                 let result = json_path(inner.out.trim(), st.body.as_ref());
                 st.vars.insert("jsonPathResult".into(), result);
+            }
+            Node::Section {
+                path,
+                inverted,
+                children,
+            } if path.len() == 1 && path[0] == "xPath" && !inverted => {
+                let mut inner = State {
+                    out: String::new(),
+                    vars: st.vars.clone(),
+                    body: None,
+                    text: String::new(),
+                };
+                render_into(children, stack, &mut inner)?;
+                st.out
+                    .push_str(&crate::xml::xpath_string(inner.out.trim(), &st.text));
             }
             Node::Section {
                 path,
@@ -353,7 +374,7 @@ mod tests {
     use super::*;
 
     fn r(t: &str, ctx: Value) -> String {
-        render(&parse(t).unwrap(), &ctx, None).unwrap()
+        render(&parse(t).unwrap(), &ctx, None, "").unwrap()
     }
 
     #[test]
@@ -409,7 +430,10 @@ mod tests {
     fn json_path_sections_set_the_result() {
         let body = json!({"store": {"book": [{"title": "A"}, {"title": "B"}], "bicycle": {"color": "red"}}});
         let nodes = parse("{{#jsonPath}}$.store.book{{/jsonPath}}{{#jsonPathResult}}{{title}} {{/jsonPathResult}}{{#jsonPath}}$.store.bicycle.color{{/jsonPath}}{{jsonPathResult}}").unwrap();
-        assert_eq!(render(&nodes, &json!({}), Some(body)).unwrap(), "A B red");
+        assert_eq!(
+            render(&nodes, &json!({}), Some(body), "").unwrap(),
+            "A B red"
+        );
     }
 
     #[test]
@@ -428,7 +452,7 @@ mod tests {
     #[test]
     fn output_is_bounded() {
         let ctx = json!({"a": vec![0; 2000], "s": "x".repeat(1000)});
-        let err = render(&parse("{{#a}}{{s}}{{/a}}").unwrap(), &ctx, None).unwrap_err();
+        let err = render(&parse("{{#a}}{{s}}{{/a}}").unwrap(), &ctx, None, "").unwrap_err();
         assert!(err.contains("exceeds"), "{err}");
     }
 }

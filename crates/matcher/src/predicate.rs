@@ -155,6 +155,8 @@ pub(crate) enum BodyCond {
     JsonSchema(Box<jsonschema::Validator>),
     Bytes(bytes::Bytes),
     Form(Vec<(String, StrCond)>),
+    Xml(crate::xml::XNode),
+    Xpath(String),
     Not(Box<BodyCond>),
     AllOf(Vec<BodyCond>),
 }
@@ -202,6 +204,18 @@ impl BodyCond {
                         })?,
                 )
             }
+            BodyMatcher::Xml(text) => BodyCond::Xml(crate::xml::parse(text).map_err(|e| {
+                CompileError::new(
+                    &format!("{pointer}/xml"),
+                    format!("invalid expected XML: {e}"),
+                )
+            })?),
+            BodyMatcher::Xpath(expr) => {
+                crate::xml::check_xpath(expr).map_err(|e| {
+                    CompileError::new(&format!("{pointer}/xpath"), format!("\"{expr}\": {e}"))
+                })?;
+                BodyCond::Xpath(expr.clone())
+            }
             BodyMatcher::Form(fields) => BodyCond::Form(
                 fields
                     .iter()
@@ -241,7 +255,9 @@ impl BodyCond {
             | BodyCond::Contains(_)
             | BodyCond::Regex(_)
             | BodyCond::Bytes(_)
-            | BodyCond::Form(_) => false,
+            | BodyCond::Form(_)
+            | BodyCond::Xml(_)
+            | BodyCond::Xpath(_) => false,
         }
     }
 
@@ -263,6 +279,10 @@ impl BodyCond {
             }),
             BodyCond::JsonSchema(v) => json.is_some_and(|j| v.is_valid(j)),
             BodyCond::Bytes(b) => body == b.as_ref(),
+            BodyCond::Xml(expected) => text()
+                .and_then(|t| crate::xml::parse(t).ok())
+                .is_some_and(|a| crate::xml::equal(expected, &a)),
+            BodyCond::Xpath(expr) => crate::xml::xpath_matches(expr, body),
             BodyCond::Form(fields) => text().is_some_and(|t| {
                 let pairs = crate::parse_query(t);
                 fields.iter().all(|(k, c)| {
@@ -298,6 +318,8 @@ impl BodyCond {
             } => format!("body JSONPath \"{text}\" selects {e}"),
             BodyCond::JsonSchema(_) => "body is valid against the JSON Schema".into(),
             BodyCond::Bytes(b) => format!("body is exactly {} given bytes", b.len()),
+            BodyCond::Xml(_) => "body is XML equal to the expected document".into(),
+            BodyCond::Xpath(expr) => format!("body XPath \"{expr}\" selects something"),
             BodyCond::Form(fields) => format!(
                 "body is a form with {}",
                 fields

@@ -38,7 +38,12 @@ impl DocumentTemplate {
         path_values: &[(Box<str>, String)],
     ) -> Result<Rendered, String> {
         let body = serde_json::from_slice(req.body).ok();
-        let text = mustache::render(&self.nodes, &context(req, path_values), body)?;
+        let text = mustache::render(
+            &self.nodes,
+            &context(req, path_values),
+            body,
+            &String::from_utf8_lossy(req.body),
+        )?;
         let doc: Value = serde_json::from_str(&lenient_json(&text)).map_err(|e| {
             format!(
                 "the template did not render JSON ({e}): {}",
@@ -101,18 +106,22 @@ fn lenient_json(text: &str) -> String {
 
 /// The request as MockServer templates see it, plus its helper values.
 fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
+    // HTTP/1.1 reaches us with lower-cased names; MockServer shows the client's spelling,
+    // which is Title-Case for nearly every client, so names are shown that way (lookups
+    // ignore case either way).
     let mut headers: Map<String, Value> = Map::new();
     for (name, value) in req.headers {
         let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match headers.get_mut(name.as_str()) {
+        let key = title_case(name.as_str());
+        match headers.get_mut(&key) {
             Some(Value::Array(list)) => list.push(json!(text)),
             _ => {
-                headers.insert(name.as_str().to_string(), json!([text]));
+                headers.insert(key, json!([text]));
             }
         }
     }
     // MockServer adds `content-length: 0` to a request without a body before templating.
-    if req.body.is_empty() && !headers.contains_key("content-length") {
+    if req.body.is_empty() && !req.headers.contains_key(http::header::CONTENT_LENGTH) {
         headers.insert("content-length".into(), json!(["0"]));
     }
     let mut query: Map<String, Value> = Map::new();
@@ -162,6 +171,19 @@ fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
         "rand_bytes_64": random_base64(seed ^ 64, 64),
         "rand_bytes_128": random_base64(seed ^ 128, 128),
     })
+}
+
+/// `user-agent` → `User-Agent`.
+pub fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut c = part.chars();
+            c.next().map_or(String::new(), |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn mix(mut x: u64) -> u64 {

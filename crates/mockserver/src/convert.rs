@@ -1019,7 +1019,9 @@ fn body_matcher(v: &Value, pointer: &str) -> R<Option<BodyMatcher>> {
             &format!("{pointer}/parameters"),
         )?),
         "BINARY" => BodyMatcher::Base64(text("base64Bytes")),
-        "XML" | "XPATH" | "XML_SCHEMA" => {
+        "XML" => BodyMatcher::Xml(text("xml")),
+        "XPATH" => BodyMatcher::Xpath(text("xpath")),
+        "XML_SCHEMA" => {
             return Err(refuse(
                 &format!("{pointer}/type"),
                 format!("{kind} body matchers are not supported by standin yet"),
@@ -1176,7 +1178,7 @@ mod tests {
         assert_eq!(err.pointer, "/httpResponseTemplate/templateType");
         assert!(err.message.contains("MUSTACHE"), "{}", err.message);
         let err = expectation(
-            &json!({"httpRequest": {"body": {"type": "XPATH", "xpath": "/a"}}}),
+            &json!({"httpRequest": {"body": {"type": "XML_SCHEMA", "xmlSchema": "<x/>"}}}),
             "/0",
             0,
         )

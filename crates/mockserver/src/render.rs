@@ -38,7 +38,7 @@ pub(crate) fn request(e: &JournalEntry) -> Value {
                 }
             }
         }
-        let key = header_case(name.as_str());
+        let key = standin_matcher::title_case(name.as_str());
         match headers.get_mut(&key) {
             Some(Value::Array(list)) => list.push(json!(text)),
             _ => {
@@ -66,20 +66,6 @@ pub(crate) fn keep_alive(headers: &http::HeaderMap) -> bool {
         .get_all(http::header::CONNECTION)
         .iter()
         .any(|v| v.to_str().is_ok_and(|v| v.eq_ignore_ascii_case("close")))
-}
-
-/// `content-type` → `Content-Type`, as MockServer reports header names.
-fn header_case(name: &str) -> String {
-    name.split('-')
-        .map(|part| {
-            let mut c = part.chars();
-            match c.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 fn body(e: &JournalEntry) -> Value {

@@ -349,7 +349,7 @@ async fn refusals_are_400_with_a_reason_and_apply_nothing() {
             "MUSTACHE",
         ),
         (
-            r#"[{"httpRequest": {"path": "/ok"}}, {"httpRequest": {"body": {"type": "XPATH", "xpath": "/a"}}}]"#,
+            r#"[{"httpRequest": {"path": "/ok"}}, {"httpRequest": {"body": {"type": "XML_SCHEMA", "xmlSchema": "<x/>"}}}]"#,
             "/1/httpRequest/body/type",
         ),
         (

@@ -79,6 +79,12 @@ pub enum BodyMatcher {
     /// 2020-12 by default).
     #[schema(value_type = Object)]
     JsonSchema(serde_json::Value),
+    /// The body is XML equal to this document, ignoring whitespace between elements, the
+    /// order of attributes and the order of sibling elements. Text `${xmlunit.ignore}`
+    /// matches anything and `${xmlunit.isNumber}` any number.
+    Xml(String),
+    /// An XPath 1.0 expression that selects at least one node (or is true) in the body.
+    Xpath(String),
     /// The body is exactly these bytes, written as standard base64.
     Base64(String),
     /// The body is a form (`application/x-www-form-urlencoded`) whose fields satisfy these
@@ -233,6 +239,8 @@ const BODY_KINDS: &[&str] = &[
     "jsonPartial",
     "jsonPath",
     "jsonSchema",
+    "xml",
+    "xpath",
     "base64",
     "form",
     "not",
@@ -284,7 +292,7 @@ impl<'de> Deserialize<'de> for PathMatcher {
 impl<'de> Deserialize<'de> for BodyMatcher {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(OneKey {
-            expecting: "a string, or an object with one of the keys equals, contains, regex, json, jsonPartial, jsonPath, jsonSchema, base64, form, not, allOf",
+            expecting: "a string, or an object with one of the keys equals, contains, regex, json, jsonPartial, jsonPath, jsonSchema, xml, xpath, base64, form, not, allOf",
             kinds: BODY_KINDS,
             shorthand: Some(BodyMatcher::Equals),
             dispatch: |key, next| {
@@ -296,6 +304,8 @@ impl<'de> Deserialize<'de> for BodyMatcher {
                     "jsonPartial" => BodyMatcher::JsonPartial(next.json()?),
                     "jsonPath" => BodyMatcher::JsonPath(next.json_path()?),
                     "jsonSchema" => BodyMatcher::JsonSchema(next.json()?),
+                    "xml" => BodyMatcher::Xml(next.string()?),
+                    "xpath" => BodyMatcher::Xpath(next.string()?),
                     "base64" => BodyMatcher::Base64(next.string()?),
                     "form" => BodyMatcher::Form(next.string_map()?),
                     "not" => BodyMatcher::Not(Box::new(next.body_matcher()?)),
@@ -354,6 +364,8 @@ impl Serialize for BodyMatcher {
             BodyMatcher::JsonPartial(v) => one_key(s, "jsonPartial", v),
             BodyMatcher::JsonPath(v) => one_key(s, "jsonPath", v),
             BodyMatcher::JsonSchema(v) => one_key(s, "jsonSchema", v),
+            BodyMatcher::Xml(v) => one_key(s, "xml", v),
+            BodyMatcher::Xpath(v) => one_key(s, "xpath", v),
             BodyMatcher::Base64(v) => one_key(s, "base64", v),
             BodyMatcher::Form(v) => one_key(s, "form", v),
             BodyMatcher::Not(v) => one_key(s, "not", v),
