@@ -9,6 +9,7 @@ use standin_model::{Forward, HeaderChanges, ResponseBody};
 /// Header edits, compiled.
 #[derive(Debug, Default)]
 pub struct CompiledChanges {
+    set: Vec<(HeaderName, Vec<HeaderValue>)>,
     add: Vec<(HeaderName, HeaderValue)>,
     replace: Vec<(HeaderName, Vec<HeaderValue>)>,
     remove: Vec<HeaderName>,
@@ -24,42 +25,123 @@ impl CompiledChanges {
             HeaderValue::from_str(v)
                 .map_err(|_| CompileError::new(p, format!("\"{v}\" is not a valid header value")))
         };
-        let mut out = CompiledChanges::default();
-        for (i, n) in c.remove.iter().enumerate() {
-            out.remove.push(name(n, &format!("{pointer}/remove/{i}"))?);
-        }
-        for (n, vs) in &c.replace {
-            let p = format!("{pointer}/replace/{}", crate::escape_pointer(n));
-            let values = vs
-                .values()
+        let lists = |map: &std::collections::BTreeMap<String, standin_model::HeaderValues>,
+                     field: &str| {
+            map.iter()
+                .map(|(n, vs)| {
+                    let p = format!("{pointer}/{field}/{}", crate::escape_pointer(n));
+                    let values = vs
+                        .values()
+                        .iter()
+                        .map(|v| value(v, &p))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok((name(n, &p)?, values))
+                })
+                .collect::<Result<Vec<_>, CompileError>>()
+        };
+        Ok(CompiledChanges {
+            set: lists(&c.set, "set")?,
+            replace: lists(&c.replace, "replace")?,
+            add: lists(&c.add, "add")?
+                .into_iter()
+                .flat_map(|(n, vs)| vs.into_iter().map(move |v| (n.clone(), v)))
+                .collect(),
+            remove: c
+                .remove
                 .iter()
-                .map(|v| value(v, &p))
-                .collect::<Result<_, _>>()?;
-            out.replace.push((name(n, &p)?, values));
-        }
-        for (n, vs) in &c.add {
-            let p = format!("{pointer}/add/{}", crate::escape_pointer(n));
-            for v in vs.values() {
-                out.add.push((name(n, &p)?, value(v, &p)?));
-            }
-        }
-        Ok(out)
+                .enumerate()
+                .map(|(i, n)| name(n, &format!("{pointer}/remove/{i}")))
+                .collect::<Result<_, _>>()?,
+        })
     }
 
-    /// Applies the edits: remove, then replace, then add.
+    /// Applies the edits: set, remove, replace (only names present), add.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        for n in &self.remove {
-            headers.remove(n);
-        }
-        for (n, values) in &self.replace {
+        for (n, values) in &self.set {
             headers.remove(n);
             for v in values {
                 headers.append(n.clone(), v.clone());
             }
         }
+        for n in &self.remove {
+            headers.remove(n);
+        }
+        for (n, values) in &self.replace {
+            if headers.contains_key(n) {
+                headers.remove(n);
+                for v in values {
+                    headers.append(n.clone(), v.clone());
+                }
+            }
+        }
         for (n, v) in &self.add {
             headers.append(n.clone(), v.clone());
         }
+    }
+}
+
+/// Edits of name/value pairs (query parameters, cookies), in the same order as headers.
+#[derive(Debug, Default)]
+pub struct PairChanges {
+    set: Vec<(String, Vec<String>)>,
+    add: Vec<(String, String)>,
+    replace: Vec<(String, Vec<String>)>,
+    remove: Vec<String>,
+}
+
+impl PairChanges {
+    fn compile(c: &HeaderChanges) -> Self {
+        let lists = |m: &std::collections::BTreeMap<String, standin_model::HeaderValues>| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.values().to_vec()))
+                .collect::<Vec<_>>()
+        };
+        PairChanges {
+            set: lists(&c.set),
+            replace: lists(&c.replace),
+            add: lists(&c.add)
+                .into_iter()
+                .flat_map(|(k, vs)| vs.into_iter().map(move |v| (k.clone(), v)))
+                .collect(),
+            remove: c.remove.clone(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+            && self.add.is_empty()
+            && self.replace.is_empty()
+            && self.remove.is_empty()
+    }
+
+    pub fn apply(&self, pairs: &mut Vec<(String, String)>) {
+        for (k, values) in &self.set {
+            pairs.retain(|(n, _)| n != k);
+            pairs.extend(values.iter().map(|v| (k.clone(), v.clone())));
+        }
+        pairs.retain(|(n, _)| !self.remove.contains(n));
+        for (k, values) in &self.replace {
+            if pairs.iter().any(|(n, _)| n == k) {
+                pairs.retain(|(n, _)| n != k);
+                pairs.extend(values.iter().map(|v| (k.clone(), v.clone())));
+            }
+        }
+        pairs.extend(self.add.iter().cloned());
+    }
+
+    /// `Set-Cookie` lines to append to an answer that already sets the cookies `present`:
+    /// `set` and `add` always, `replace` only for cookies present (as MockServer does);
+    /// and the names whose lines to remove.
+    pub fn set_cookie_lines(&self, present: &[&str]) -> (Vec<String>, &[String]) {
+        let mut lines: Vec<String> = self
+            .replace
+            .iter()
+            .filter(|(k, _)| present.contains(&k.as_str()))
+            .chain(&self.set)
+            .flat_map(|(k, vs)| vs.iter().map(move |v| format!("{k}={v}")))
+            .collect();
+        lines.extend(self.add.iter().map(|(k, v)| format!("{k}={v}")));
+        (lines, &self.remove)
     }
 }
 
@@ -72,8 +154,11 @@ pub struct CompiledForward {
     path: Option<String>,
     rewrite: Option<(Regex, String)>,
     pub request_headers: CompiledChanges,
+    pub request_query: PairChanges,
+    pub request_cookies: PairChanges,
     pub body: Option<Bytes>,
     pub response_headers: CompiledChanges,
+    pub response_cookies: PairChanges,
     pub response_status: Option<StatusCode>,
     /// The body to answer with instead of the upstream's, and its content type if implied.
     pub response_body: Option<(Bytes, Option<HeaderValue>)>,
@@ -157,6 +242,9 @@ impl CompiledForward {
                 &f.request_headers,
                 &format!("{pointer}/requestHeaders"),
             )?,
+            request_query: PairChanges::compile(&f.request_query),
+            request_cookies: PairChanges::compile(&f.request_cookies),
+            response_cookies: PairChanges::compile(&f.response_cookies),
             body: f.body.as_ref().map(|b| Bytes::from(b.clone())),
             response_headers: CompiledChanges::compile(
                 &f.response_headers,
@@ -188,9 +276,22 @@ impl CompiledForward {
                 format!("/{path}")
             }
         );
+        let query = if self.request_query.is_empty() {
+            query.map(str::to_string)
+        } else {
+            let mut pairs: Vec<(String, String)> = crate::parse_query(query.unwrap_or(""))
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            self.request_query.apply(&mut pairs);
+            let encoded = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            (!encoded.is_empty()).then_some(encoded)
+        };
         if let Some(q) = query {
             pq.push('?');
-            pq.push_str(q);
+            pq.push_str(&q);
         }
         let authority = match &self.authority {
             Some(a) => a.clone(),
@@ -257,7 +358,7 @@ mod tests {
     #[test]
     fn header_changes_remove_then_replace_then_add() {
         let c: HeaderChanges = serde_json::from_value(serde_json::json!({
-            "remove": ["x-gone"], "replace": {"x-one": "r"}, "add": {"x-one": "a", "x-new": ["1", "2"]}
+            "remove": ["x-gone"], "replace": {"x-one": "r", "x-absent": "ignored"}, "add": {"x-one": "a", "x-new": ["1", "2"]}
         }))
         .unwrap();
         let c = CompiledChanges::compile(&c, "").unwrap();
@@ -269,5 +370,24 @@ mod tests {
         assert!(h.get("x-gone").is_none());
         assert_eq!(h.get_all("x-one").iter().collect::<Vec<_>>(), ["r", "a"]);
         assert_eq!(h.get_all("x-new").iter().count(), 2);
+        assert!(
+            h.get("x-absent").is_none(),
+            "replace only touches names present"
+        );
+    }
+
+    #[test]
+    fn query_changes_rewrite_the_target() {
+        let f: Forward = serde_json::from_value(serde_json::json!({
+            "to": "http://h:1",
+            "requestQuery": {"set": {"s": "1"}, "remove": ["gone"], "replace": {"r": "new", "absent": "x"}, "add": {"a": "v w"}}
+        }))
+        .unwrap();
+        let c = CompiledForward::compile(&f, "").unwrap();
+        let uri = c
+            .target("/p", Some("gone=1&r=old&keep=k"), None)
+            .unwrap()
+            .to_string();
+        assert_eq!(uri, "http://h:1/p?keep=k&s=1&r=new&a=v+w");
     }
 }

@@ -40,7 +40,7 @@ mod response;
 mod template;
 mod xml;
 
-pub use forward::{CompiledChanges, CompiledForward};
+pub use forward::{CompiledChanges, CompiledForward, PairChanges};
 pub use path::decoded_segments;
 pub use predicate::{json_contains, json_eq};
 pub use response::{CompiledResponse, Fault, Rendered};

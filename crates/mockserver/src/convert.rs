@@ -323,10 +323,18 @@ fn header_changes(v: Option<&Value>, pointer: &str) -> R<HeaderChanges> {
         _ => Vec::new(),
     };
     Ok(HeaderChanges {
+        set: BTreeMap::new(),
         add: to_map(v.get("add"), &format!("{pointer}/add"))?,
         replace: to_map(v.get("replace"), &format!("{pointer}/replace"))?,
         remove,
     })
+}
+
+fn merge(into: &mut HeaderChanges, more: HeaderChanges) {
+    into.set.extend(more.set);
+    into.add.extend(more.add);
+    into.replace.extend(more.replace);
+    into.remove.extend(more.remove);
 }
 
 fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward>)> {
@@ -364,8 +372,23 @@ fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward
                 continue;
             }
             f.request_headers
-                .replace
+                .set
                 .insert(name.text, HeaderValues::Many(list));
+        }
+        for (name, values) in multi_values(
+            r.get("queryStringParameters"),
+            &format!("{p}/queryStringParameters"),
+        )? {
+            f.request_query.set.insert(
+                name.text,
+                HeaderValues::Many(values.into_iter().map(|v| v.text).collect()),
+            );
+        }
+        for (name, values) in multi_values(r.get("cookies"), &format!("{p}/cookies"))? {
+            f.request_cookies.set.insert(
+                name.text,
+                HeaderValues::Many(values.into_iter().take(1).map(|v| v.text).collect()),
+            );
         }
         match r.get("body") {
             Some(Value::String(s)) if !s.is_empty() => f.body = Some(s.clone()),
@@ -394,10 +417,21 @@ fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward
                 .to_string();
             f.path_rewrite = Some(Rewrite { regex, replacement });
         }
-        let changes = header_changes(m.get("headers"), &format!("{p}/headers"))?;
-        f.request_headers.add.extend(changes.add);
-        f.request_headers.replace.extend(changes.replace);
-        f.request_headers.remove.extend(changes.remove);
+        merge(
+            &mut f.request_headers,
+            header_changes(m.get("headers"), &format!("{p}/headers"))?,
+        );
+        merge(
+            &mut f.request_query,
+            header_changes(
+                m.get("queryStringParameters"),
+                &format!("{p}/queryStringParameters"),
+            )?,
+        );
+        merge(
+            &mut f.request_cookies,
+            header_changes(m.get("cookies"), &format!("{p}/cookies"))?,
+        );
     }
     if let Some(r) = resp_override {
         let p = format!("{pointer}/responseOverride");
@@ -408,7 +442,7 @@ fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward
                 })?);
         }
         for (name, values) in multi_values(r.get("headers"), &format!("{p}/headers"))? {
-            f.response_headers.replace.insert(
+            f.response_headers.set.insert(
                 name.text,
                 HeaderValues::Many(values.into_iter().map(|v| v.text).collect()),
             );
@@ -423,13 +457,20 @@ fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward
         }
     }
     if let Some(m) = obj.get("responseModifier").filter(|v| !v.is_null()) {
-        let changes = header_changes(
-            m.get("headers"),
-            &format!("{pointer}/responseModifier/headers"),
-        )?;
-        f.response_headers.add.extend(changes.add);
-        f.response_headers.replace.extend(changes.replace);
-        f.response_headers.remove.extend(changes.remove);
+        merge(
+            &mut f.response_headers,
+            header_changes(
+                m.get("headers"),
+                &format!("{pointer}/responseModifier/headers"),
+            )?,
+        );
+        merge(
+            &mut f.response_cookies,
+            header_changes(
+                m.get("cookies"),
+                &format!("{pointer}/responseModifier/cookies"),
+            )?,
+        );
     }
     let delay_ms = delay_ms(obj.get("delay"), &format!("{pointer}/delay"))?;
     Ok((

@@ -231,12 +231,23 @@ pub struct Forward {
     /// Changes to the request's headers.
     #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
     pub request_headers: HeaderChanges,
+    /// Changes to the request's query parameters.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub request_query: HeaderChanges,
+    /// Changes to the request's cookies.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub request_cookies: HeaderChanges,
     /// Send this body instead of the request's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// Changes to the upstream response's headers.
     #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
     pub response_headers: HeaderChanges,
+    /// Cookies to set on the answer: `set` and `add` append a `Set-Cookie` line, `replace`
+    /// appends one only when the upstream set that cookie (as MockServer does), and
+    /// `remove` drops the upstream's `Set-Cookie` lines of that name.
+    #[serde(default, skip_serializing_if = "HeaderChanges::is_empty")]
+    pub response_cookies: HeaderChanges,
     /// Answer with this status instead of the upstream's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_status: Option<u16>,
@@ -252,10 +263,13 @@ pub struct Rewrite {
     pub replacement: String,
 }
 
-/// Header edits: `remove` first, then `replace` (set, dropping other values), then `add`.
+/// Edits of named values (headers, query parameters, cookies), applied in this order:
+/// `set` (replace or add), `remove`, `replace` (only names already present), `add`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HeaderChanges {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub set: BTreeMap<String, HeaderValues>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub add: BTreeMap<String, HeaderValues>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -266,7 +280,10 @@ pub struct HeaderChanges {
 
 impl HeaderChanges {
     pub fn is_empty(&self) -> bool {
-        self.add.is_empty() && self.replace.is_empty() && self.remove.is_empty()
+        self.set.is_empty()
+            && self.add.is_empty()
+            && self.replace.is_empty()
+            && self.remove.is_empty()
     }
 }
 
