@@ -15,6 +15,7 @@ pub struct CompiledResponse {
     pub reason: Option<Bytes>,
     pub chunk_size: Option<usize>,
     pub omit_content_length: bool,
+    pub content_length_override: Option<u64>,
     pub fault: Option<Fault>,
     /// Renders the whole response per request (MockServer's MUSTACHE templates).
     pub document: Option<crate::DocumentTemplate>,
@@ -157,6 +158,7 @@ impl CompiledResponse {
             reason,
             chunk_size: r.chunk_size,
             omit_content_length: r.omit_content_length,
+            content_length_override: r.content_length_override,
             fault,
             headers,
             body,

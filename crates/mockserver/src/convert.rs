@@ -596,6 +596,17 @@ fn http_response(v: &Value, pointer: &str) -> R<HttpResponse> {
             response.omit_content_length = true;
         }
         if let Some(n) = opts
+            .get("contentLengthHeaderOverride")
+            .and_then(Value::as_u64)
+        {
+            response.content_length_override = Some(n);
+        }
+        if opts.get("keepAliveOverride").and_then(Value::as_bool) == Some(false) {
+            response
+                .headers
+                .insert("Connection".into(), HeaderValues::One("close".into()));
+        }
+        if let Some(n) = opts
             .get("chunkSize")
             .and_then(Value::as_u64)
             .filter(|n| *n > 0)

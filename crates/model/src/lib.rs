@@ -354,9 +354,15 @@ pub struct HttpResponse {
     /// Content-Length).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_size: Option<usize>,
-    /// Send no Content-Length (the body is sent chunked).
+    /// Send no Content-Length. Over HTTP/1.1 the response is written as is and the
+    /// connection closed to end the body (as MockServer's suppressContentLengthHeader);
+    /// over HTTP/2 the body is simply sent without the header.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub omit_content_length: bool,
+    /// Send this Content-Length whatever the body's size (HTTP/1.1; the connection is
+    /// closed after the body), to test how clients cope with a wrong length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_length_override: Option<u64>,
     /// A deliberate connection fault instead of, or after, the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
@@ -408,6 +414,7 @@ impl Default for HttpResponse {
             reason: None,
             chunk_size: None,
             omit_content_length: false,
+            content_length_override: None,
             fault: None,
             document_template: None,
         }

@@ -113,6 +113,14 @@ impl MockBody {
     pub fn full(b: Bytes) -> Self {
         MockBody::Full(Some(b))
     }
+
+    /// The bytes not yet sent.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            MockBody::Full(data) => data.as_deref().unwrap_or_default(),
+            MockBody::Chunked { data, .. } => data,
+        }
+    }
 }
 
 impl Body for MockBody {

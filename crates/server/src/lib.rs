@@ -252,6 +252,8 @@ async fn handle(
     let mut near_misses = Vec::new();
     let mut matched_route = None;
     let mut fault = None;
+    // Some(None): no Content-Length at all; Some(Some(n)): this Content-Length.
+    let mut raw_framing: Option<Option<u64>> = None;
     let mut forward = None;
     let (service_key, relative, response, delay) = match table.resolve(host, path) {
         None => (Arc::from(UNRESOLVED), path, no_service(method, path), 0),
@@ -264,6 +266,12 @@ async fn handle(
                     matched_route = Some(m.route.id.clone());
                     let r = &m.route.response;
                     fault = r.fault.clone();
+                    if r.omit_content_length && r.chunk_size.is_none() {
+                        raw_framing = Some(None);
+                    }
+                    if let Some(n) = r.content_length_override {
+                        raw_framing = Some(Some(n));
+                    }
                     if m.route.forward.is_some() {
                         forward = Some(m.route.clone());
                     }
@@ -326,6 +334,12 @@ async fn handle(
             status: response.status().as_u16(),
             latency_us: started.elapsed().as_micros() as u64,
         });
+    }
+    // A response that must go out with no or a false Content-Length is written raw over
+    // HTTP/1 (hyper would frame it correctly); the connection then ends the body.
+    if let Some(length) = raw_framing.filter(|_| parts.version <= http::Version::HTTP_11) {
+        let _ = slot.set(raw_http1(&response, length));
+        return Err(Dropped);
     }
     match fault {
         None => Ok(response),
@@ -556,6 +570,31 @@ fn document_response(
             (empty(StatusCode::NOT_FOUND), 0)
         }
     }
+}
+
+/// The response as HTTP/1.1 bytes with the given Content-Length (none when `None`).
+fn raw_http1(response: &Response<MockBody>, length: Option<u64>) -> Bytes {
+    let status = response.status();
+    let reason = response
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_string());
+    let mut out = format!("HTTP/1.1 {} {reason}\r\n", status.as_u16()).into_bytes();
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    if let Some(n) = length {
+        out.extend_from_slice(format!("content-length: {n}\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(response.body().bytes());
+    Bytes::from(out)
 }
 
 fn empty(status: StatusCode) -> Response<MockBody> {

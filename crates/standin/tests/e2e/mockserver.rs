@@ -148,3 +148,31 @@ fn mustache_templates_render_the_response_from_the_request() {
     assert_eq!(refused.status, 400);
     assert!(String::from_utf8_lossy(&refused.body).contains("MUSTACHE"));
 }
+
+#[test]
+fn suppressed_or_false_content_length_is_written_raw_and_closed() {
+    let s = Standin::start(&[]);
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/nolen"}, "httpResponse": {"body": "no length here", "connectionOptions": {"suppressContentLengthHeader": true}}}),
+    );
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/short"}, "httpResponse": {"body": "0123456789abcdefgh", "connectionOptions": {"contentLengthHeaderOverride": 10}}}),
+    );
+    let text = raw(s.mock, b"GET /nolen HTTP/1.1\r\nHost: x\r\n\r\n");
+    let lower = text.to_ascii_lowercase();
+    assert!(
+        text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with("\r\n\r\nno length here"),
+        "{text}"
+    );
+    assert!(
+        !lower.contains("content-length") && !lower.contains("transfer-encoding"),
+        "{text}"
+    );
+    let text = raw(s.mock, b"GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        text.contains("content-length: 10\r\n") && text.ends_with("0123456789abcdefgh"),
+        "{text}"
+    );
+}
