@@ -176,3 +176,30 @@ fn suppressed_or_false_content_length_is_written_raw_and_closed() {
         "{text}"
     );
 }
+
+#[test]
+fn expectations_survive_a_restart_with_their_journal_counted() {
+    let mut s = Standin::start(&[]);
+    expect(
+        &s,
+        json!({"id": "kept", "httpRequest": {"path": "/kept"}, "httpResponse": {"body": "still here"}}),
+    );
+    assert_eq!(http(s.mock, "GET", "/kept", &[], b"").status, 200);
+    let (_, stats) = crate::support::json_call(s.admin, "GET", "/api/v1/journal/stats", None);
+    assert_eq!(
+        stats["recorded"], 1,
+        "requests to MockServer expectations are journaled"
+    );
+    s.kill_9();
+    let s = Standin::restart(s, &[]);
+    let r = http(s.mock, "GET", "/kept", &[], b"");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"still here"[..]));
+    let r = http(
+        s.mock,
+        "PUT",
+        "/mockserver/retrieve?type=active_expectations",
+        &[],
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&r.body).contains("\"kept\""));
+}
