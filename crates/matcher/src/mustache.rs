@@ -192,14 +192,8 @@ fn render_into<'a>(
                 inverted,
                 children,
             } if path.len() == 1 && path[0] == "jsonPath" && !inverted => {
-                let mut inner = State {
-                    out: String::new(),
-                    vars: st.vars.clone(),
-                    body: None,
-                    text: String::new(),
-                };
-                render_into(children, stack, &mut inner)?;
-                let result = json_path(inner.out.trim(), st.body.as_ref());
+                let expr = render_inner(children, stack, st)?;
+                let result = json_path(&expr, st.body.as_ref());
                 st.vars.insert("jsonPathResult".into(), result);
             }
             Node::Section {
@@ -207,15 +201,8 @@ fn render_into<'a>(
                 inverted,
                 children,
             } if path.len() == 1 && path[0] == "xPath" && !inverted => {
-                let mut inner = State {
-                    out: String::new(),
-                    vars: st.vars.clone(),
-                    body: None,
-                    text: String::new(),
-                };
-                render_into(children, stack, &mut inner)?;
-                st.out
-                    .push_str(&crate::xml::xpath_string(inner.out.trim(), &st.text));
+                let expr = render_inner(children, stack, st)?;
+                st.out.push_str(&crate::xml::xpath_string(&expr, &st.text));
             }
             Node::Section {
                 path,
@@ -261,6 +248,23 @@ fn render_into<'a>(
         }
     }
     Ok(())
+}
+
+/// Renders a section's children on their own (the expression of `{{#jsonPath}}` or
+/// `{{#xPath}}`), trimmed.
+fn render_inner<'a>(
+    children: &[Node],
+    stack: &mut Vec<Frame<'a>>,
+    st: &State,
+) -> Result<String, String> {
+    let mut inner = State {
+        out: String::new(),
+        vars: st.vars.clone(),
+        body: None,
+        text: String::new(),
+    };
+    render_into(children, stack, &mut inner)?;
+    Ok(inner.out.trim().to_string())
 }
 
 fn json_path(expr: &str, body: Option<&Value>) -> Value {

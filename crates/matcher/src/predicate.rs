@@ -411,37 +411,35 @@ pub fn json_contains(actual: &Value, expected: &Value) -> bool {
 /// pairing is not enough (`[{a}, {a,b}]` against `[{a,b}, {a}]`), so this finds a maximum
 /// bipartite matching with augmenting paths.
 fn array_contains(actual: &[Value], expected: &[Value]) -> bool {
-    let fits: Vec<Vec<usize>> = expected
+    pair_all(expected, actual, |e, a| json_contains(a, e))
+}
+
+/// Whether each of `expected` can be paired with a distinct element of `actual` that
+/// `fits` it (a maximum bipartite matching by augmenting paths).
+pub(crate) fn pair_all<E, A>(expected: &[E], actual: &[A], fits: impl Fn(&E, &A) -> bool) -> bool {
+    let edges: Vec<Vec<usize>> = expected
         .iter()
-        .map(|e| {
-            actual
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| json_contains(a, e))
-                .map(|(i, _)| i)
-                .collect()
-        })
+        .map(|e| (0..actual.len()).filter(|&i| fits(e, &actual[i])).collect())
         .collect();
     let mut owner: Vec<Option<usize>> = vec![None; actual.len()];
     fn augment(
         e: usize,
-        fits: &[Vec<usize>],
+        edges: &[Vec<usize>],
         owner: &mut [Option<usize>],
         seen: &mut [bool],
     ) -> bool {
-        for &a in &fits[e] {
-            if seen[a] {
-                continue;
-            }
-            seen[a] = true;
-            if owner[a].is_none_or(|other| augment(other, fits, owner, seen)) {
-                owner[a] = Some(e);
-                return true;
+        for &a in &edges[e] {
+            if !seen[a] {
+                seen[a] = true;
+                if owner[a].is_none_or(|o| augment(o, edges, owner, seen)) {
+                    owner[a] = Some(e);
+                    return true;
+                }
             }
         }
         false
     }
-    (0..expected.len()).all(|e| augment(e, &fits, &mut owner, &mut vec![false; actual.len()]))
+    (0..expected.len()).all(|e| augment(e, &edges, &mut owner, &mut vec![false; actual.len()]))
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ pub(crate) fn equal(expected: &XNode, actual: &XNode) -> bool {
                     .zip(aa)
                     .all(|((ek, ev), (ak, av))| ek == ak && text_equal(ev, av))
                 && ec.len() == ac.len()
-                && pair_all(ec, ac)
+                && crate::predicate::pair_all(ec, ac, equal)
         }
         _ => false,
     }
@@ -104,37 +104,6 @@ fn text_equal(expected: &str, actual: &str) -> bool {
         "${xmlunit.isNumber}" => actual.trim().parse::<f64>().is_ok(),
         _ => expected == actual,
     }
-}
-
-/// Pairs every expected child with its own equal actual child, in any order.
-fn pair_all(expected: &[XNode], actual: &[XNode]) -> bool {
-    let fits: Vec<Vec<usize>> = expected
-        .iter()
-        .map(|e| {
-            (0..actual.len())
-                .filter(|&i| equal(e, &actual[i]))
-                .collect()
-        })
-        .collect();
-    let mut owner: Vec<Option<usize>> = vec![None; actual.len()];
-    fn augment(
-        e: usize,
-        fits: &[Vec<usize>],
-        owner: &mut [Option<usize>],
-        seen: &mut [bool],
-    ) -> bool {
-        for &a in &fits[e] {
-            if !seen[a] {
-                seen[a] = true;
-                if owner[a].is_none_or(|o| augment(o, fits, owner, seen)) {
-                    owner[a] = Some(e);
-                    return true;
-                }
-            }
-        }
-        false
-    }
-    (0..expected.len()).all(|e| augment(e, &fits, &mut owner, &mut vec![false; actual.len()]))
 }
 
 /// Checks that an XPath expression parses.

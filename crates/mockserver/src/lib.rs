@@ -361,15 +361,14 @@ async fn clear(app: &App, req: &ControlRequest) -> Answer {
     let (team, service) = prepare(app, req).await?;
     let key = service_key(&team, &service);
     if kind != "LOG" {
-        let ids = matching_routes(app, &team, &service, &f);
-        if !ids.is_empty() {
-            app.change(&actor(req), |d| {
-                ids.iter()
-                    .try_for_each(|id| d.delete_route(&team, &service, id))
-            })
-            .await
-            .map_err(app_error)?;
-        }
+        delete_routes(
+            app,
+            req,
+            &team,
+            &service,
+            matching_routes(app, &team, &service, &f),
+        )
+        .await?;
     }
     if kind != "EXPECTATIONS" {
         match f {
@@ -404,21 +403,36 @@ fn matching_routes(app: &App, team: &str, service: &str, f: &Filter) -> Vec<Stri
     }
 }
 
+/// Deletes routes of a service in one change (nothing to do for an empty list).
+async fn delete_routes(
+    app: &App,
+    req: &ControlRequest,
+    team: &str,
+    service: &str,
+    ids: Vec<String>,
+) -> Result<(), Response<MockBody>> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    app.change(&actor(req), |d| {
+        ids.iter()
+            .try_for_each(|id| d.delete_route(team, service, id))
+    })
+    .await
+    .map(drop)
+    .map_err(app_error)
+}
+
 async fn reset(app: &App, req: &ControlRequest) -> Answer {
     let (team, service) = prepare(app, req).await?;
-    let ids: Vec<String> = app
-        .catalog()
-        .routes_of(&(team.clone(), service.clone()))
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    if !ids.is_empty() {
-        app.change(&actor(req), |d| {
-            ids.iter()
-                .try_for_each(|id| d.delete_route(&team, &service, id))
-        })
-        .await
-        .map_err(app_error)?;
-    }
+    delete_routes(
+        app,
+        req,
+        &team,
+        &service,
+        matching_routes(app, &team, &service, &Filter::All),
+    )
+    .await?;
     app.journal()
         .clear(Some(&service_key(&team, &service)))
         .await;
