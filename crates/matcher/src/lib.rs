@@ -233,6 +233,7 @@ fn form_decode(s: &str) -> Cow<'_, str> {
 pub struct CompiledRequestMatcher {
     method: Option<StrCond>,
     path: CompiledPath,
+    path_values: Vec<(String, StrCond)>,
     query: Vec<(String, StrCond)>,
     headers: Vec<(HeaderName, StrCond)>,
     cookies: Vec<(String, StrCond)>,
@@ -280,6 +281,7 @@ impl CompiledRequestMatcher {
                 .collect::<Result<Vec<_>, CompileError>>()
         };
         let query = keyed(&m.query, "query")?;
+        let path_values = keyed(&m.path_values, "pathValues")?;
         let cookies = keyed(&m.cookies, "cookies")?;
         let headers = keyed(&m.headers, "headers")?
             .into_iter()
@@ -314,6 +316,7 @@ impl CompiledRequestMatcher {
         Ok(CompiledRequestMatcher {
             method,
             path,
+            path_values,
             query,
             headers,
             cookies,
@@ -324,7 +327,25 @@ impl CompiledRequestMatcher {
 
     /// Whether every condition holds. Stops at the first that fails.
     pub fn matches(&self, req: &Request<'_>) -> bool {
-        self.path.matches(&req.segs, req.path) && self.matches_beyond_path(req)
+        self.path.matches(&req.segs, req.path)
+            && self.matches_beyond_path(req)
+            && self.path_values_hold(req)
+    }
+
+    /// Conditions on captured path values; captures are taken only when there are any.
+    fn path_values_hold(&self, req: &Request<'_>) -> bool {
+        if self.path_values.is_empty() {
+            return true;
+        }
+        let captured = self.path.captures(&req.segs, req.path);
+        self.path_values.iter().all(|(name, c)| {
+            let values: Vec<&str> = captured
+                .iter()
+                .filter(|(k, _)| k.as_ref() == name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            c.eval(&values)
+        })
     }
 
     fn matches_beyond_path(&self, req: &Request<'_>) -> bool {
@@ -379,6 +400,17 @@ impl CompiledRequestMatcher {
         for (k, c) in &self.query {
             keyed("query parameter", k, c, req.query_values(k));
         }
+        if !self.path_values.is_empty() {
+            let captured = self.path.captures(&req.segs, req.path);
+            for (k, c) in &self.path_values {
+                let values: Vec<&str> = captured
+                    .iter()
+                    .filter(|(n, _)| n.as_ref() == k)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                keyed("path value", k, c, values);
+            }
+        }
         for (k, c) in &self.headers {
             keyed("header", k.as_str(), c, req.header_values(k));
         }
@@ -415,6 +447,7 @@ impl CompiledRequestMatcher {
         usize::from(!matches!(self.path, CompiledPath::Any))
             + usize::from(self.method.is_some())
             + self.query.len()
+            + self.path_values.len()
             + self.headers.len()
             + self.cookies.len()
             + self.patterns.len()
@@ -680,7 +713,11 @@ impl CompiledService {
         let candidates = self.candidates(req);
         for &i in &candidates {
             let route = &self.routes[i as usize];
-            if route.request.matches_beyond_path(req) && path_check(route, req) && route.claim() {
+            if route.request.matches_beyond_path(req)
+                && path_check(route, req)
+                && route.request.path_values_hold(req)
+                && route.claim()
+            {
                 let path_values = route.request.path.captures(&req.segs, req.path);
                 return Outcome::Matched(Match { route, path_values });
             }

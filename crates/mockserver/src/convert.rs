@@ -947,9 +947,26 @@ pub fn request_matcher(v: &Value, pointer: &str) -> R<HttpRequestMatcher> {
         None => None,
         Some(b) => body_matcher(b, &format!("{pointer}/body"))?,
     };
+    // pathParameters constrain the captured values, as query parameters are constrained.
+    let path_values = if obj
+        .get("path")
+        .and_then(Value::as_str)
+        .is_some_and(|p| p.contains('{'))
+    {
+        keyed(
+            obj.get("pathParameters"),
+            &format!("{pointer}/pathParameters"),
+        )?
+        .into_iter()
+        .map(|(k, v)| (k.replace(['.', '-'], "_"), v))
+        .collect()
+    } else {
+        BTreeMap::new()
+    };
     Ok(HttpRequestMatcher {
         method,
         path,
+        path_values,
         query,
         headers,
         cookies,
@@ -971,13 +988,8 @@ fn path_matcher(p: &Nottable, params: Option<&Value>, pointer: &str) -> R<Option
         v.as_object().is_some_and(|o| !o.is_empty()) || v.as_array().is_some_and(|a| !a.is_empty())
     });
     let inner = if has_params && placeholder.is_match(&p.text) {
-        // Path parameters: literal text around `{name}`, each name constrained by the first
-        // value pathParameters gives it (a regex), or any one segment.
-        let constraints: BTreeMap<String, String> =
-            multi_values(params, &format!("{pointer}/../pathParameters"))?
-                .into_iter()
-                .filter_map(|(k, v)| v.into_iter().next().map(|v| (k.text, v.text)))
-                .collect();
+        // Path parameters: literal text around `{name}`, each name capturing one segment;
+        // the values pathParameters gives are conditions on the captures.
         let mut regex = String::new();
         let mut last = 0;
         for caps in placeholder.captures_iter(&p.text) {
@@ -985,9 +997,7 @@ fn path_matcher(p: &Nottable, params: Option<&Value>, pointer: &str) -> R<Option
             regex.push_str(&regex::escape(&p.text[last..whole.start()]));
             let name = &caps[1];
             let group = name.replace(['.', '-'], "_");
-            let body = constraints
-                .get(name)
-                .map_or("[^/]+".to_string(), |c| format!("(?i:{c})"));
+            let body = "[^/]+";
             regex.push_str(&format!("(?P<{group}>{body})"));
             last = whole.end();
         }
@@ -1120,15 +1130,16 @@ mod tests {
     }
 
     #[test]
-    fn path_parameters_become_a_constrained_regex() {
+    fn path_parameters_capture_segments_and_constrain_the_values() {
         let r = conv(
             json!({"httpRequest": {"path": "/cart/{cartId}/item", "pathParameters": {"cartId": ["[A-Z0-9\\-]+"]}}}),
         );
-        let path = r.http.unwrap().request.path.unwrap();
+        let req = r.http.unwrap().request;
         assert_eq!(
-            path,
-            PathMatcher::Regex(r"/cart/(?P<cartId>(?i:[A-Z0-9\-]+))/item".into())
+            req.path,
+            Some(PathMatcher::Regex(r"/cart/(?P<cartId>[^/]+)/item".into()))
         );
+        assert!(matches!(req.path_values["cartId"], StringMatcher::AnyOf(_)));
     }
 
     #[test]

@@ -297,6 +297,9 @@ pub struct HttpRequestMatcher {
     pub method: Option<StringMatcher>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathMatcher>,
+    /// Conditions on the values the path captures (`{name}` segments, named regex groups).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub path_values: BTreeMap<String, StringMatcher>,
     /// Query parameter name → condition on its value; a parameter given several times
     /// matches when any of its values does.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
