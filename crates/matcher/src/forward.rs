@@ -148,6 +148,7 @@ impl PairChanges {
 /// A compiled [`Forward`].
 #[derive(Debug)]
 pub struct CompiledForward {
+    scheme: http::uri::Scheme,
     /// `None`: the request's own `Host`.
     authority: Option<http::uri::Authority>,
     prefix: String,
@@ -166,8 +167,8 @@ pub struct CompiledForward {
 
 impl CompiledForward {
     pub(crate) fn compile(f: &Forward, pointer: &str) -> Result<Self, CompileError> {
-        let (authority, prefix) = match &f.to {
-            None => (None, String::new()),
+        let (scheme, authority, prefix) = match &f.to {
+            None => (http::uri::Scheme::HTTP, None, String::new()),
             Some(to_text) => {
                 let to: Uri = to_text.parse().map_err(|e| {
                     CompileError::new(
@@ -175,21 +176,27 @@ impl CompiledForward {
                         format!("\"{to_text}\" is not a URL: {e}"),
                     )
                 })?;
-                if to.scheme() != Some(&http::uri::Scheme::HTTP) {
-                    return Err(CompileError::new(
-                        &format!("{pointer}/to"),
-                        format!(
-                            "\"{to_text}\" must be an http:// URL (https upstreams are not supported yet)"
-                        ),
-                    ));
-                }
+                let scheme = to
+                    .scheme()
+                    .filter(|s| **s == http::uri::Scheme::HTTP || **s == http::uri::Scheme::HTTPS)
+                    .cloned()
+                    .ok_or_else(|| {
+                        CompileError::new(
+                            &format!("{pointer}/to"),
+                            format!("\"{to_text}\" must be an http:// or https:// URL"),
+                        )
+                    })?;
                 let authority = to.authority().cloned().ok_or_else(|| {
                     CompileError::new(
                         &format!("{pointer}/to"),
                         format!("\"{to_text}\" has no host"),
                     )
                 })?;
-                (Some(authority), to.path().trim_end_matches('/').to_string())
+                (
+                    scheme,
+                    Some(authority),
+                    to.path().trim_end_matches('/').to_string(),
+                )
             }
         };
         let rewrite = match &f.path_rewrite {
@@ -234,6 +241,7 @@ impl CompiledForward {
             }
         };
         Ok(CompiledForward {
+            scheme,
             authority,
             prefix,
             path: f.path.clone(),
@@ -303,7 +311,7 @@ impl CompiledForward {
                 .map_err(|e| format!("the request's Host is not a host: {e}"))?,
         };
         Uri::builder()
-            .scheme(http::uri::Scheme::HTTP)
+            .scheme(self.scheme.clone())
             .authority(authority)
             .path_and_query(pq)
             .build()
@@ -333,7 +341,7 @@ mod tests {
 
     #[test]
     fn https_and_bad_urls_are_refused_with_a_pointer() {
-        for to in ["https://example.com", "not a url", "/relative"] {
+        for to in ["ftp://example.com", "not a url", "/relative"] {
             let f = Forward {
                 to: Some(to.into()),
                 ..Forward::default()

@@ -273,14 +273,16 @@ fn socket_address(v: &Value, pointer: &str) -> R<String> {
         .and_then(Value::as_str)
         .unwrap_or("HTTP")
         .to_ascii_uppercase();
-    if scheme == "HTTPS" {
-        return Err(refuse(
-            &format!("{pointer}/scheme"),
-            "forwarding over HTTPS is not supported by standin yet",
-        ));
-    }
-    let port = v.get("port").and_then(Value::as_u64).unwrap_or(80);
-    Ok(format!("http://{host}:{port}"))
+    let (url_scheme, default_port) = if scheme == "HTTPS" {
+        ("https", 443)
+    } else {
+        ("http", 80)
+    };
+    let port = v
+        .get("port")
+        .and_then(Value::as_u64)
+        .unwrap_or(default_port);
+    Ok(format!("{url_scheme}://{host}:{port}"))
 }
 
 fn http_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward>)> {

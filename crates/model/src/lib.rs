@@ -218,8 +218,10 @@ pub struct HttpRoute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Forward {
-    /// `http://host:port`, optionally with a path prefix. Absent: the host the request was
-    /// sent to (its `Host` header), as MockServer forwards. (HTTPS upstreams come later.)
+    /// `http://host:port` or `https://host:port`, optionally with a path prefix. Absent:
+    /// the host the request was sent to (its `Host` header, over http), as MockServer
+    /// forwards. https upstreams are verified against the web PKI roots and the
+    /// configured `forward.ca-file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// Send this path instead of the request's (relative to the service's base path).

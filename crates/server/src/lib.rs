@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// How long a forwarding route waits for its upstream.
     pub forward_timeout: Duration,
+    /// Extra certificates (PEM) trusted for https upstreams, beside the web PKI roots.
+    pub forward_ca_pem: Option<Vec<u8>>,
 }
 
 /// Requests on the mock port that belong to the control plane (MockServer's
@@ -78,6 +80,7 @@ impl Default for ServerConfig {
             host_routing: true,
             shutdown_grace: Duration::from_secs(5),
             forward_timeout: Duration::from_secs(30),
+            forward_ca_pem: None,
         }
     }
 }
@@ -93,9 +96,48 @@ struct Ctx {
 }
 
 type Upstream = hyper_util::client::legacy::Client<
-    hyper_util::client::legacy::connect::HttpConnector,
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     http_body_util::Full<Bytes>,
 >;
+
+/// The forwarding client: http and https upstreams, trusting the public web PKI roots and
+/// the certificates in `extra_ca_pem` (an internal CA, say).
+fn upstream_client(extra_ca_pem: Option<&[u8]>) -> Upstream {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca_pem {
+        for cert in CertificateDer::pem_slice_iter(pem).flatten() {
+            let _ = roots.add(cert);
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports rustls' default protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// Checks that a PEM file holds at least one certificate, for configuration errors at start.
+pub fn check_ca_pem(pem: &[u8]) -> Result<usize, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
+    match certs {
+        Ok(c) if !c.is_empty() => Ok(c.len()),
+        Ok(_) => Err("no certificate in the file".into()),
+        Err(e) => Err(format!("not PEM certificates: {e:?}")),
+    }
+}
 
 /// Marks a request standin forwarded, so that a route forwarding to standin itself with
 /// the same request is stopped instead of looping.
@@ -123,7 +165,7 @@ pub async fn serve(
     control: Option<Arc<dyn Control>>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let upstream = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
+    let upstream = upstream_client(config.forward_ca_pem.as_deref());
     let ctx = Arc::new(Ctx {
         table,
         journal,

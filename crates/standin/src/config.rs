@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// default service.
     #[arg(long, env = "STANDIN_MOCKSERVER_INIT", value_name = "FILE")]
     pub mockserver_init: Option<PathBuf>,
+    /// PEM certificates trusted for https forwarding upstreams, beside the web PKI roots.
+    #[arg(long, env = "STANDIN_FORWARD_CA_FILE", value_name = "FILE")]
+    pub forward_ca_file: Option<PathBuf>,
     /// Log filter, e.g. `info` or `standin=debug`. Default: info
     #[arg(long, env = "STANDIN_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -57,6 +60,15 @@ struct FileConfig {
     limits: FileLimits,
     #[serde(default)]
     journal: FileJournal,
+    #[serde(default)]
+    forward: FileForward,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileForward {
+    ca_file: Option<PathBuf>,
+    timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +122,20 @@ impl Settings {
         }
         if let Some(v) = file.limits.host_routing {
             server.host_routing = v;
+        }
+        if let Some(v) = file.forward.timeout_ms {
+            server.forward_timeout = Duration::from_millis(v);
+        }
+        if let Some(path) = args
+            .forward_ca_file
+            .clone()
+            .or(file.forward.ca_file.clone())
+        {
+            let pem = std::fs::read(&path)
+                .with_context(|| format!("cannot read the forward CA file {}", path.display()))?;
+            standin_server::check_ca_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("forward CA file {}: {e}", path.display()))?;
+            server.forward_ca_pem = Some(pem);
         }
         let mut journal = standin_journal::JournalConfig::default();
         if let Some(v) = file.journal.capacity_per_service {

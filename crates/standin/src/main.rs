@@ -40,7 +40,7 @@ enum Command {
     /// Definitions are stored in DATA_DIR/standin.db (SQLite) and survive restarts; every
     /// change is recorded in the history. Try `standin serve --demo`, then
     /// `curl http://127.0.0.1:8080/demo/petstore/pets`.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the management API's OpenAPI document (JSON) and exit.
     Openapi,
 }
