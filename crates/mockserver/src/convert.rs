@@ -29,6 +29,12 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// `v` as a JSON object, or a refusal at `pointer`.
+fn object<'v>(v: &'v Value, pointer: &str) -> R<&'v Map<String, Value>> {
+    v.as_object()
+        .ok_or_else(|| refuse(pointer, "must be an object"))
+}
+
 fn refuse(pointer: &str, message: impl Into<String>) -> Refusal {
     Refusal {
         pointer: pointer.to_string(),
@@ -171,9 +177,7 @@ fn time_to_live(v: Option<&Value>, pointer: &str, now_ms: u64) -> R<Option<Strin
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
-    let obj = v
-        .as_object()
-        .ok_or_else(|| refuse(pointer, "must be an object"))?;
+    let obj = object(v, pointer)?;
     if obj.get("unlimited").and_then(Value::as_bool) == Some(true) {
         return Ok(None);
     }
@@ -340,9 +344,7 @@ fn merge(into: &mut HeaderChanges, more: HeaderChanges) {
 }
 
 fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward>)> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| refuse(pointer, "must be an object"))?;
+    let obj = object(v, pointer)?;
     // 5.13+ names, and the older httpRequest/httpResponse pair.
     let req_override = obj
         .get("requestOverride")
@@ -485,9 +487,7 @@ fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward
 }
 
 fn template(v: &Value, pointer: &str) -> R<HttpResponse> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| refuse(pointer, "must be an object"))?;
+    let obj = object(v, pointer)?;
     let kind = obj
         .get("templateType")
         .and_then(Value::as_str)
@@ -524,9 +524,7 @@ fn template(v: &Value, pointer: &str) -> R<HttpResponse> {
 }
 
 fn http_error(v: &Value, pointer: &str) -> R<HttpResponse> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| refuse(pointer, "must be an object"))?;
+    let obj = object(v, pointer)?;
     let fault = match obj.get("responseBytes").and_then(Value::as_str) {
         Some(b) => Fault::RawBytes(b.to_string()),
         None => Fault::DropConnection,
@@ -539,9 +537,7 @@ fn http_error(v: &Value, pointer: &str) -> R<HttpResponse> {
 }
 
 fn http_response(v: &Value, pointer: &str) -> R<HttpResponse> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| refuse(pointer, "must be an object"))?;
+    let obj = object(v, pointer)?;
     let status = match obj.get("statusCode") {
         None | Some(Value::Null) => 200,
         Some(s) => s
