@@ -187,6 +187,7 @@ async fn create_team(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
+// Read by utoipa to document the path parameters; the handlers take `Path<(..)>` tuples.
 #[allow(dead_code)]
 struct TeamPath {
     /// Team slug.
@@ -306,6 +307,7 @@ async fn create_service(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
+// Read by utoipa to document the path parameters; the handlers take `Path<(..)>` tuples.
 #[allow(dead_code)]
 struct ServicePath {
     /// Team slug.
@@ -429,6 +431,7 @@ async fn replace_routes(
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
+// Read by utoipa to document the path parameters; the handlers take `Path<(..)>` tuples.
 #[allow(dead_code)]
 struct RoutePath {
     /// Team slug.

@@ -155,8 +155,9 @@ impl<'a> Request<'a> {
             .collect()
     }
 
-    fn cookie_values(&self, name: &str) -> Vec<&str> {
-        let cookies = self.cookies.get_or_init(|| {
+    /// Every cookie of every `Cookie` header, as `(name, value)`, parsed once.
+    fn cookie_pairs(&self) -> &[(&'a str, &'a str)] {
+        self.cookies.get_or_init(|| {
             self.headers
                 .get_all(http::header::COOKIE)
                 .iter()
@@ -164,8 +165,11 @@ impl<'a> Request<'a> {
                 .flat_map(|v| v.split(';'))
                 .filter_map(|kv| kv.trim().split_once('='))
                 .collect()
-        });
-        cookies
+        })
+    }
+
+    fn cookie_values(&self, name: &str) -> Vec<&str> {
+        self.cookie_pairs()
             .iter()
             .filter(|(k, _)| *k == name)
             .map(|(_, v)| *v)
@@ -191,15 +195,12 @@ impl<'a> Request<'a> {
                 .filter(|(k, _)| name.eval(&[k.as_str()]))
                 .filter_map(|(_, v)| std::str::from_utf8(v.as_bytes()).ok())
                 .collect(),
-            KeyKind::Cookie => {
-                let _ = self.cookie_values("");
-                let cookies = self.cookies.get().map(Vec::as_slice).unwrap_or_default();
-                cookies
-                    .iter()
-                    .filter(|(k, _)| name.eval(&[k]))
-                    .map(|(_, v)| *v)
-                    .collect()
-            }
+            KeyKind::Cookie => self
+                .cookie_pairs()
+                .iter()
+                .filter(|(k, _)| name.eval(&[k]))
+                .map(|(_, v)| *v)
+                .collect(),
         }
     }
 
@@ -438,10 +439,6 @@ impl CompiledRequestMatcher {
         out
     }
 
-    fn needs_body(&self) -> bool {
-        self.body.is_some()
-    }
-
     /// How many conditions this matcher checks (a missing path counts as none).
     fn condition_count(&self) -> usize {
         usize::from(!matches!(self.path, CompiledPath::Any))
@@ -611,7 +608,6 @@ pub struct CompiledService {
     regexes: RegexSet,
     regex_routes: Vec<u32>,
     scan_routes: Vec<u32>,
-    needs_body: bool,
 }
 
 /// How many near misses a 404 lists.
@@ -667,7 +663,7 @@ impl CompiledService {
                 format!("the service's path regexes do not fit in one set: {e}"),
             )
         })?;
-        let needs_body = routes.iter().any(|r| r.request.needs_body());
+
         Ok(CompiledService {
             key: Arc::from(format!("{}/{}", info.team, info.slug)),
             info,
@@ -676,19 +672,12 @@ impl CompiledService {
             regexes,
             regex_routes,
             scan_routes,
-            needs_body,
         })
     }
 
     /// Routes in match order.
     pub fn routes(&self) -> &[Arc<CompiledRoute>] {
         &self.routes
-    }
-
-    /// Whether any route looks at the body (the server reads bodies anyway for the journal,
-    /// but may skip them when journaling is off and no route needs them).
-    pub fn needs_body(&self) -> bool {
-        self.needs_body
     }
 
     fn candidates(&self, req: &Request<'_>) -> Vec<u32> {

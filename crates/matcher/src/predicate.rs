@@ -17,6 +17,20 @@ pub(crate) fn full_regex(user: &str, pointer: &str) -> Result<Regex, CompileErro
     })
 }
 
+/// Compiles a JSON Schema condition (formats are checked, as MockServer checks them);
+/// errors point at `{pointer}/jsonSchema`.
+fn schema_validator(schema: &Value, pointer: &str) -> Result<jsonschema::Validator, CompileError> {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| {
+            CompileError::new(
+                &format!("{pointer}/jsonSchema"),
+                format!("invalid JSON Schema: {e}"),
+            )
+        })
+}
+
 /// The regex as the user wrote it, without the anchors `full_regex` added.
 pub(crate) fn user_regex(r: &Regex) -> &str {
     let s = r.as_str();
@@ -57,17 +71,9 @@ impl StrCond {
             StringMatcher::Contains(v) => StrCond::Contains(v.clone()),
             StringMatcher::Regex(r) => StrCond::Regex(full_regex(r, &format!("{pointer}/regex"))?),
             StringMatcher::Present(p) => StrCond::Present(*p),
-            StringMatcher::JsonSchema(schema) => StrCond::JsonSchema(Box::new(
-                jsonschema::options()
-                    .should_validate_formats(true)
-                    .build(schema)
-                    .map_err(|e| {
-                        CompileError::new(
-                            &format!("{pointer}/jsonSchema"),
-                            format!("invalid JSON Schema: {e}"),
-                        )
-                    })?,
-            )),
+            StringMatcher::JsonSchema(schema) => {
+                StrCond::JsonSchema(Box::new(schema_validator(schema, pointer)?))
+            }
             StringMatcher::Not(inner) => {
                 StrCond::Not(Box::new(Self::compile(inner, &format!("{pointer}/not"))?))
             }
@@ -179,17 +185,9 @@ impl BodyCond {
                 text: jp.path.clone(),
                 equals: jp.equals.clone(),
             },
-            BodyMatcher::JsonSchema(schema) => BodyCond::JsonSchema(Box::new(
-                jsonschema::options()
-                    .should_validate_formats(true)
-                    .build(schema)
-                    .map_err(|e| {
-                        CompileError::new(
-                            &format!("{pointer}/jsonSchema"),
-                            format!("invalid JSON Schema: {e}"),
-                        )
-                    })?,
-            )),
+            BodyMatcher::JsonSchema(schema) => {
+                BodyCond::JsonSchema(Box::new(schema_validator(schema, pointer)?))
+            }
             BodyMatcher::Base64(b) => {
                 use base64::Engine;
                 BodyCond::Bytes(

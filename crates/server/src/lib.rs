@@ -645,8 +645,8 @@ fn empty(status: StatusCode) -> Response<MockBody> {
     r
 }
 
-/// A JSON response, for errors and control answers.
-pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<MockBody> {
+/// A JSON error response of the data plane.
+fn json_error(status: StatusCode, body: serde_json::Value) -> Response<MockBody> {
     let mut r = Response::new(MockBody::full(Bytes::from(body.to_string())));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -654,10 +654,6 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<M
         HeaderValue::from_static("application/json"),
     );
     r
-}
-
-fn json_error(status: StatusCode, body: serde_json::Value) -> Response<MockBody> {
-    json_response(status, &body)
 }
 
 fn no_service(method: &str, path: &str) -> Response<MockBody> {
