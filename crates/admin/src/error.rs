@@ -82,6 +82,9 @@ impl From<AppError> for ApiError {
                     format!("the change was not saved: {e}"),
                 )
             }
+            AppError::Internal(m) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", m)
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 //! per-service route maps are behind `Arc`s), changes its copy, and publishes the copy only
 //! after the store has committed the change.
 
-use standin_model::{RouteRecord, ServiceRecord, TeamRecord};
+use standin_model::{EntityKind, RouteRecord, ServiceRecord, TeamRecord};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -53,4 +53,146 @@ pub fn service_key(team: &str, service: &str) -> String {
 
 pub fn route_key(team: &str, service: &str, id: &str) -> String {
     format!("{team}/{service}/{id}")
+}
+
+/// A stored definition that is not served: unreadable, orphaned, or not compilable. It
+/// stays in the store untouched until a change writes the same key.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quarantined {
+    /// `team`, `service`, `route`, or what the store row said.
+    pub entity: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl Quarantined {
+    pub(crate) fn new(entity: EntityKind, key: String, reason: String) -> Self {
+        let entity = match entity {
+            EntityKind::Team => "team",
+            EntityKind::Service => "service",
+            EntityKind::Route => "route",
+        };
+        Quarantined {
+            entity: entity.to_string(),
+            key,
+            reason,
+        }
+    }
+}
+
+impl Catalog {
+    /// Rebuilds the catalog from stored documents. Documents that cannot be read, or whose
+    /// team or service is missing, are left out and returned, so one bad document never
+    /// keeps the others from being served.
+    pub(crate) fn from_documents(
+        docs: Vec<(EntityKind, String, serde_json::Value)>,
+    ) -> (Catalog, Vec<Quarantined>) {
+        let mut c = Catalog::default();
+        let mut out = Vec::new();
+        let mut services = Vec::new();
+        let mut routes = Vec::new();
+        for (entity, key, doc) in docs {
+            let unreadable = |e: serde_json::Error| {
+                Quarantined::new(entity, key.clone(), format!("unreadable: {e}"))
+            };
+            match entity {
+                EntityKind::Team => match serde_json::from_value::<TeamRecord>(doc) {
+                    Ok(t) => {
+                        c.teams.insert(t.team.slug.clone(), Arc::new(t));
+                    }
+                    Err(e) => out.push(unreadable(e)),
+                },
+                EntityKind::Service => match serde_json::from_value::<ServiceRecord>(doc) {
+                    Ok(s) => services.push((key, s)),
+                    Err(e) => out.push(unreadable(e)),
+                },
+                EntityKind::Route => match serde_json::from_value::<RouteRecord>(doc) {
+                    Ok(r) => routes.push((key, r)),
+                    Err(e) => out.push(unreadable(e)),
+                },
+            }
+        }
+        for (key, s) in services {
+            if !c.teams.contains_key(&s.team) {
+                let reason = format!("its team \"{}\" does not exist", s.team);
+                out.push(Quarantined::new(EntityKind::Service, key, reason));
+                continue;
+            }
+            let k = (s.team.clone(), s.service.slug.clone());
+            c.routes.entry(k.clone()).or_default();
+            c.services.insert(k, Arc::new(s));
+        }
+        for (key, r) in routes {
+            let k = (r.team.clone(), r.service.clone());
+            let Some(map) = c.routes.get_mut(&k) else {
+                let reason = format!("its service \"{}/{}\" does not exist", k.0, k.1);
+                out.push(Quarantined::new(EntityKind::Route, key, reason));
+                continue;
+            };
+            c.next_route_seq = c.next_route_seq.max(r.meta.created_seq + 1);
+            Arc::make_mut(map).insert(r.route.id.clone(), Arc::new(r));
+        }
+        c.next_route_seq = c.next_route_seq.max(1);
+        (c, out)
+    }
+
+    /// Every definition, for comparing two catalogs (memory against a reload, say).
+    pub fn same_definitions(&self, other: &Catalog) -> bool {
+        self.teams == other.teams && self.services == other.services && self.routes == other.routes
+    }
+}
+
+/// Search results across teams.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct SearchHits {
+    pub teams: Vec<Arc<TeamRecord>>,
+    pub services: Vec<Arc<ServiceRecord>>,
+    pub routes: Vec<Arc<RouteRecord>>,
+}
+
+impl Catalog {
+    /// Definitions whose slug (or id), name, memo or a tag contains `text` (case-insensitive) and that
+    /// carry `tag` when given. At most `limit` of each kind.
+    pub fn search(&self, text: &str, tag: Option<&str>, limit: usize) -> SearchHits {
+        let needle = text.to_lowercase();
+        let hit = |fields: &[&str], tags: &[String]| {
+            tag.is_none_or(|t| tags.iter().any(|x| x == t))
+                && (needle.is_empty()
+                    || fields
+                        .iter()
+                        .copied()
+                        .chain(tags.iter().map(String::as_str))
+                        .any(|f| f.to_lowercase().contains(&needle)))
+        };
+        SearchHits {
+            teams: self
+                .teams
+                .values()
+                .filter(|t| hit(&[&t.team.slug, &t.team.name, &t.team.memo], &t.team.tags))
+                .take(limit)
+                .cloned()
+                .collect(),
+            services: self
+                .services
+                .values()
+                .filter(|s| {
+                    hit(
+                        &[&s.service.slug, &s.service.name, &s.service.memo],
+                        &s.service.tags,
+                    )
+                })
+                .take(limit)
+                .cloned()
+                .collect(),
+            routes: self
+                .routes
+                .values()
+                .flat_map(|m| m.values())
+                .filter(|r| hit(&[&r.route.id, &r.route.name, &r.route.memo], &r.route.tags))
+                .take(limit)
+                .cloned()
+                .collect(),
+        }
+    }
 }

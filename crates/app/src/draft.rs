@@ -20,12 +20,14 @@ pub struct Draft {
     actor: String,
 }
 
-type Finished = (
-    Catalog,
-    Vec<Change>,
-    Vec<ServiceKey>,
-    HashMap<String, String>,
-);
+/// What a draft produced: the edited catalog, the changes to commit, the services whose
+/// routes must be recompiled, and where each route sits in the request body.
+pub(crate) struct Drafted {
+    pub(crate) catalog: Catalog,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) touched: Vec<ServiceKey>,
+    pub(crate) pointers: HashMap<String, String>,
+}
 
 fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).expect("records serialize")
@@ -43,13 +45,13 @@ impl Draft {
         }
     }
 
-    pub(crate) fn finish(self) -> Finished {
-        (
-            self.catalog,
-            self.changes,
-            self.touched.into_iter().collect(),
-            self.pointers,
-        )
+    pub(crate) fn finish(self) -> Drafted {
+        Drafted {
+            catalog: self.catalog,
+            changes: self.changes,
+            touched: self.touched.into_iter().collect(),
+            pointers: self.pointers,
+        }
     }
 
     /// The catalog as the draft has it so far.
@@ -134,11 +136,12 @@ impl Draft {
             team,
         });
         let slug = record.team.slug.clone();
+        let doc = validate::storable::<TeamRecord>(to_json(&*record), "")?;
         self.record(
             EntityKind::Team,
             team_key(&slug),
             previous.map(|p| to_json(&*p)),
-            Some(to_json(&*record)),
+            Some(doc),
         );
         self.catalog.teams.insert(slug, record.clone());
         Ok(record)
@@ -216,11 +219,12 @@ impl Draft {
             service,
         });
         let key = (team.to_string(), record.service.slug.clone());
+        let doc = validate::storable::<ServiceRecord>(to_json(&*record), "")?;
         self.record(
             EntityKind::Service,
             service_key(team, &key.1),
             previous.map(|p| to_json(&*p)),
-            Some(to_json(&*record)),
+            Some(doc),
         );
         self.catalog.services.insert(key.clone(), record.clone());
         self.touched.insert(key);
@@ -296,12 +300,13 @@ impl Draft {
             route,
         });
         let rkey = route_key(team, service, &record.route.id);
+        let doc = validate::storable::<RouteRecord>(to_json(&*record), pointer)?;
         self.pointers.insert(rkey.clone(), pointer.to_string());
         self.record(
             EntityKind::Route,
             rkey,
             previous.as_ref().map(|p| to_json(&**p)),
-            Some(to_json(&*record)),
+            Some(doc),
         );
         let map = self.catalog.routes.entry(key.clone()).or_default();
         Arc::make_mut(map).insert(record.route.id.clone(), record.clone());
@@ -369,44 +374,4 @@ impl Draft {
             .routes_of(&(team.to_string(), service.to_string()))
             .and_then(|m| m.get(id))
     }
-}
-
-/// Rebuilds the catalog from stored documents.
-pub(crate) fn catalog_from_documents(
-    docs: Vec<(EntityKind, String, serde_json::Value)>,
-) -> Result<Catalog, AppError> {
-    let mut c = Catalog::default();
-    let corrupt = |key: &str, e: serde_json::Error| {
-        AppError::invalid(
-            format!("/stored/{key}"),
-            format!("stored document is unreadable: {e}"),
-        )
-    };
-    let mut routes = Vec::new();
-    for (entity, key, doc) in docs {
-        match entity {
-            EntityKind::Team => {
-                let t: TeamRecord = serde_json::from_value(doc).map_err(|e| corrupt(&key, e))?;
-                c.teams.insert(t.team.slug.clone(), Arc::new(t));
-            }
-            EntityKind::Service => {
-                let s: ServiceRecord = serde_json::from_value(doc).map_err(|e| corrupt(&key, e))?;
-                let k = (s.team.clone(), s.service.slug.clone());
-                c.routes.entry(k.clone()).or_default();
-                c.services.insert(k, Arc::new(s));
-            }
-            EntityKind::Route => routes
-                .push(serde_json::from_value::<RouteRecord>(doc).map_err(|e| corrupt(&key, e))?),
-        }
-    }
-    for r in routes {
-        c.next_route_seq = c.next_route_seq.max(r.meta.created_seq + 1);
-        let map = c
-            .routes
-            .entry((r.team.clone(), r.service.clone()))
-            .or_default();
-        Arc::make_mut(map).insert(r.route.id.clone(), Arc::new(r));
-    }
-    c.next_route_seq = c.next_route_seq.max(1);
-    Ok(c)
 }

@@ -10,43 +10,25 @@
 mod catalog;
 pub mod demo;
 mod draft;
+mod error;
+mod publish;
 mod validate;
 
-pub use catalog::{Catalog, RouteMap, ServiceKey, route_key, service_key, team_key};
+pub use catalog::{
+    Catalog, Quarantined, RouteMap, SearchHits, ServiceKey, route_key, service_key, team_key,
+};
 pub use draft::Draft;
+pub use error::AppError;
+pub use validate::MAX_NESTING;
 
 use arc_swap::ArcSwap;
+use publish::{Compiled, OnCompileError, Prepared};
 use standin_journal::Journal;
-use standin_matcher::{
-    CompiledRoute, CompiledService, RouteCounters, RouteTable, ServiceInfo, TableError,
-};
-use standin_model::{ChangeEvent, RouteRecord, ServiceRecord, TeamRecord};
-use standin_store::{Batch, EventFilter, Store, StoreError};
+use standin_matcher::RouteTable;
+use standin_model::ChangeEvent;
+use standin_store::{Batch, EventFilter, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Why a change or a query was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// The input is wrong; `pointer` is a JSON pointer into the request body.
-    #[error("{pointer}: {message}")]
-    Invalid { pointer: String, message: String },
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl AppError {
-    pub fn invalid(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Invalid {
-            pointer: pointer.into(),
-            message: message.into(),
-        }
-    }
-}
 
 /// The data plane's view: the table it reads on every request.
 pub type SharedTable = Arc<ArcSwap<RouteTable>>;
@@ -62,44 +44,32 @@ struct Inner {
     table: SharedTable,
     catalog: ArcSwap<Catalog>,
     journal: Journal,
-    writer: tokio::sync::Mutex<Compiled>,
-}
-
-/// Compiled forms kept between changes so that a change recompiles only what it touched.
-#[derive(Default)]
-struct Compiled {
-    services: HashMap<ServiceKey, Arc<CompiledService>>,
-    /// Route key → (revision, compiled route). The same `Arc` keeps the route's counters.
-    routes: HashMap<String, (u64, Arc<CompiledRoute>)>,
+    /// Serializes writers and holds the compiled forms kept between changes. The data
+    /// plane never sees it.
+    writer: Arc<tokio::sync::Mutex<Compiled>>,
+    /// Stored definitions that are not served, as of the last load.
+    quarantined: ArcSwap<Vec<Quarantined>>,
 }
 
 impl App {
-    /// Loads every stored definition, compiles it and publishes the first table.
+    /// Loads every stored definition, compiles it and publishes the first table. A
+    /// definition that cannot be read or compiled is quarantined (see [`App::quarantined`])
+    /// and everything else is served; only an unreadable store is an error.
     pub async fn open(store: Arc<dyn Store>, journal: Journal) -> Result<Self, AppError> {
-        let snapshot = store.load().await?;
-        let catalog = draft::catalog_from_documents(snapshot.documents)?;
-        let mut compiled = Compiled::default();
-        let keys: Vec<ServiceKey> = catalog.services.keys().cloned().collect();
-        let fresh = compile_services(&catalog, &compiled, &keys, &HashMap::new(), false)?;
-        compiled.merge(fresh);
-        let table = build_table(&catalog, &compiled.services)
-            .map_err(|e| AppError::Conflict(e.to_string()))?;
-        tracing::info!(
-            teams = catalog.teams.len(),
-            services = catalog.services.len(),
-            routes = catalog.route_count(),
-            last_event = snapshot.last_seq,
-            "loaded definitions"
-        );
-        Ok(App {
+        let app = App {
             inner: Arc::new(Inner {
                 store,
-                table: Arc::new(ArcSwap::from_pointee(table)),
-                catalog: ArcSwap::from_pointee(catalog),
+                table: Arc::new(ArcSwap::from_pointee(RouteTable::default())),
+                catalog: ArcSwap::from_pointee(Catalog::default()),
                 journal,
-                writer: tokio::sync::Mutex::new(compiled),
+                writer: Arc::new(tokio::sync::Mutex::new(Compiled::default())),
+                quarantined: ArcSwap::from_pointee(Vec::new()),
             }),
-        })
+        };
+        let mut cache = app.inner.writer.lock().await;
+        app.reload(&mut cache).await?;
+        drop(cache);
+        Ok(app)
     }
 
     /// The table the data plane serves from.
@@ -116,147 +86,166 @@ impl App {
         self.inner.catalog.load_full()
     }
 
+    /// Stored definitions that are not served, and why.
+    pub fn quarantined(&self) -> Arc<Vec<Quarantined>> {
+        self.inner.quarantined.load_full()
+    }
+
     /// Reads the change log, newest first.
     pub async fn history(&self, filter: EventFilter) -> Result<Vec<ChangeEvent>, AppError> {
         Ok(self.inner.store.events(filter).await?)
     }
 
+    /// Waits until no change is in flight.
+    pub async fn settled(&self) {
+        drop(self.inner.writer.lock().await);
+    }
+
     /// Applies `op` to a draft of the catalog and, if it succeeds and everything it changed
     /// compiles, commits and publishes the result. Returns `op`'s value and the events.
+    ///
+    /// Until the commit starts, dropping the returned future abandons the change. From
+    /// then on the change runs in a task of its own: a caller that goes away (a client
+    /// that disconnects) cannot stop it between the commit and the publish, so memory
+    /// never disagrees with the store.
     pub async fn change<T>(
         &self,
         actor: &str,
         op: impl FnOnce(&mut Draft) -> Result<T, AppError>,
     ) -> Result<(T, Vec<ChangeEvent>), AppError> {
-        let mut compiled = self.inner.writer.lock().await;
-        let mut draft = Draft::new((*self.inner.catalog.load_full()).clone(), actor);
+        let mut cache = self.inner.writer.clone().lock_owned().await;
+        let mut draft = Draft::new((*self.catalog()).clone(), actor);
         let value = op(&mut draft)?;
-        let (catalog, changes, touched, pointers) = draft.finish();
-        if changes.is_empty() {
+        let drafted = draft.finish();
+        if drafted.changes.is_empty() {
             return Ok((value, Vec::new()));
         }
-        let fresh = compile_services(&catalog, &compiled, &touched, &pointers, true)?;
-        let mut services = compiled.services.clone();
-        for key in &touched {
-            services.remove(key);
-        }
-        services.extend(fresh.services.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let table =
-            build_table(&catalog, &services).map_err(|e| AppError::Conflict(e.to_string()))?;
-
+        let prepared = publish::prepare(
+            &cache,
+            drafted.catalog,
+            drafted.touched,
+            &drafted.pointers,
+            OnCompileError::Refuse,
+        )?;
         let batch = Batch {
             actor: actor.to_string(),
             at: now(),
             id: uuid::Uuid::now_v7().to_string(),
-            changes,
+            changes: drafted.changes,
         };
-        let events = self.inner.store.commit(batch).await?;
-
-        // Committed: publish. Nothing below can fail.
-        for key in &touched {
-            compiled.services.remove(key);
-            let prefix = format!("{}/{}/", key.0, key.1);
-            compiled.routes.retain(|k, _| !k.starts_with(&prefix));
+        let app = self.clone();
+        let unit = tokio::spawn(async move {
+            let result = app.commit_and_publish(&mut cache, batch, prepared).await;
+            drop(cache);
+            result
+        });
+        match unit.await {
+            Ok(result) => result.map(|events| (value, events)),
+            Err(e) => {
+                // The unit panicked or its runtime is stopping. Whatever it did, memory
+                // is made to agree with the store again.
+                tracing::error!(error = %e, "a change did not finish; reloading the definitions");
+                let mut cache = self.inner.writer.lock().await;
+                self.reload_or_keep(&mut cache).await;
+                Err(AppError::Internal(format!(
+                    "the change did not finish: {e}"
+                )))
+            }
         }
-        compiled.merge(fresh);
-        self.inner.catalog.store(Arc::new(catalog));
-        self.inner.table.store(Arc::new(table));
-        Ok((value, events))
     }
-}
 
-impl Compiled {
-    fn merge(&mut self, other: Compiled) {
-        self.services.extend(other.services);
-        self.routes.extend(other.routes);
-    }
-}
-
-/// Compiles the given services from the catalog, reusing compiled routes whose revision is
-/// unchanged. With `strict`, a route that does not compile fails the whole call (a change
-/// must not be accepted); without, it is logged and left out (a stored route must not keep
-/// standin from starting).
-fn compile_services(
-    catalog: &Catalog,
-    cache: &Compiled,
-    keys: &[ServiceKey],
-    pointers: &HashMap<String, String>,
-    strict: bool,
-) -> Result<Compiled, AppError> {
-    let mut out = Compiled::default();
-    for key in keys {
-        let Some(service) = catalog.services.get(key) else {
-            continue;
-        };
-        let mut routes = Vec::new();
-        // Disabled routes stay in the catalog but are not served.
-        let enabled = catalog
-            .routes_of(key)
-            .into_iter()
-            .flat_map(|m| m.iter())
-            .filter(|(_, r)| r.route.enabled);
-        for (id, record) in enabled {
-            let rkey = route_key(&key.0, &key.1, id);
-            let compiled = match cache.routes.get(&rkey) {
-                Some((rev, c)) if *rev == record.meta.revision => c.clone(),
-                _ => match CompiledRoute::compile(
-                    &record.route,
-                    record.meta.created_seq,
-                    Arc::new(RouteCounters::default()),
-                ) {
-                    Ok(c) => Arc::new(c),
-                    Err(e) if strict => {
-                        let prefix = pointers.get(&rkey).cloned().unwrap_or_default();
-                        return Err(AppError::invalid(
-                            format!("{prefix}{}", e.pointer),
-                            e.message,
-                        ));
-                    }
-                    Err(e) => {
-                        tracing::error!(route = %rkey, error = %e, "stored route does not compile; it is not served");
-                        continue;
-                    }
-                },
-            };
-            out.routes
-                .insert(rkey, (record.meta.revision, compiled.clone()));
-            routes.push(compiled);
-        }
-        let built = CompiledService::build(service_info(service), routes)
-            .map_err(|e| AppError::invalid(e.pointer, e.message))?;
-        out.services.insert(key.clone(), Arc::new(built));
-    }
-    Ok(out)
-}
-
-fn service_info(s: &ServiceRecord) -> ServiceInfo {
-    ServiceInfo {
-        team: s.team.clone(),
-        slug: s.service.slug.clone(),
-        base_path: s.service.effective_base_path(&s.team),
-        hosts: s
-            .service
-            .hosts
+    async fn commit_and_publish(
+        &self,
+        cache: &mut Compiled,
+        batch: Batch,
+        prepared: Prepared,
+    ) -> Result<Vec<ChangeEvent>, AppError> {
+        let written: Vec<(String, String)> = batch
+            .changes
             .iter()
-            .map(|h| h.to_ascii_lowercase())
-            .collect(),
-        default_delay_ms: s.service.default_delay_ms,
-        match_order: s.service.match_order,
-        not_found: s.service.not_found,
+            .map(|c| (entity_word(c.entity).to_string(), c.key.clone()))
+            .collect();
+        match self.inner.store.commit(batch).await {
+            Ok(events) => {
+                publish::publish(cache, &self.inner.catalog, &self.inner.table, prepared);
+                self.unquarantine(&written);
+                Ok(events)
+            }
+            Err(e) => {
+                // A failed commit may still have reached the disk (an fsync that failed
+                // after the write, say): what the store holds is the truth.
+                tracing::error!(error = %e, "a commit failed; reloading the definitions from the store");
+                self.reload_or_keep(cache).await;
+                Err(AppError::Store(e))
+            }
+        }
+    }
+
+    async fn reload_or_keep(&self, cache: &mut Compiled) {
+        if let Err(e) = self.reload(cache).await {
+            tracing::error!(error = %e, "reloading from the store failed; serving the definitions from before the change");
+        }
+    }
+
+    /// Reads every definition from the store and publishes it, reusing compiled routes
+    /// whose revision did not change.
+    async fn reload(&self, cache: &mut Compiled) -> Result<(), AppError> {
+        let snapshot = self.inner.store.load().await?;
+        let (catalog, mut quarantined) = Catalog::from_documents(snapshot.documents);
+        quarantined.extend(snapshot.unreadable.into_iter().map(|u| Quarantined {
+            entity: u.entity,
+            key: u.key,
+            reason: format!("unreadable: {}", u.error),
+        }));
+        let mut keys: Vec<ServiceKey> = catalog.services.keys().cloned().collect();
+        keys.extend(cache.service_keys());
+        keys.sort();
+        keys.dedup();
+        let mut prepared = publish::prepare(
+            cache,
+            catalog,
+            keys,
+            &HashMap::new(),
+            OnCompileError::Quarantine,
+        )?;
+        quarantined.append(&mut prepared.quarantined);
+        for q in &quarantined {
+            tracing::error!(entity = %q.entity, key = %q.key, reason = %q.reason, "a stored definition is quarantined: it is kept in the store but not served");
+        }
+        tracing::info!(
+            teams = prepared.catalog.teams.len(),
+            services = prepared.catalog.services.len(),
+            routes = prepared.catalog.route_count(),
+            quarantined = quarantined.len(),
+            last_event = snapshot.last_seq,
+            "loaded definitions"
+        );
+        publish::publish(cache, &self.inner.catalog, &self.inner.table, prepared);
+        self.inner.quarantined.store(Arc::new(quarantined));
+        Ok(())
+    }
+
+    /// A change that wrote a quarantined key replaced the bad document.
+    fn unquarantine(&self, written: &[(String, String)]) {
+        let current = self.inner.quarantined.load();
+        if current.is_empty() {
+            return;
+        }
+        let kept: Vec<Quarantined> = current
+            .iter()
+            .filter(|q| !written.iter().any(|(e, k)| *e == q.entity && *k == q.key))
+            .cloned()
+            .collect();
+        self.inner.quarantined.store(Arc::new(kept));
     }
 }
 
-fn build_table(
-    catalog: &Catalog,
-    services: &HashMap<ServiceKey, Arc<CompiledService>>,
-) -> Result<RouteTable, TableError> {
-    RouteTable::new(
-        catalog
-            .services
-            .keys()
-            .filter_map(|k| services.get(k).cloned())
-            .collect(),
-    )
+fn entity_word(e: standin_model::EntityKind) -> &'static str {
+    match e {
+        standin_model::EntityKind::Team => "team",
+        standin_model::EntityKind::Service => "service",
+        standin_model::EntityKind::Route => "route",
+    }
 }
 
 /// The current time as RFC 3339.
@@ -265,58 +254,4 @@ pub fn now() -> String {
         .round(jiff::Unit::Millisecond)
         .unwrap_or_else(|_| jiff::Timestamp::now())
         .to_string()
-}
-
-/// Search results across teams.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct SearchHits {
-    pub teams: Vec<Arc<TeamRecord>>,
-    pub services: Vec<Arc<ServiceRecord>>,
-    pub routes: Vec<Arc<RouteRecord>>,
-}
-
-impl Catalog {
-    /// Definitions whose slug (or id), name, memo or a tag contains `text` (case-insensitive) and that
-    /// carry `tag` when given. At most `limit` of each kind.
-    pub fn search(&self, text: &str, tag: Option<&str>, limit: usize) -> SearchHits {
-        let needle = text.to_lowercase();
-        let hit = |fields: &[&str], tags: &[String]| {
-            tag.is_none_or(|t| tags.iter().any(|x| x == t))
-                && (needle.is_empty()
-                    || fields
-                        .iter()
-                        .copied()
-                        .chain(tags.iter().map(String::as_str))
-                        .any(|f| f.to_lowercase().contains(&needle)))
-        };
-        SearchHits {
-            teams: self
-                .teams
-                .values()
-                .filter(|t| hit(&[&t.team.slug, &t.team.name, &t.team.memo], &t.team.tags))
-                .take(limit)
-                .cloned()
-                .collect(),
-            services: self
-                .services
-                .values()
-                .filter(|s| {
-                    hit(
-                        &[&s.service.slug, &s.service.name, &s.service.memo],
-                        &s.service.tags,
-                    )
-                })
-                .take(limit)
-                .cloned()
-                .collect(),
-            routes: self
-                .routes
-                .values()
-                .flat_map(|m| m.values())
-                .filter(|r| hit(&[&r.route.id, &r.route.name, &r.route.memo], &r.route.tags))
-                .take(limit)
-                .cloned()
-                .collect(),
-        }
-    }
 }

@@ -5,6 +5,9 @@ use crate::AppError;
 use standin_model::{Route, Service, Team, validate_slug};
 
 const MAX_TEXT: usize = 100_000;
+/// How deeply a stored document may nest arrays and objects. The store's reader
+/// (serde_json) stops at 128; the margin leaves room for the record's own wrapping.
+pub const MAX_NESTING: usize = 100;
 const MAX_NAME: usize = 200;
 const MAX_ID: usize = 128;
 
@@ -144,4 +147,56 @@ pub(crate) fn route(r: &mut Route, pointer: &str) -> Result<(), AppError> {
         ));
     }
     Ok(())
+}
+
+/// Checks that a document can be read back exactly as the store will read it: it nests at
+/// most [`MAX_NESTING`] levels and survives a round trip through its text. Anything
+/// accepted must load at the next start.
+pub(crate) fn storable<T: serde::de::DeserializeOwned>(
+    doc: serde_json::Value,
+    pointer: &str,
+) -> Result<serde_json::Value, AppError> {
+    if let Some(at) = deeper_than(&doc, MAX_NESTING, &mut String::new()) {
+        return Err(AppError::invalid(
+            format!("{pointer}{at}"),
+            format!("nests deeper than {MAX_NESTING} levels of arrays and objects"),
+        ));
+    }
+    let text = doc.to_string();
+    let reread = serde_json::from_str::<serde_json::Value>(&text)
+        .and_then(serde_json::from_value::<T>)
+        .map(drop);
+    match reread {
+        Ok(()) => Ok(doc),
+        Err(e) => Err(AppError::invalid(
+            if pointer.is_empty() { "/" } else { pointer },
+            format!("the document would not read back from the store: {e}"),
+        )),
+    }
+}
+
+/// The pointer of the first value nested deeper than `limit`, if any.
+fn deeper_than(v: &serde_json::Value, limit: usize, at: &mut String) -> Option<String> {
+    use serde_json::Value;
+    let children: Box<dyn Iterator<Item = (String, &Value)>> = match v {
+        Value::Array(a) => Box::new(a.iter().enumerate().map(|(i, x)| (i.to_string(), x))),
+        Value::Object(o) => Box::new(
+            o.iter()
+                .map(|(k, x)| (standin_matcher::escape_pointer(k), x)),
+        ),
+        _ => return None,
+    };
+    if limit == 0 {
+        return Some(at.clone());
+    }
+    for (token, child) in children {
+        let len = at.len();
+        at.push('/');
+        at.push_str(&token);
+        if let Some(found) = deeper_than(child, limit - 1, at) {
+            return Some(found);
+        }
+        at.truncate(len);
+    }
+    None
 }

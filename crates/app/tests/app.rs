@@ -408,3 +408,196 @@ async fn disabled_routes_are_kept_but_not_served() {
             .enabled
     );
 }
+
+/// Route ids the published table serves, by service.
+fn served(app: &App) -> Vec<(String, Vec<String>)> {
+    let table = app.table().load_full();
+    let mut out: Vec<(String, Vec<String>)> = table
+        .services()
+        .iter()
+        .map(|s| {
+            let mut ids: Vec<String> = s.routes().iter().map(|r| r.id.to_string()).collect();
+            ids.sort();
+            (s.key.to_string(), ids)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Memory (catalog and table) equals what a fresh load of the store gives.
+async fn assert_memory_is_the_store(app: &App, dir: &Path, context: &str) {
+    app.settled().await;
+    let fresh = open(dir).await;
+    assert!(
+        app.catalog().same_definitions(&fresh.catalog()),
+        "{context}: the catalog in memory differs from the store"
+    );
+    assert_eq!(
+        served(app),
+        served(&fresh),
+        "{context}: the served table differs"
+    );
+}
+
+/// A client that goes away mid-change drops the `change` future at an arbitrary await
+/// point. Whatever the point, memory must equal the store afterwards.
+#[tokio::test]
+async fn a_change_cancelled_at_any_point_leaves_memory_equal_to_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path()).await;
+    seed(&app).await;
+    let mut completed = 0;
+    for polls in 0..60 {
+        let id = format!("c{polls}");
+        let mut fut = Box::pin(app.change("cancel", |d| {
+            d.create_service("pay", service(&format!("s{polls}")))?;
+            d.create_route(
+                "pay",
+                "api",
+                route(json!({"id": id, "http": {"request": {"path": format!("/c/{polls}")}}})),
+                "",
+            )
+        }));
+        let mut done = false;
+        for _ in 0..polls {
+            let waker = std::task::Waker::noop();
+            let mut cx = std::task::Context::from_waker(waker);
+            if fut.as_mut().poll(&mut cx).is_ready() {
+                done = true;
+                break;
+            }
+            // The commit runs on SQLite's worker thread; give it time to move on so the
+            // drop points spread over the whole commit.
+            tokio::time::sleep(std::time::Duration::from_micros(150)).await;
+        }
+        completed += usize::from(done);
+        drop(fut);
+        assert_memory_is_the_store(&app, dir.path(), &format!("dropped after {polls} polls")).await;
+    }
+    assert!(completed > 0, "some changes completed before being dropped");
+    assert!(
+        completed < 60,
+        "some changes were dropped before completing"
+    );
+    // A cancelled service delete is also all or nothing, and later writes into the
+    // service survive a restart.
+    for polls in 0..8 {
+        let slug = format!("s{polls}");
+        let mut fut = Box::pin(app.change("cancel", |d| d.delete_service("pay", &slug)));
+        for _ in 0..polls {
+            let waker = std::task::Waker::noop();
+            if fut
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker))
+                .is_ready()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_micros(150)).await;
+        }
+        drop(fut);
+    }
+    assert_memory_is_the_store(&app, dir.path(), "after cancelled deletes").await;
+}
+
+#[tokio::test]
+async fn a_document_nested_too_deep_is_refused_with_its_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path()).await;
+    seed(&app).await;
+    let mut deep = json!("x");
+    for _ in 0..110 {
+        deep = json!({ "a": deep });
+    }
+    let doc = json!({"id": "deep", "http": {"request": {"body": {"json": deep}}}});
+    let err = app
+        .change("a", |d| d.create_route("pay", "api", route(doc), "/0"))
+        .await
+        .unwrap_err();
+    match err {
+        AppError::Invalid { pointer, message } => {
+            assert!(
+                pointer.starts_with("/0/http/request/body/json/a/a/"),
+                "{pointer}"
+            );
+            assert!(message.contains("deeper than 100"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        app.catalog()
+            .routes_of(&("pay".into(), "api".into()))
+            .unwrap()
+            .get("deep")
+            .is_none()
+    );
+}
+
+/// One stored document that cannot be read (here: nested past the reader's limit, as an
+/// older standin could write) must not keep the rest from being served.
+#[tokio::test]
+async fn start_quarantines_bad_documents_and_serves_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let app = open(dir.path()).await;
+        seed(&app).await;
+    }
+    let deep = format!("{}1{}", "[".repeat(130), "]".repeat(130));
+    let bad_route = json!({"team": "pay", "service": "api", "id": "bad", "http": {"request": {"path": "/bad"}},
+        "meta": {"createdSeq": 9, "revision": 1, "createdAt": "x", "updatedAt": "x", "updatedBy": "x"}})
+    .to_string()
+    .replace("\"/bad\"", r#"{"regex": "("}"#);
+    let orphan = json!({"team": "pay", "service": "gone", "id": "o", "http": {},
+        "meta": {"createdSeq": 10, "revision": 1, "createdAt": "x", "updatedAt": "x", "updatedBy": "x"}});
+    let pool = sqlx_pool(dir.path()).await;
+    for (entity, key, doc) in [
+        ("route", "pay/api/deep", format!("{{\"x\": {deep}}}")),
+        ("route", "pay/api/bad", bad_route),
+        ("route", "pay/gone/o", orphan.to_string()),
+    ] {
+        sqlx::query("INSERT INTO state (entity, key, doc) VALUES (?, ?, ?)")
+            .bind(entity)
+            .bind(key)
+            .bind(doc)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let app = open(dir.path()).await;
+    assert_eq!(serve(&app, "/pay/api/a").as_deref(), Some("r1"));
+    let mut q: Vec<(String, String)> = app
+        .quarantined()
+        .iter()
+        .map(|q| (q.key.clone(), q.reason.clone()))
+        .collect();
+    q.sort();
+    let keys: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["pay/api/bad", "pay/api/deep", "pay/gone/o"]);
+    assert!(q[0].1.contains("does not compile"), "{}", q[0].1);
+    assert!(q[1].1.contains("recursion limit"), "{}", q[1].1);
+    assert!(q[2].1.contains("does not exist"), "{}", q[2].1);
+    // Writing the key replaces the bad document and lifts the quarantine.
+    app.change("a", |d| {
+        d.put_route(
+            "pay",
+            "api",
+            route(json!({"id": "bad", "http": {"request": {"path": "/bad"}}})),
+            "",
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.quarantined().len(), 2);
+    assert_eq!(serve(&app, "/pay/api/bad").as_deref(), Some("bad"));
+}
+
+async fn sqlx_pool(dir: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.join(standin_store::DB_FILE).display()
+    ))
+    .await
+    .unwrap()
+}

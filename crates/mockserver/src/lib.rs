@@ -149,6 +149,7 @@ fn app_error(e: AppError) -> Response<MockBody> {
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("the change was not saved: {e}"),
         ),
+        AppError::Internal(m) => text(StatusCode::INTERNAL_SERVER_ERROR, &m),
     }
 }
 

@@ -11,7 +11,7 @@
 
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{DB_FILE, MARKER_FILE, OpenOptions, SqliteStore};
 
 use standin_model::{ChangeEvent, ChangeKind, EntityKind};
 use std::future::Future;
@@ -36,6 +36,10 @@ pub enum StoreError {
         "the database schema version {found} is newer than this standin understands ({supported})"
     )]
     TooNew { found: i64, supported: i64 },
+    #[error(
+        "the database {path} {problem}; restore it from a backup, or start with --init to begin with an empty store"
+    )]
+    Missing { path: String, problem: &'static str },
 }
 
 /// One change to one document.
@@ -62,8 +66,19 @@ pub struct Batch {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub documents: Vec<(EntityKind, String, serde_json::Value)>,
+    /// Rows that could not be read as a document. They stay in the store untouched; the
+    /// application reports them and serves everything else.
+    pub unreadable: Vec<Unreadable>,
     /// The sequence number of the newest event, 0 when there is none.
     pub last_seq: u64,
+}
+
+/// A stored row that is not a readable document.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    pub entity: String,
+    pub key: String,
+    pub error: String,
 }
 
 /// Which events to read, newest first.

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `standin` binary on loopback ports chosen by the OS.
 
+mod durability;
 mod forward;
 mod mockserver;
 mod support;

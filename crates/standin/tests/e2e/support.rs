@@ -26,8 +26,26 @@ impl Standin {
     }
 
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)], dir: tempfile::TempDir) -> Self {
+        Self::start_via(&[], args, env, dir)
+    }
+
+    /// Starts the binary through a wrapper command line (`wrapper` then the binary and its
+    /// arguments), e.g. `sh -c 'exec prlimit ... "$0" "$@"'`.
+    pub fn start_via(
+        wrapper: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+        dir: tempfile::TempDir,
+    ) -> Self {
         let data: PathBuf = dir.path().join("data");
-        let mut cmd = Command::new(BIN);
+        let mut cmd = match wrapper.split_first() {
+            None => Command::new(BIN),
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(BIN);
+                c
+            }
+        };
         cmd.args([
             "serve",
             "--mock-addr",
@@ -81,6 +99,11 @@ impl Standin {
         let _ = old.child.wait();
         let dir = std::mem::replace(&mut old.dir, tempfile::tempdir().unwrap());
         Self::start_with_env(args, &[], dir)
+    }
+
+    /// The process id, for signals and resource limits.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no shutdown code runs.
