@@ -86,6 +86,7 @@ pub async fn ensure(app: &App) -> Result<bool, AppError> {
                 default_delay_ms: 0,
                 match_order: Default::default(),
                 not_found: Default::default(),
+                redact_headers: None,
                 tags: vec!["demo".into()],
             },
         )?;

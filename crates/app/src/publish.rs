@@ -215,6 +215,12 @@ fn service_info(s: &ServiceRecord) -> ServiceInfo {
         default_delay_ms: s.service.default_delay_ms,
         match_order: s.service.match_order,
         not_found: s.service.not_found,
+        redact_headers: s
+            .service
+            .redacted_headers()
+            .iter()
+            .filter_map(|h| http::HeaderName::from_bytes(h.as_bytes()).ok())
+            .collect(),
     }
 }
 

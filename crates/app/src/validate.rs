@@ -104,6 +104,14 @@ pub(crate) fn service(s: &mut Service) -> Result<(), AppError> {
             format!("\"{u}\" must be an http:// or https:// URL"),
         ));
     }
+    for (i, h) in s.redact_headers.iter().flatten().enumerate() {
+        if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+            return Err(AppError::invalid(
+                format!("/redactHeaders/{i}"),
+                format!("\"{h}\" is not a header name"),
+            ));
+        }
+    }
     if s.default_delay_ms > 600_000 {
         return Err(AppError::invalid(
             "/defaultDelayMs",

@@ -35,7 +35,7 @@ fn serve(app: &App, path: &str) -> Option<String> {
     let headers = http::HeaderMap::new();
     match svc.find(&Request::new("GET", rel, None, &headers, b"")) {
         Outcome::Matched(m) => Some(m.route.id.to_string()),
-        Outcome::Unmatched(_) => None,
+        Outcome::Unmatched(_) | Outcome::OverBudget { .. } => None,
     }
 }
 

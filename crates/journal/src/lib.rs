@@ -33,6 +33,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 use tokio::sync::{mpsc, oneshot};
 
+/// Fuel for checking one journal entry against a matcher (about 25 ms of work).
+pub const VERIFY_FUEL: u64 = 1_000_000;
+
 /// The key of requests that reached no service.
 pub const UNRESOLVED: &str = "";
 
@@ -77,6 +80,13 @@ pub struct JournalEntry {
     pub matched_route: Option<Arc<str>>,
     pub near_misses: Vec<NearMiss>,
     pub status: u16,
+    /// The response's headers, and its body up to `max_body_bytes`.
+    pub response_headers: HeaderMap,
+    pub response_body: Bytes,
+    pub response_body_size: usize,
+    /// The code of standin's own failure when the response was one (`budget_exceeded`,
+    /// `internal_error`, ...); configured faults are not errors.
+    pub error: Option<&'static str>,
     pub latency_us: u64,
 }
 
@@ -98,11 +108,17 @@ impl JournalEntry {
             matched_route: None,
             near_misses: Vec::new(),
             status,
+            response_headers: HeaderMap::new(),
+            response_body: Bytes::new(),
+            response_body_size: 0,
+            error: None,
             latency_us: 0,
         }
     }
 
     /// The entry as a matcher input: verification runs route matchers over the journal.
+    /// Each entry gets [`VERIFY_FUEL`], so a verification over a full journal with a
+    /// costly condition cannot hold the control plane for long.
     pub fn as_request(&self) -> Request<'_> {
         Request::new(
             &self.method,
@@ -111,6 +127,7 @@ impl JournalEntry {
             &self.headers,
             &self.body,
         )
+        .with_budget(standin_matcher::Budget::new(VERIFY_FUEL))
     }
 }
 
@@ -128,7 +145,24 @@ pub struct EntryView {
     #[schema(value_type = Vec<Object>)]
     pub near_misses: Vec<NearMiss>,
     pub status: u16,
+    pub response: ResponseView,
+    /// The code of standin's own failure, when the response was one.
+    pub error: Option<String>,
     pub latency_us: u64,
+}
+
+/// The response as the journal kept it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseView {
+    pub status: u16,
+    /// Header name (lowercase) → values.
+    pub headers: std::collections::BTreeMap<String, Vec<String>>,
+    /// The body as UTF-8 text; `bodyBase64` instead when it is not text.
+    pub body: Option<String>,
+    pub body_base64: Option<String>,
+    pub body_size: usize,
+    pub body_truncated: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -147,20 +181,31 @@ pub struct RequestView {
     pub body_truncated: bool,
 }
 
+/// Header name (lowercase) → values.
+fn header_view(headers: &HeaderMap) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (k, v) in headers {
+        out.entry(k.as_str().to_string())
+            .or_default()
+            .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+    }
+    out
+}
+
+/// A body as text when it is UTF-8, as base64 otherwise.
+fn body_view(body: &[u8]) -> (Option<String>, Option<String>) {
+    match std::str::from_utf8(body) {
+        _ if body.is_empty() => (None, None),
+        Ok(t) => (Some(t.to_string()), None),
+        Err(_) => (None, Some(base64_encode(body))),
+    }
+}
+
 impl From<&JournalEntry> for EntryView {
     fn from(e: &JournalEntry) -> Self {
-        let mut headers: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for (k, v) in &e.headers {
-            headers
-                .entry(k.as_str().to_string())
-                .or_default()
-                .push(String::from_utf8_lossy(v.as_bytes()).into_owned());
-        }
-        let (body, body_base64) = match std::str::from_utf8(&e.body) {
-            _ if e.body.is_empty() => (None, None),
-            Ok(t) => (Some(t.to_string()), None),
-            Err(_) => (None, Some(base64_encode(&e.body))),
-        };
+        let headers = header_view(&e.headers);
+        let (body, body_base64) = body_view(&e.body);
+        let (response_body, response_body_base64) = body_view(&e.response_body);
         EntryView {
             seq: e.seq,
             at: rfc3339_millis(e.at),
@@ -180,6 +225,15 @@ impl From<&JournalEntry> for EntryView {
             matched_route: e.matched_route.as_ref().map(|r| r.to_string()),
             near_misses: e.near_misses.clone(),
             status: e.status,
+            response: ResponseView {
+                status: e.status,
+                headers: header_view(&e.response_headers),
+                body: response_body,
+                body_base64: response_body_base64,
+                body_size: e.response_body_size,
+                body_truncated: e.response_body.len() < e.response_body_size,
+            },
+            error: e.error.map(str::to_string),
             latency_us: e.latency_us,
         }
     }

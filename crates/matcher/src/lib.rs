@@ -22,7 +22,7 @@
 //!     "response": {"status": 200, "body": {"text": "user {{request.path.id}}"}, "templated": true}
 //! }}"#).unwrap();
 //! let compiled = CompiledRoute::compile(&route, 1, Arc::new(RouteCounters::default())).unwrap();
-//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0, match_order: Default::default(), not_found: Default::default() };
+//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0, match_order: Default::default(), not_found: Default::default(), redact_headers: vec![] };
 //! let service = CompiledService::build(info, vec![Arc::new(compiled)]).unwrap();
 //!
 //! let headers = http::HeaderMap::new();
@@ -32,14 +32,17 @@
 //! assert_eq!(&rendered.body[..], b"user 42");
 //! ```
 
+mod budget;
 mod forward;
 mod mustache;
+mod pairing;
 mod path;
 mod predicate;
 mod response;
 mod template;
 mod xml;
 
+pub use budget::{Budget, Exhausted};
 pub use forward::{CompiledChanges, CompiledForward, PairChanges};
 pub use path::decoded_segments;
 pub use predicate::{json_contains, json_eq};
@@ -112,7 +115,14 @@ pub struct Request<'a> {
     query_pairs: OnceCell<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
     cookies: OnceCell<Vec<(&'a str, &'a str)>>,
     json: OnceCell<Option<Value>>,
+    /// `(values, depth)` of the JSON body, for estimating JSONPath and JSON Schema work.
+    json_shape: OnceCell<(u64, u64)>,
+    /// The work matching and rendering this request may do.
+    budget: Budget,
 }
+
+/// Fuel a [`Request`] gets unless told otherwise: about half a second of work.
+pub const DEFAULT_FUEL: u64 = 20_000_000;
 
 impl<'a> Request<'a> {
     pub fn new(
@@ -132,7 +142,20 @@ impl<'a> Request<'a> {
             query_pairs: OnceCell::new(),
             cookies: OnceCell::new(),
             json: OnceCell::new(),
+            json_shape: OnceCell::new(),
+            budget: Budget::new(DEFAULT_FUEL),
         }
+    }
+
+    /// Replaces the request's budget.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The budget matching and rendering spend from.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// The decoded values of a query parameter, in order of appearance.
@@ -177,7 +200,7 @@ impl<'a> Request<'a> {
     }
 
     /// The values of every key of `kind` whose name satisfies `name`.
-    fn values_by_name(&self, kind: KeyKind, name: &StrCond) -> Vec<&str> {
+    fn values_by_name(&self, kind: KeyKind, name: &StrCond, budget: &Budget) -> Vec<&str> {
         match kind {
             KeyKind::Query => {
                 let pairs = self
@@ -185,29 +208,46 @@ impl<'a> Request<'a> {
                     .get_or_init(|| parse_query(self.query.unwrap_or("")));
                 pairs
                     .iter()
-                    .filter(|(k, _)| name.eval(&[k.as_ref()]))
+                    .filter(|(k, _)| name.eval(&[k.as_ref()], budget))
                     .map(|(_, v)| v.as_ref())
                     .collect()
             }
             KeyKind::Header => self
                 .headers
                 .iter()
-                .filter(|(k, _)| name.eval(&[k.as_str()]))
+                .filter(|(k, _)| name.eval(&[k.as_str()], budget))
                 .filter_map(|(_, v)| std::str::from_utf8(v.as_bytes()).ok())
                 .collect(),
             KeyKind::Cookie => self
                 .cookie_pairs()
                 .iter()
-                .filter(|(k, _)| name.eval(&[k]))
+                .filter(|(k, _)| name.eval(&[k], budget))
                 .map(|(_, v)| *v)
                 .collect(),
         }
     }
 
-    fn json(&self) -> Option<&Value> {
+    /// The body parsed as JSON, parsed once and paid for by the first budget that asks.
+    fn json(&self, budget: &Budget) -> Option<&Value> {
+        if self.json.get().is_none() && !budget.spend_bytes(self.body.len(), 4) {
+            return None;
+        }
         self.json
             .get_or_init(|| serde_json::from_slice(self.body).ok())
             .as_ref()
+    }
+
+    /// `(values, depth)` of the JSON body (`(0, 0)` when it is not JSON).
+    fn json_shape(&self, budget: &Budget) -> (u64, u64) {
+        if self.json_shape.get().is_none() {
+            let Some(j) = self.json(budget) else {
+                return (0, 0);
+            };
+            let shape = predicate::shape(j);
+            budget.spend(shape.0 / 8);
+            let _ = self.json_shape.set(shape);
+        }
+        self.json_shape.get().copied().unwrap_or_default()
     }
 }
 
@@ -326,54 +366,64 @@ impl CompiledRequestMatcher {
         })
     }
 
-    /// Whether every condition holds. Stops at the first that fails.
+    /// Whether every condition holds, spending from the request's budget. Stops at the
+    /// first that fails. False when the budget ran out (check `req.budget()`).
     pub fn matches(&self, req: &Request<'_>) -> bool {
         self.path.matches(&req.segs, req.path)
-            && self.matches_beyond_path(req)
-            && self.path_values_hold(req)
+            && self.matches_beyond_path(req, &req.budget)
+            && self.path_values_hold(req, &req.budget)
+            && !req.budget.is_exhausted()
     }
 
-    /// Conditions on captured path values; captures are taken only when there are any.
-    fn path_values_hold(&self, req: &Request<'_>) -> bool {
+    /// Conditions on captured path values. Taken only when the path fits: a path that
+    /// does not fit has no values.
+    fn path_values_hold(&self, req: &Request<'_>, budget: &Budget) -> bool {
         if self.path_values.is_empty() {
             return true;
         }
-        let captured = self.path.captures(&req.segs, req.path);
+        let Some(captured) = self.path.captures(&req.segs, req.path) else {
+            return false;
+        };
         self.path_values.iter().all(|(name, c)| {
             let values: Vec<&str> = captured
                 .iter()
                 .filter(|(k, _)| k.as_ref() == name)
                 .map(|(_, v)| v.as_str())
                 .collect();
-            c.eval(&values)
+            c.eval(&values, budget)
         })
     }
 
-    fn matches_beyond_path(&self, req: &Request<'_>) -> bool {
-        self.method.as_ref().is_none_or(|m| m.eval(&[req.method]))
-            && self.query.iter().all(|(k, c)| c.eval(&req.query_values(k)))
+    fn matches_beyond_path(&self, req: &Request<'_>, budget: &Budget) -> bool {
+        self.method
+            .as_ref()
+            .is_none_or(|m| m.eval(&[req.method], budget))
+            && self
+                .query
+                .iter()
+                .all(|(k, c)| c.eval(&req.query_values(k), budget))
             && self
                 .headers
                 .iter()
-                .all(|(k, c)| c.eval(&req.header_values(k)))
+                .all(|(k, c)| c.eval(&req.header_values(k), budget))
             && self
                 .cookies
                 .iter()
-                .all(|(k, c)| c.eval(&req.cookie_values(k)))
-            && self
-                .patterns
-                .iter()
-                .all(|(kind, name, value)| value.eval(&req.values_by_name(*kind, name)))
-            && self
-                .body
-                .as_ref()
-                .is_none_or(|b| b.eval(req.body, if b.needs_json() { req.json() } else { None }))
+                .all(|(k, c)| c.eval(&req.cookie_values(k), budget))
+            && self.patterns.iter().all(|(kind, name, value)| {
+                value.eval(&req.values_by_name(*kind, name, budget), budget)
+            })
+            && self.body.as_ref().is_none_or(|b| b.eval(req, budget))
     }
 
-    /// Every condition that fails, in words, for near-miss reports.
-    pub fn failures(&self, req: &Request<'_>) -> Vec<String> {
+    /// Every condition that fails, in words, for near-miss reports, spending from
+    /// `budget` (the near-miss search has its own). Conditions on path values are checked
+    /// only when the path fits; body conditions only on bodies up to
+    /// [`NEAR_MISS_BODY_LIMIT`] bytes.
+    pub fn failures(&self, req: &Request<'_>, budget: &Budget) -> Vec<String> {
         let mut out = Vec::new();
-        if !self.path.matches(&req.segs, req.path) {
+        let path_fits = self.path.matches(&req.segs, req.path);
+        if !path_fits {
             out.push(format!(
                 "expected {}, got \"{}\"",
                 self.path.describe(),
@@ -381,7 +431,7 @@ impl CompiledRequestMatcher {
             ));
         }
         if let Some(m) = &self.method
-            && !m.eval(&[req.method])
+            && !m.eval(&[req.method], budget)
         {
             out.push(format!(
                 "method: expected {}, got \"{}\"",
@@ -390,7 +440,7 @@ impl CompiledRequestMatcher {
             ));
         }
         let mut keyed = |what: &str, name: &str, c: &StrCond, values: Vec<&str>| {
-            if !c.eval(&values) {
+            if !c.eval(&values, budget) {
                 out.push(format!(
                     "{what} \"{name}\": expected {}, got {}",
                     c.describe(),
@@ -401,8 +451,11 @@ impl CompiledRequestMatcher {
         for (k, c) in &self.query {
             keyed("query parameter", k, c, req.query_values(k));
         }
-        if !self.path_values.is_empty() {
-            let captured = self.path.captures(&req.segs, req.path);
+        if let Some(captured) = self
+            .path
+            .captures(&req.segs, req.path)
+            .filter(|_| path_fits)
+        {
             for (k, c) in &self.path_values {
                 let values: Vec<&str> = captured
                     .iter()
@@ -419,8 +472,8 @@ impl CompiledRequestMatcher {
             keyed("cookie", k, c, req.cookie_values(k));
         }
         for (kind, name, value) in &self.patterns {
-            let values = req.values_by_name(*kind, name);
-            if !value.eval(&values) {
+            let values = req.values_by_name(*kind, name, budget);
+            if !value.eval(&values, budget) {
                 out.push(format!(
                     "{} whose name {}: expected {}, got {}",
                     kind.word(),
@@ -430,11 +483,16 @@ impl CompiledRequestMatcher {
                 ));
             }
         }
-        if let Some(b) = &self.body
-            && !b.eval(req.body, if b.needs_json() { req.json() } else { None })
-        {
-            let got = predicate::ellipsize(&String::from_utf8_lossy(req.body));
-            out.push(format!("expected {}, got \"{got}\"", b.describe()));
+        if let Some(b) = &self.body {
+            if req.body.len() > NEAR_MISS_BODY_LIMIT {
+                out.push(format!(
+                    "{} (not checked: near-miss reports look at bodies up to {NEAR_MISS_BODY_LIMIT} bytes, this one has {})",
+                    b.describe(),
+                    req.body.len()
+                ));
+            } else if !b.eval(req, budget) {
+                out.push(b.explain(req, budget));
+            }
         }
         out
     }
@@ -452,7 +510,7 @@ impl CompiledRequestMatcher {
     }
 }
 
-fn show_values(values: &[&str]) -> String {
+pub(crate) fn show_values(values: &[&str]) -> String {
     match values {
         [] => "nothing".into(),
         [one] => format!("\"{one}\""),
@@ -465,6 +523,8 @@ fn show_values(values: &[&str]) -> String {
 pub struct RouteCounters {
     /// Requests this route answered.
     pub served: AtomicU64,
+    /// Requests whose matching or rendering ran out of budget on this route.
+    pub over_budget: AtomicU64,
 }
 
 /// A route ready to match and answer.
@@ -595,6 +655,8 @@ pub struct ServiceInfo {
     pub default_delay_ms: u64,
     pub match_order: standin_model::MatchOrder,
     pub not_found: standin_model::NotFound,
+    /// Headers whose values the journal keeps only as `<redacted>`.
+    pub redact_headers: Vec<HeaderName>,
 }
 
 /// A service's routes in match order, with the index that finds candidates.
@@ -613,10 +675,23 @@ pub struct CompiledService {
 /// How many near misses a 404 lists.
 pub const NEAR_MISS_LIMIT: usize = 5;
 
+/// Near-miss reports check body conditions only on bodies up to this size, so an
+/// unmatched large request costs no more than a matched one.
+pub const NEAR_MISS_BODY_LIMIT: usize = 64 * 1024;
+
+/// Fuel for the near-miss search of one unmatched request.
+pub const NEAR_MISS_FUEL: u64 = 2_000_000;
+
 /// The result of matching a request against a service.
 pub enum Outcome<'t> {
     Matched(Match<'t>),
     Unmatched(Vec<NearMiss>),
+    /// The budget ran out while checking `route`: neither a match nor a miss, and no
+    /// route was used.
+    OverBudget {
+        route: Arc<str>,
+        why: Exhausted,
+    },
 }
 
 pub struct Match<'t> {
@@ -697,64 +772,110 @@ impl CompiledService {
         out
     }
 
-    /// Finds the route that answers `req`, or explains why none does.
+    /// Finds the route that answers `req`, or explains why none does, spending from the
+    /// request's budget. A route is used (its `times` counted) only when every condition
+    /// held within the budget.
     pub fn find<'t>(&'t self, req: &Request<'_>) -> Outcome<'t> {
+        let budget = &req.budget;
         let candidates = self.candidates(req);
         for &i in &candidates {
             let route = &self.routes[i as usize];
-            if route.request.matches_beyond_path(req)
+            let holds = route.request.matches_beyond_path(req, budget)
                 && path_check(route, req)
-                && route.request.path_values_hold(req)
-                && route.claim()
-            {
-                let path_values = route.request.path.captures(&req.segs, req.path);
+                && route.request.path_values_hold(req, budget);
+            // Checked before anything is claimed: a condition cut short (under `not`, say)
+            // may have answered true.
+            if let Some(why) = budget.exhausted() {
+                return Outcome::OverBudget {
+                    route: route.id.clone(),
+                    why,
+                };
+            }
+            if holds && route.claim() {
+                let path_values = route
+                    .request
+                    .path
+                    .captures(&req.segs, req.path)
+                    .unwrap_or_default();
                 return Outcome::Matched(Match { route, path_values });
             }
         }
         Outcome::Unmatched(self.near_misses(req, candidates))
     }
 
+    /// The routes closest to matching, on a budget of their own: running out shortens
+    /// the report, it never fails the request.
     fn near_misses(&self, req: &Request<'_>, mut candidates: Vec<u32>) -> Vec<NearMiss> {
+        let budget = Budget::new(NEAR_MISS_FUEL.min(req.budget.remaining()));
         // Routes whose path matched come first; when there are few, routes whose pattern
-        // shares the longest prefix with the request are the next closest.
+        // or regex shares the longest prefix with the request are the next closest.
         if candidates.len() < NEAR_MISS_LIMIT {
             let mut closest = Vec::new();
             self.index.closest(&req.segs, NEAR_MISS_LIMIT, &mut closest);
             candidates.extend(closest);
+            candidates.extend(self.closest_regexes(req.path, &budget));
             candidates.sort_unstable();
             candidates.dedup();
         }
         // Closest first: fewest failed conditions, then most conditions that held.
-        let mut scored: Vec<(usize, std::cmp::Reverse<usize>, NearMiss)> = candidates
-            .iter()
-            .map(|&i| {
-                let route = &self.routes[i as usize];
-                let mut failed = route.request.failures(req);
-                let held = route.request.condition_count().saturating_sub(failed.len());
-                if failed.is_empty() && route.expired() {
-                    failed.push("expired".to_string());
-                } else if failed.is_empty() && route.exhausted() {
-                    failed.push(format!(
-                        "already served its {} time(s)",
-                        route.times.unwrap_or_default()
-                    ));
-                }
-                (
-                    failed.len(),
-                    std::cmp::Reverse(held),
-                    NearMiss {
-                        route_id: route.id.to_string(),
-                        route_name: route.name.clone(),
-                        failed,
-                    },
-                )
-            })
-            .collect();
+        let mut scored: Vec<(usize, std::cmp::Reverse<usize>, NearMiss)> = Vec::new();
+        for &i in &candidates {
+            if budget.is_exhausted() {
+                break;
+            }
+            let route = &self.routes[i as usize];
+            let mut failed = route.request.failures(req, &budget);
+            let held = route.request.condition_count().saturating_sub(failed.len());
+            if failed.is_empty() && route.expired() {
+                failed.push("expired".to_string());
+            } else if failed.is_empty() && route.exhausted() {
+                failed.push(format!(
+                    "already served its {} time(s)",
+                    route.times.unwrap_or_default()
+                ));
+            }
+            scored.push((
+                failed.len(),
+                std::cmp::Reverse(held),
+                NearMiss {
+                    route_id: route.id.to_string(),
+                    route_name: route.name.clone(),
+                    failed,
+                },
+            ));
+        }
         scored.sort_by_key(|(f, h, _)| (*f, *h));
         scored
             .into_iter()
             .take(NEAR_MISS_LIMIT)
             .map(|(_, _, m)| m)
+            .collect()
+    }
+
+    /// Regex routes whose literal prefix shares the most characters with `path`.
+    fn closest_regexes(&self, path: &str, budget: &Budget) -> Vec<u32> {
+        let mut ranked: Vec<(usize, u32)> = self
+            .regex_routes
+            .iter()
+            .filter(|_| budget.spend(1))
+            .filter_map(|&i| {
+                let CompiledPath::Regex(r) = &self.routes[i as usize].request.path else {
+                    return None;
+                };
+                let prefix = path::literal_prefix(predicate::user_regex(r));
+                let shared = prefix
+                    .bytes()
+                    .zip(path.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                (shared > 1).then_some((shared, i))
+            })
+            .collect();
+        ranked.sort_by_key(|(shared, i)| (std::cmp::Reverse(*shared), *i));
+        ranked
+            .into_iter()
+            .take(NEAR_MISS_LIMIT)
+            .map(|(_, i)| i)
             .collect()
     }
 }

@@ -13,6 +13,7 @@
 //! exceed `MAX_OUTPUT` bytes and sections nest at most `MAX_DEPTH` deep. Nothing reaches
 //! files, the environment or the network.
 
+use crate::Budget;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 
@@ -140,7 +141,10 @@ enum Frame<'a> {
     },
 }
 
-struct State {
+struct State<'b> {
+    /// Spent per node rendered, per item iterated and per byte written: nested sections
+    /// over large lists multiply, and the budget is what bounds them.
+    budget: &'b Budget,
     out: String,
     /// Values set while rendering (`jsonPathResult`).
     vars: Map<String, Value>,
@@ -151,14 +155,16 @@ struct State {
 }
 
 /// Renders with `context` as the root; `body` is the request body as JSON, if it is JSON.
-/// Fails only when the output grows too large.
+/// Fails when the output grows too large or the budget runs out.
 pub(crate) fn render(
     nodes: &[Node],
     context: &Value,
     body: Option<Value>,
     text: &str,
+    budget: &Budget,
 ) -> Result<String, String> {
     let mut st = State {
+        budget,
         out: String::new(),
         vars: Map::new(),
         body,
@@ -172,14 +178,21 @@ pub(crate) fn render(
 fn render_into<'a>(
     nodes: &[Node],
     stack: &mut Vec<Frame<'a>>,
-    st: &mut State,
+    st: &mut State<'_>,
 ) -> Result<(), String> {
     for node in nodes {
+        if !st.budget.spend(1) {
+            return Err(OVER_BUDGET.into());
+        }
         match node {
-            Node::Text(t) => st.out.push_str(t),
+            Node::Text(t) => {
+                st.budget.spend_bytes(t.len(), 64);
+                st.out.push_str(t)
+            }
             Node::Var { path, escape } => {
                 if let Some(v) = lookup(stack, &st.vars, path) {
                     let text = display(&v);
+                    st.budget.spend_bytes(text.len(), 16);
                     if *escape {
                         escape_html(&text, &mut st.out)
                     } else {
@@ -193,7 +206,7 @@ fn render_into<'a>(
                 children,
             } if path.len() == 1 && path[0] == "jsonPath" && !inverted => {
                 let expr = render_inner(children, stack, st)?;
-                let result = json_path(&expr, st.body.as_ref());
+                let result = json_path(&expr, st.body.as_ref(), st.budget);
                 st.vars.insert("jsonPathResult".into(), result);
             }
             Node::Section {
@@ -202,7 +215,10 @@ fn render_into<'a>(
                 children,
             } if path.len() == 1 && path[0] == "xPath" && !inverted => {
                 let expr = render_inner(children, stack, st)?;
-                st.out.push_str(&crate::xml::xpath_string(&expr, &st.text));
+                if let Ok(x) = crate::xml::compile(&expr) {
+                    st.out
+                        .push_str(&crate::xml::xpath_string(&x, &st.text, st.budget));
+                }
             }
             Node::Section {
                 path,
@@ -210,6 +226,10 @@ fn render_into<'a>(
                 children,
             } => {
                 let value = lookup(stack, &st.vars, path).map(Cow::into_owned);
+                // The value is copied for the section: pay for its size.
+                if let Some(v) = &value {
+                    st.budget.spend(crate::predicate::shape(v).0);
+                }
                 let truthy = value.as_ref().is_some_and(|v| match v {
                     Value::Null | Value::Bool(false) => false,
                     Value::Array(a) => !a.is_empty(),
@@ -246,18 +266,26 @@ fn render_into<'a>(
         if st.out.len() > MAX_OUTPUT {
             return Err(format!("the template's output exceeds {MAX_OUTPUT} bytes"));
         }
+        if st.budget.is_exhausted() {
+            return Err(OVER_BUDGET.into());
+        }
     }
     Ok(())
 }
+
+/// The error of a render stopped by its budget; callers learn why from the budget.
+pub(crate) const OVER_BUDGET: &str = "the template ran out of its work budget";
 
 /// Renders a section's children on their own (the expression of `{{#jsonPath}}` or
 /// `{{#xPath}}`), trimmed.
 fn render_inner<'a>(
     children: &[Node],
     stack: &mut Vec<Frame<'a>>,
-    st: &State,
+    st: &State<'_>,
 ) -> Result<String, String> {
+    st.budget.spend(st.vars.len() as u64);
     let mut inner = State {
+        budget: st.budget,
         out: String::new(),
         vars: st.vars.clone(),
         body: None,
@@ -267,10 +295,14 @@ fn render_inner<'a>(
     Ok(inner.out.trim().to_string())
 }
 
-fn json_path(expr: &str, body: Option<&Value>) -> Value {
+fn json_path(expr: &str, body: Option<&Value>, budget: &Budget) -> Value {
     let (Some(body), Ok(path)) = (body, serde_json_path::JsonPath::parse(expr)) else {
         return Value::Null;
     };
+    let (nodes, depth) = crate::predicate::shape(body);
+    if !budget.spend(crate::predicate::json_path_cost(expr, nodes, depth)) {
+        return Value::Null;
+    }
     let nodes = path.query(body).all();
     match nodes.as_slice() {
         [] => Value::Null,
@@ -378,7 +410,7 @@ mod tests {
     use super::*;
 
     fn r(t: &str, ctx: Value) -> String {
-        render(&parse(t).unwrap(), &ctx, None, "").unwrap()
+        render(&parse(t).unwrap(), &ctx, None, "", &Budget::unlimited()).unwrap()
     }
 
     #[test]
@@ -435,7 +467,7 @@ mod tests {
         let body = json!({"store": {"book": [{"title": "A"}, {"title": "B"}], "bicycle": {"color": "red"}}});
         let nodes = parse("{{#jsonPath}}$.store.book{{/jsonPath}}{{#jsonPathResult}}{{title}} {{/jsonPathResult}}{{#jsonPath}}$.store.bicycle.color{{/jsonPath}}{{jsonPathResult}}").unwrap();
         assert_eq!(
-            render(&nodes, &json!({}), Some(body), "").unwrap(),
+            render(&nodes, &json!({}), Some(body), "", &Budget::unlimited()).unwrap(),
             "A B red"
         );
     }
@@ -456,7 +488,14 @@ mod tests {
     #[test]
     fn output_is_bounded() {
         let ctx = json!({"a": vec![0; 2000], "s": "x".repeat(1000)});
-        let err = render(&parse("{{#a}}{{s}}{{/a}}").unwrap(), &ctx, None, "").unwrap_err();
+        let err = render(
+            &parse("{{#a}}{{s}}{{/a}}").unwrap(),
+            &ctx,
+            None,
+            "",
+            &Budget::unlimited(),
+        )
+        .unwrap_err();
         assert!(err.contains("exceeds"), "{err}");
     }
 }

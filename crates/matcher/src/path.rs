@@ -90,29 +90,38 @@ impl CompiledPath {
         }
     }
 
-    /// Named values the path yields, for response templates.
-    pub(crate) fn captures(&self, segs: &[Cow<'_, str>], raw: &str) -> Vec<(Box<str>, String)> {
+    /// Named values the path yields (for path-value conditions and templates), or `None`
+    /// when the path does not fit: a path that does not fit has no values.
+    pub(crate) fn captures(
+        &self,
+        segs: &[Cow<'_, str>],
+        raw: &str,
+    ) -> Option<Vec<(Box<str>, String)>> {
         match self {
             CompiledPath::Pattern(p) => {
+                if !pattern_matches(p, segs) {
+                    return None;
+                }
                 let mut out = Vec::new();
-                for (i, s) in p.iter().enumerate() {
+                for (s, i) in p.iter().zip(0..) {
                     match s {
-                        Seg::Param(Some(name)) => out.push((name.clone(), segs[i].to_string())),
-                        Seg::Rest(Some(name)) => out.push((name.clone(), segs[i..].join("/"))),
+                        Seg::Param(Some(name)) => {
+                            out.push((name.clone(), segs.get(i)?.to_string()))
+                        }
+                        Seg::Rest(Some(name)) => out.push((name.clone(), segs.get(i..)?.join("/"))),
                         _ => {}
                     }
                 }
-                out
+                Some(out)
             }
-            CompiledPath::Regex(r) => match r.captures(raw) {
-                Some(c) => r
-                    .capture_names()
+            CompiledPath::Regex(r) => r.captures(raw).map(|c| {
+                r.capture_names()
                     .flatten()
                     .filter_map(|n| c.name(n).map(|m| (Box::from(n), m.as_str().to_string())))
-                    .collect(),
-                None => Vec::new(),
-            },
-            CompiledPath::Not(_) | CompiledPath::Any => Vec::new(),
+                    .collect()
+            }),
+            CompiledPath::Not(inner) => (!inner.matches(segs, raw)).then(Vec::new),
+            CompiledPath::Any => Some(Vec::new()),
         }
     }
 
@@ -159,6 +168,17 @@ fn pattern_matches(p: &[Seg], segs: &[Cow<'_, str>]) -> bool {
         }
     }
     p.len() == segs.len()
+}
+
+/// The literal text a regex must start with, for ranking near misses: the characters
+/// before the first one with a meaning in regex syntax (`(?i)` and `^` are skipped).
+pub(crate) fn literal_prefix(regex: &str) -> &str {
+    let r = regex.strip_prefix("(?i)").unwrap_or(regex);
+    let r = r.strip_prefix('^').unwrap_or(r);
+    let end = r
+        .find(|c: char| "\\.+*?()|[]{}^$".contains(c))
+        .unwrap_or(r.len());
+    &r[..end]
 }
 
 /// Splits a path into its non-empty segments: repeated and trailing slashes do not count.

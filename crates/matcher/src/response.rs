@@ -292,6 +292,8 @@ impl Template {
     fn render(&self, req: &Request<'_>, path_values: &[(Box<str>, String)]) -> String {
         let mut out = String::new();
         for part in &self.parts {
+            // Output is bounded by the parts and the request; spend for what each adds.
+            let before = out.len();
             match part {
                 Part::Lit(l) => out.push_str(l),
                 Part::PathValue(n) => {
@@ -322,6 +324,9 @@ impl Template {
                     }
                 }
                 Part::Body => out.push_str(&String::from_utf8_lossy(req.body)),
+            }
+            if !req.budget().spend_bytes(out.len() - before, 64) {
+                break;
             }
         }
         out

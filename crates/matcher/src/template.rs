@@ -37,12 +37,18 @@ impl DocumentTemplate {
         req: &Request<'_>,
         path_values: &[(Box<str>, String)],
     ) -> Result<Rendered, String> {
-        let body = serde_json::from_slice(req.body).ok();
+        let budget = req.budget();
+        let body = if budget.spend_bytes(req.body.len(), 4) {
+            serde_json::from_slice(req.body).ok()
+        } else {
+            None
+        };
         let text = mustache::render(
             &self.nodes,
             &context(req, path_values),
             body,
             &String::from_utf8_lossy(req.body),
+            budget,
         )?;
         let doc: Value = serde_json::from_str(&lenient_json(&text)).map_err(|e| {
             format!(

@@ -78,6 +78,7 @@ fn service(routes: &[Route]) -> CompiledService {
         default_delay_ms: 0,
         match_order: Default::default(),
         not_found: Default::default(),
+        redact_headers: vec![],
     };
     CompiledService::build(info, compiled).expect("service builds")
 }
@@ -117,6 +118,9 @@ fn check(file: &str, svc: &CompiledService, case: &Case) {
         (Outcome::Matched(m), None) => panic!("{ctx}: expected no match, got route {}", m.route.id),
         (Outcome::Unmatched(misses), Some(id)) => {
             panic!("{ctx}: expected route {id}, got no match; near misses: {misses:#?}")
+        }
+        (Outcome::OverBudget { route, why }, _) => {
+            panic!("{ctx}: ran out of budget ({why:?}) at route {route}")
         }
         (Outcome::Unmatched(misses), None) => {
             if let Some(text) = &case.expect.near_miss {
@@ -169,7 +173,7 @@ fn times_limits_serving_then_falls_through() {
         .map(
             |_| match svc.find(&Request::new("GET", "/a", None, &headers, b"")) {
                 Outcome::Matched(m) => m.route.id.to_string(),
-                Outcome::Unmatched(_) => "none".into(),
+                Outcome::Unmatched(_) | Outcome::OverBudget { .. } => "none".into(),
             },
         )
         .collect();

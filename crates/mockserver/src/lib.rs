@@ -225,6 +225,9 @@ pub async fn ensure_default_service(app: &App) -> Result<(), AppError> {
                 default_delay_ms: 0,
                 match_order: MatchOrder::Oldest,
                 not_found: NotFound::Empty,
+                // MockServer shows recorded requests whole, and its users verify on
+                // credentials headers.
+                redact_headers: Some(Vec::new()),
                 tags: vec!["mockserver".into()],
             },
         )

@@ -77,7 +77,7 @@ impl Env {
                 String::from_utf8_lossy(&m.route.response.body).into_owned(),
                 Some(m.route.id.clone()),
             ),
-            Outcome::Unmatched(_) => (404, String::new(), None),
+            Outcome::Unmatched(_) | Outcome::OverBudget { .. } => (404, String::new(), None),
         };
         let mut e = JournalEntry::example(&svc.key, status);
         e.method = method.into();

@@ -84,9 +84,22 @@ pub struct Service {
     /// misses either way.
     #[serde(default, skip_serializing_if = "NotFound::is_default")]
     pub not_found: NotFound,
+    /// Headers whose values the request journal keeps only as `<redacted>` (cookies keep
+    /// their names). Absent: [`DEFAULT_REDACTED_HEADERS`]; an empty list keeps every value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redact_headers: Option<Vec<String>>,
     #[serde(default)]
     pub tags: Vec<String>,
 }
+
+/// Headers the journal redacts unless a service says otherwise: credentials.
+pub const DEFAULT_REDACTED_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+];
 
 /// The answer to a request no route matches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -119,6 +132,17 @@ impl MatchOrder {
 }
 
 impl Service {
+    /// The headers the journal redacts for this service (lower case).
+    pub fn redacted_headers(&self) -> Vec<String> {
+        match &self.redact_headers {
+            Some(list) => list.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            None => DEFAULT_REDACTED_HEADERS
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+        }
+    }
+
     /// The base path in force: the configured one, or `/{team}/{service}`.
     pub fn effective_base_path(&self, team: &str) -> String {
         match &self.base_path {

@@ -5,14 +5,73 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// Raw bytes a handler wants written instead of a response. Set at most once per
 /// connection; the connection then ends.
 pub(crate) type RawSlot = Arc<OnceLock<Bytes>>;
+
+/// What the connection watchdog needs to know about one connection.
+#[derive(Debug)]
+pub(crate) struct ConnState {
+    opened: Instant,
+    /// Milliseconds after `opened` of the last byte read or written.
+    last_active_ms: AtomicU64,
+    /// Whether the client has sent anything at all.
+    read_any: AtomicBool,
+    /// Requests being answered; a connection is idle only when there are none.
+    in_flight: AtomicUsize,
+}
+
+impl ConnState {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(ConnState {
+            opened: Instant::now(),
+            last_active_ms: AtomicU64::new(0),
+            read_any: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    fn touch(&self) {
+        let ms = self.opened.elapsed().as_millis() as u64;
+        self.last_active_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub(crate) fn read_any(&self) -> bool {
+        self.read_any.load(Ordering::Relaxed)
+    }
+
+    /// How long nothing has moved and no request has been in progress.
+    pub(crate) fn idle_for(&self) -> Duration {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return Duration::ZERO;
+        }
+        let last = Duration::from_millis(self.last_active_ms.load(Ordering::Relaxed));
+        self.opened.elapsed().saturating_sub(last)
+    }
+
+    /// Marks a request in progress until the guard is dropped.
+    pub(crate) fn request(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
+    }
+}
+
+/// A request in progress on a connection.
+pub(crate) struct InFlight(Arc<ConnState>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Wraps a connection's socket. When a handler fills the slot and fails the request, hyper
 /// ends the connection: a shutdown, or simply dropping the socket, first writes the raw
@@ -21,14 +80,16 @@ pub(crate) struct FaultIo {
     inner: TcpStream,
     slot: RawSlot,
     written: usize,
+    state: Arc<ConnState>,
 }
 
 impl FaultIo {
-    pub(crate) fn new(inner: TcpStream, slot: RawSlot) -> Self {
+    pub(crate) fn new(inner: TcpStream, slot: RawSlot, state: Arc<ConnState>) -> Self {
         FaultIo {
             inner,
             slot,
             written: 0,
+            state,
         }
     }
 }
@@ -55,7 +116,13 @@ impl AsyncRead for FaultIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.state.read_any.store(true, Ordering::Relaxed);
+            self.state.touch();
+        }
+        result
     }
 }
 
@@ -65,7 +132,11 @@ impl AsyncWrite for FaultIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.state.touch();
+        }
+        result
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -95,7 +166,11 @@ impl AsyncWrite for FaultIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.state.touch();
+        }
+        result
     }
 
     fn is_write_vectored(&self) -> bool {

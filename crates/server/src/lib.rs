@@ -1,44 +1,84 @@
 //! The data plane: accepts mock traffic and answers it from the published route table.
 //!
 //! One port speaks HTTP/1.1 and HTTP/2 with prior knowledge (h2c); hyper-util's `auto`
-//! builder tells them apart by the connection preface. Per request the handler loads the
-//! current [`RouteTable`] once (an atomic load, no lock), reads the body up to a limit,
-//! resolves the service, matches, and answers with pre-built bytes. It never touches the
-//! store, never takes a lock the control plane holds, and hands the journal entry over
-//! without waiting. Malformed requests and oversized headers are refused by hyper on that
-//! connection only.
+//! builder tells them apart by the connection preface. A request goes through a short
+//! pipeline:
+//!
+//! 1. **read** the body within its size limit, its deadline and the shared in-flight byte
+//!    budget ([`limits`]);
+//! 2. **decide** (service, route, response) synchronously on the worker, on a small
+//!    budget ([`decide`]); a request that outgrows it is decided again on the evaluation
+//!    lane with the full budget ([`lane`]), so costly definitions never hold a worker;
+//! 3. **wait** out a configured delay, **forward** when the route says so;
+//! 4. **journal** the request and response without waiting;
+//! 5. **write**, or inject the route's connection fault.
+//!
+//! It never touches the store, never takes a lock the control plane holds, and a panic
+//! anywhere in it becomes a 500 for that request alone. Connections are capped, and a
+//! watchdog closes those that send nothing or sit idle.
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use http::{HeaderName, HeaderValue, Request, Response, header};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use standin_journal::{JournalEntry, JournalWriter, UNRESOLVED};
-use standin_matcher::{Fault, NearMiss, Outcome, RouteTable};
+use standin_matcher::{Budget, Exhausted, Fault, RouteTable};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
 
+mod decide;
+mod error;
+mod forward;
 mod io;
+mod lane;
+mod limits;
 
+pub use error::{ServeError, Stage};
+pub use forward::check_ca_pem;
 pub use io::MockBody;
+
+use decide::{Decision, Incoming as Req, Resume, Step};
 
 /// Limits and behaviour of the mock listener.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Larger request bodies get 413.
     pub max_body_bytes: usize,
+    /// Request bodies in flight together; a new upload beyond it gets 503.
+    pub max_inflight_body_bytes: usize,
     /// The request line and headers together (HTTP/1.1), or the header list (HTTP/2).
     /// Larger ones get 431 (HTTP/1.1) or a stream reset (HTTP/2).
     pub max_header_bytes: usize,
-    /// A client that has not sent its headers by then is disconnected.
+    /// More request headers than this get 431 (HTTP/1.1).
+    pub max_headers: usize,
+    /// A client that has sent nothing, or not its whole header, by then is disconnected.
     pub header_read_timeout: Duration,
+    /// A body that has not fully arrived by then (counted from its headers) gets 408.
+    pub body_read_timeout: Duration,
+    /// A connection with no request in progress and no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once; one more gets 503 and is closed.
+    pub max_connections: usize,
+    /// Work a mock worker spends on one request before handing it to the evaluation lane.
+    pub inline_fuel: u64,
+    /// Work one request may cost in all (matching and rendering).
+    pub evaluation_fuel: u64,
+    /// Time one request's matching and rendering may take, counted from its arrival.
+    pub evaluation_timeout: Duration,
+    /// Threads of the evaluation lane, and requests that may wait for them.
+    pub evaluation_threads: usize,
+    pub evaluation_queue: usize,
     /// Whether a service's `hosts` select it by the `Host` header.
     pub host_routing: bool,
     /// How long shutdown waits for open connections.
@@ -47,6 +87,30 @@ pub struct ServerConfig {
     pub forward_timeout: Duration,
     /// Extra certificates (PEM) trusted for https upstreams, beside the web PKI roots.
     pub forward_ca_pem: Option<Vec<u8>>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_inflight_body_bytes: 256 * 1024 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+            inline_fuel: 40_000,
+            evaluation_fuel: standin_matcher::DEFAULT_FUEL,
+            evaluation_timeout: Duration::from_secs(2),
+            evaluation_threads: 1,
+            evaluation_queue: 64,
+            host_routing: true,
+            shutdown_grace: Duration::from_secs(5),
+            forward_timeout: Duration::from_secs(30),
+            forward_ca_pem: None,
+        }
+    }
 }
 
 /// Requests on the mock port that belong to the control plane (MockServer's
@@ -71,77 +135,18 @@ pub struct ControlRequest {
     pub local_port: u16,
 }
 
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            max_body_bytes: 10 * 1024 * 1024,
-            max_header_bytes: 64 * 1024,
-            header_read_timeout: Duration::from_secs(30),
-            host_routing: true,
-            shutdown_grace: Duration::from_secs(5),
-            forward_timeout: Duration::from_secs(30),
-            forward_ca_pem: None,
-        }
-    }
-}
-
 /// What every request handler shares.
 struct Ctx {
     table: Arc<ArcSwap<RouteTable>>,
     journal: JournalWriter,
     config: ServerConfig,
     control: Option<Arc<dyn Control>>,
-    /// The client for forwarding routes; connections to upstreams are pooled.
-    upstream: Upstream,
+    /// Forwarding routes' client; connections to upstreams are pooled.
+    forwarder: forward::Forwarder,
+    uploads: Arc<limits::Uploads>,
+    lane: lane::Lane,
+    local_port: u16,
 }
-
-type Upstream = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    http_body_util::Full<Bytes>,
->;
-
-/// The forwarding client: http and https upstreams, trusting the public web PKI roots and
-/// the certificates in `extra_ca_pem` (an internal CA, say).
-fn upstream_client(extra_ca_pem: Option<&[u8]>) -> Upstream {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(pem) = extra_ca_pem {
-        for cert in CertificateDer::pem_slice_iter(pem).flatten() {
-            let _ = roots.add(cert);
-        }
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports rustls' default protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .build();
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector)
-}
-
-/// Checks that a PEM file holds at least one certificate, for configuration errors at start.
-pub fn check_ca_pem(pem: &[u8]) -> Result<usize, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
-    match certs {
-        Ok(c) if !c.is_empty() => Ok(c.len()),
-        Ok(_) => Err("no certificate in the file".into()),
-        Err(e) => Err(format!("not PEM certificates: {e:?}")),
-    }
-}
-
-/// Marks a request standin forwarded, so that a route forwarding to standin itself with
-/// the same request is stopped instead of looping.
-const FORWARDED: &str = "x-standin-forwarded";
 
 /// A failed request ends its connection: hyper closes it, writing any raw fault bytes.
 #[derive(Debug)]
@@ -149,7 +154,7 @@ struct Dropped;
 
 impl std::fmt::Display for Dropped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection dropped by a route fault")
+        f.write_str("connection dropped")
     }
 }
 
@@ -165,28 +170,23 @@ pub async fn serve(
     control: Option<Arc<dyn Control>>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let upstream = upstream_client(config.forward_ca_pem.as_deref());
     let ctx = Arc::new(Ctx {
+        forwarder: forward::Forwarder {
+            client: forward::upstream_client(config.forward_ca_pem.as_deref()),
+            timeout: config.forward_timeout,
+            max_body_bytes: config.max_body_bytes,
+        },
+        uploads: limits::Uploads::new(config.max_inflight_body_bytes),
+        lane: lane::Lane::start(config.evaluation_threads, config.evaluation_queue),
+        local_port: listener.local_addr().map(|a| a.port()).unwrap_or(0),
         table,
         journal,
         config,
         control,
-        upstream,
     });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // hyper needs a timer for header_read_timeout and HTTP/2 keep-alive; without one the
-    // timeout silently does nothing (or panics when set explicitly).
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(ctx.config.header_read_timeout)
-        .max_buf_size(ctx.config.max_header_bytes.max(8192));
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(ctx.config.max_header_bytes as u32);
-    let graceful = GracefulShutdown::new();
-    let local_port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let builder = connection_builder(&ctx.config);
+    let slots = Arc::new(Semaphore::new(ctx.config.max_connections));
+    let (closing_tx, closing) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -202,23 +202,34 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let ctx = ctx.clone();
-        let slot = io::RawSlot::default();
-        let conn_slot = slot.clone();
-        let service =
-            service_fn(move |req| handle(ctx.clone(), req, conn_slot.clone(), local_port));
-        let io = TokioIo::new(io::FaultIo::new(stream, slot));
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream, ctx.config.max_connections));
+            continue;
+        };
+        let state = io::ConnState::new();
+        let raw = io::RawSlot::default();
+        let (c, s, r) = (ctx.clone(), state.clone(), raw.clone());
+        let service = service_fn(move |req| {
+            CatchUnwind(Box::pin(handle(c.clone(), req, s.clone(), r.clone())))
+        });
+        let io = TokioIo::new(io::FaultIo::new(stream, raw, state.clone()));
         let conn = builder.serve_connection(io, service).into_owned();
-        let conn = graceful.watch(conn);
+        let watch = Watch {
+            state,
+            closing: closing.clone(),
+            first_byte: ctx.config.header_read_timeout,
+            idle: ctx.config.idle_timeout,
+        };
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
+            watch.run(conn, |c| c.graceful_shutdown()).await;
+            drop(slot);
         });
     }
     drop(listener);
+    let _ = closing_tx.send(true);
     let grace = ctx.config.shutdown_grace;
-    if tokio::time::timeout(grace, graceful.shutdown())
+    let all = u32::try_from(ctx.config.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(grace, slots.acquire_many(all))
         .await
         .is_err()
     {
@@ -226,43 +237,165 @@ pub async fn serve(
     }
 }
 
+fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper needs a timer for header_read_timeout and HTTP/2 keep-alive; without one the
+    // timeout silently does nothing (or panics when set explicitly).
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_headers(config.max_headers)
+        .max_buf_size(config.max_header_bytes.max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(config.max_header_bytes as u32);
+    builder
+}
+
+/// Answers a connection over the cap with 503 and closes it.
+async fn refuse(mut stream: tokio::net::TcpStream, cap: usize) {
+    let body = serde_json::json!({
+        "error": "too_many_connections",
+        "message": format!("standin already has {cap} connections open (limits.max-connections); retry shortly"),
+    })
+    .to_string();
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// Watches one connection: closes it when the client sends nothing within
+/// `first_byte`, when it has been idle for `idle`, and at shutdown (gracefully: a request
+/// in progress is finished).
+struct Watch {
+    state: Arc<io::ConnState>,
+    closing: watch::Receiver<bool>,
+    first_byte: Duration,
+    idle: Duration,
+}
+
+impl Watch {
+    async fn run<C, E>(mut self, conn: C, shut_down: impl Fn(Pin<&mut C>))
+    where
+        C: Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        tokio::pin!(conn);
+        let tick = self
+            .first_byte
+            .min(self.idle)
+            .max(Duration::from_millis(100))
+            / 4;
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                ended = conn.as_mut() => {
+                    if let Err(e) = ended {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                _ = self.closing.changed(), if !stopping => {
+                    shut_down(conn.as_mut());
+                    stopping = true;
+                }
+                () = tokio::time::sleep(tick), if !stopping => {
+                    let idle = self.state.idle_for();
+                    if !self.state.read_any() && idle >= self.first_byte {
+                        // Nothing was ever sent: there is nothing to finish.
+                        return;
+                    }
+                    if idle >= self.idle {
+                        shut_down(conn.as_mut());
+                        stopping = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Turns a panic while polling the inner future into a 500, so one request's failure
+/// never reaches another's or the connection's.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F> Future for CatchUnwind<F>
+where
+    F: Future<Output = Result<Response<MockBody>, Dropped>>,
+{
+    type Output = Result<Response<MockBody>, Dropped>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let error = ServeError::Panic {
+                    stage: Stage::Serving,
+                    message: panic_message(&*panic),
+                };
+                tracing::error!(error = %error.message(), "a request handler panicked");
+                Poll::Ready(Ok(decide::error_response(&error)))
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Sets the flag when dropped: the handler's future was dropped (the client went away)
+/// or finished, and work on the lane for it can stop.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 async fn handle(
     ctx: Arc<Ctx>,
     req: Request<Incoming>,
-    slot: io::RawSlot,
-    local_port: u16,
+    conn: Arc<io::ConnState>,
+    raw: io::RawSlot,
 ) -> Result<Response<MockBody>, Dropped> {
+    let _in_flight = conn.request();
     let started = Instant::now();
     let (parts, incoming) = req.into_parts();
-    let body = match Limited::new(incoming, ctx.config.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
+    let deadline = tokio::time::Instant::now() + ctx.config.body_read_timeout;
+    let read = limits::read_body(
+        incoming,
+        &parts.headers,
+        &ctx.uploads,
+        ctx.config.max_body_bytes,
+        deadline,
+    )
+    .await;
+    // The reservation is held until the request is answered: the body is in memory.
+    let (body, _held) = match read {
+        Ok(read) => read,
         Err(e) => {
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            let (status, code, message) = if too_large {
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!(
-                        "the request body is larger than {} bytes",
-                        ctx.config.max_body_bytes
-                    ),
-                )
-            } else {
-                (
-                    StatusCode::BAD_REQUEST,
-                    "body_unreadable",
-                    format!("the request body could not be read: {e}"),
-                )
-            };
-            return Ok(json_error(
-                status,
-                serde_json::json!({ "error": code, "message": message }),
-            ));
+            let mut response = decide::error_response(&e);
+            // The rest of the body is not read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(response);
         }
     };
     if let Some(control) = &ctx.control
@@ -273,347 +406,257 @@ async fn handle(
             uri: parts.uri,
             headers: parts.headers,
             body,
-            local_port,
+            local_port: ctx.local_port,
         };
         return Ok(control.handle(req).await);
     }
-    let table = ctx.table.load_full();
-    let host = if ctx.config.host_routing {
-        parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-    } else {
-        None
-    };
-    let path = parts.uri.path();
-    let query = parts.uri.query();
-    let method = parts.method.as_str();
+    let inc = Arc::new(Req {
+        method: parts.method,
+        uri: parts.uri,
+        version: parts.version,
+        headers: parts.headers,
+        body,
+    });
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+    let decision = decide_request(&ctx, &inc, started, &cancel.0).await?;
+    respond(&ctx, &inc, decision, started, &raw).await
+}
 
-    let mut near_misses = Vec::new();
-    let mut matched_route = None;
-    let mut fault = None;
-    // Some(None): no Content-Length at all; Some(Some(n)): this Content-Length.
-    let mut raw_framing: Option<Option<u64>> = None;
-    let mut forward = None;
-    let (service_key, relative, response, delay) = match table.resolve(host, path) {
-        None => (Arc::from(UNRESOLVED), path, no_service(method, path), 0),
-        Some((svc, rel)) => {
-            let rel = if rel.is_empty() { "/" } else { rel };
-            let key = svc.key.clone();
-            let mreq = standin_matcher::Request::new(method, rel, query, &parts.headers, &body);
-            match svc.find(&mreq) {
-                Outcome::Matched(m) => {
-                    matched_route = Some(m.route.id.clone());
-                    let r = &m.route.response;
-                    fault = r.fault.clone();
-                    if r.omit_content_length && r.chunk_size.is_none() {
-                        raw_framing = Some(None);
-                    }
-                    if let Some(n) = r.content_length_override {
-                        raw_framing = Some(Some(n));
-                    }
-                    if m.route.forward.is_some() {
-                        forward = Some(m.route.clone());
-                    }
-                    let (response, rendered_delay) = match &r.document {
-                        None => (build_response(r, &mreq, &m.path_values), 0),
-                        Some(t) => document_response(t, &mreq, &m.path_values),
-                    };
-                    (
-                        key,
-                        rel,
-                        response,
-                        svc.info.default_delay_ms + r.delay_ms + rendered_delay,
-                    )
-                }
-                Outcome::Unmatched(misses) => {
-                    let response = match svc.info.not_found {
-                        standin_model::NotFound::Explain => no_route(&key, method, path, &misses),
-                        standin_model::NotFound::Empty => empty(StatusCode::NOT_FOUND),
-                    };
-                    near_misses = misses;
-                    (key, rel, response, 0)
-                }
-            }
-        }
+/// Decides inline on a small budget, then on the lane with the full one if needed.
+async fn decide_request(
+    ctx: &Arc<Ctx>,
+    inc: &Arc<Req>,
+    started: Instant,
+    cancelled: &Arc<AtomicBool>,
+) -> Result<Decision, Dropped> {
+    let table = ctx.table.load_full();
+    let host_routing = ctx.config.host_routing;
+    let inline = Budget::new(ctx.config.inline_fuel);
+    let resume = match guarded(Stage::Matching, || {
+        decide::decide(&table, inc, host_routing, inline, Resume::Match, true)
+    }) {
+        Ok(Step::Done(d)) => return Ok(d),
+        Ok(Step::Again(resume)) => resume,
+        Err(e) => return Ok(failed(e)),
     };
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+    let budget = (
+        ctx.config.evaluation_fuel,
+        started + ctx.config.evaluation_timeout,
+        cancelled.clone(),
+    );
+    let inc = inc.clone();
+    let job = ctx.lane.run(move || {
+        let (fuel, deadline, cancelled) = budget;
+        let budget = Budget::new(fuel)
+            .with_deadline(deadline)
+            .with_cancel(cancelled);
+        let stage = match resume {
+            Resume::Match => Stage::Matching,
+            Resume::Render { .. } => Stage::Rendering,
+        };
+        guarded(stage, || {
+            decide::decide(&table, &inc, host_routing, budget, resume, false)
+        })
+    });
+    let decision = match job {
+        Err(lane::Full) => failed(ServeError::LaneFull),
+        Ok(rx) => match rx.await {
+            Ok(Ok(Step::Done(d))) => d,
+            // Only an inline attempt asks to go again.
+            Ok(Ok(Step::Again(_))) | Err(_) => failed(ServeError::Panic {
+                stage: Stage::Matching,
+                message: "the evaluation lane gave no answer".into(),
+            }),
+            Ok(Err(e)) => failed(e),
+        },
+    };
+    match &decision.error {
+        // The client is gone; there is nobody to answer.
+        Some(ServeError::OverBudget {
+            why: Exhausted::Cancelled,
+            ..
+        }) => Err(Dropped),
+        _ => Ok(decision),
     }
-    let response = match forward.as_ref().and_then(|r| r.forward.as_ref()) {
-        None => response,
-        Some(f) => {
-            forward_request(
-                &ctx,
+}
+
+/// Runs `f`, turning a panic into [`ServeError::Panic`].
+fn guarded<T>(stage: Stage, f: impl FnOnce() -> T) -> Result<T, ServeError> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        let e = ServeError::Panic {
+            stage,
+            message: panic_message(&*panic),
+        };
+        tracing::error!(error = %e.message(), "the serving path panicked");
+        e
+    })
+}
+
+/// A decision that is an error of standin's own, for no particular service.
+fn failed(e: ServeError) -> Decision {
+    Decision {
+        service: None,
+        relative: String::new(),
+        route: None,
+        near_misses: Vec::new(),
+        response: decide::error_response(&e),
+        delay_ms: 0,
+        error: Some(e),
+    }
+}
+
+/// Delays, forwards, journals and writes the decided response.
+async fn respond(
+    ctx: &Ctx,
+    inc: &Req,
+    mut d: Decision,
+    started: Instant,
+    raw: &io::RawSlot,
+) -> Result<Response<MockBody>, Dropped> {
+    if d.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(d.delay_ms)).await;
+    }
+    let route = d.route.clone();
+    if let Some(f) = route
+        .as_ref()
+        .and_then(|r| r.forward.as_ref())
+        .filter(|_| d.error.is_none())
+    {
+        let relative = if d.relative.is_empty() {
+            inc.uri.path()
+        } else {
+            &d.relative
+        };
+        match ctx
+            .forwarder
+            .send(
                 f,
-                &parts.method,
-                &parts.headers,
+                &inc.method,
+                &inc.headers,
                 relative,
-                query,
-                body.clone(),
+                inc.uri.query(),
+                inc.body.clone(),
             )
             .await
+        {
+            Ok(r) => d.response = r,
+            Err(e) => {
+                d.response = decide::error_response(&e);
+                d.error = Some(e);
+            }
         }
-    };
-    if ctx.journal.enabled() {
-        let keep = body.len().min(ctx.journal.max_body_bytes());
-        ctx.journal.record(JournalEntry {
-            seq: 0,
-            at: SystemTime::now(),
-            service: service_key,
-            protocol: "http",
-            method: method.to_string(),
-            path: path.to_string(),
-            relative_path: relative.to_string(),
-            query: query.map(str::to_string),
-            headers: parts.headers,
-            body: body.slice(..keep),
-            body_size: body.len(),
-            matched_route,
-            near_misses,
-            status: response.status().as_u16(),
-            latency_us: started.elapsed().as_micros() as u64,
-        });
     }
+    if ctx.journal.enabled() {
+        ctx.journal.record(journal_entry(ctx, inc, &d, started));
+    }
+    let Some(route) = route.filter(|_| d.error.is_none()) else {
+        return Ok(d.response);
+    };
+    let r = &route.response;
     // A response that must go out with no or a false Content-Length is written raw over
     // HTTP/1 (hyper would frame it correctly); the connection then ends the body.
-    if let Some(length) = raw_framing.filter(|_| parts.version <= http::Version::HTTP_11) {
-        let _ = slot.set(raw_http1(&response, length));
+    let raw_framing = match (
+        r.content_length_override,
+        r.omit_content_length,
+        r.chunk_size,
+    ) {
+        (Some(n), _, _) => Some(Some(n)),
+        (None, true, None) => Some(None),
+        _ => None,
+    };
+    if let Some(length) = raw_framing.filter(|_| inc.version <= http::Version::HTTP_11) {
+        let _ = raw.set(raw_http1(&d.response, length));
         return Err(Dropped);
     }
-    match fault {
-        None => Ok(response),
+    match &r.fault {
+        None => Ok(d.response),
         Some(Fault::CloseAfterResponse) => {
-            let mut response = response;
+            let mut response = d.response;
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             Ok(response)
         }
         Some(Fault::DropConnection) => Err(Dropped),
-        Some(Fault::RawBytes(raw)) => {
-            let _ = slot.set(raw);
+        Some(Fault::RawBytes(bytes)) => {
+            let _ = raw.set(bytes.clone());
             Err(Dropped)
         }
     }
 }
 
-fn build_response(
-    r: &standin_matcher::CompiledResponse,
-    req: &standin_matcher::Request<'_>,
-    path_values: &[(Box<str>, String)],
-) -> Response<MockBody> {
-    let (data, rendered_headers) = match r.render(req, path_values) {
-        Some(rendered) => (rendered.body, Some(rendered.headers)),
-        None => (r.body.clone(), None),
-    };
-    let body = match (r.chunk_size, r.omit_content_length) {
-        (Some(chunk), _) => MockBody::Chunked { data, chunk },
-        (None, true) => MockBody::Chunked {
-            chunk: data.len().max(1),
-            data,
+fn journal_entry(ctx: &Ctx, inc: &Req, d: &Decision, started: Instant) -> JournalEntry {
+    let keep = ctx.journal.max_body_bytes();
+    let redact: &[HeaderName] = d
+        .service
+        .as_ref()
+        .map_or(&[], |s| s.info.redact_headers.as_slice());
+    let response_body = d.response.body().bytes();
+    JournalEntry {
+        seq: 0,
+        at: SystemTime::now(),
+        service: d
+            .service
+            .as_ref()
+            .map_or_else(|| Arc::from(UNRESOLVED), |s| s.key.clone()),
+        protocol: "http",
+        method: inc.method.to_string(),
+        path: inc.uri.path().to_string(),
+        relative_path: if d.relative.is_empty() {
+            inc.uri.path().to_string()
+        } else {
+            d.relative.clone()
         },
-        (None, false) => MockBody::full(data),
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = r.status;
-    let headers = response.headers_mut();
-    for (name, value) in rendered_headers.as_ref().unwrap_or(&r.headers) {
-        headers.append(name.clone(), value.clone());
+        query: inc.uri.query().map(str::to_string),
+        headers: redacted(&inc.headers, redact),
+        // A copy of the kept bytes only: a slice would keep the whole body alive.
+        body: Bytes::copy_from_slice(&inc.body[..inc.body.len().min(keep)]),
+        body_size: inc.body.len(),
+        matched_route: d.route.as_ref().map(|r| r.id.clone()),
+        near_misses: d.near_misses.clone(),
+        status: d.response.status().as_u16(),
+        response_headers: redacted(d.response.headers(), redact),
+        response_body: Bytes::copy_from_slice(&response_body[..response_body.len().min(keep)]),
+        response_body_size: response_body.len(),
+        error: d.error.as_ref().map(ServeError::code),
+        latency_us: started.elapsed().as_micros() as u64,
     }
-    if let Some(reason) = &r.reason
-        && let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason.clone())
-    {
-        response.extensions_mut().insert(phrase);
-    }
-    response
 }
 
-/// Sends the request to the route's upstream and relays the answer (502 when the upstream
-/// cannot be reached or answers too slowly).
-async fn forward_request(
-    ctx: &Ctx,
-    f: &standin_matcher::CompiledForward,
-    method: &http::Method,
-    headers: &http::HeaderMap,
-    path: &str,
-    query: Option<&str>,
-    body: Bytes,
-) -> Response<MockBody> {
-    let failed = |message: String| {
-        json_error(
-            StatusCode::BAD_GATEWAY,
-            serde_json::json!({ "error": "forward_failed", "message": message }),
-        )
-    };
-    if headers.contains_key(FORWARDED) {
-        return json_error(
-            StatusCode::LOOP_DETECTED,
-            serde_json::json!({ "error": "forward_loop", "message": "this request was forwarded by standin and would be forwarded again" }),
-        );
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let uri = match f.target(path, query, host) {
-        Ok(u) => u,
-        Err(e) => return failed(e),
-    };
-    let mut out_headers = headers.clone();
-    strip_hop_by_hop(&mut out_headers);
-    out_headers.remove(header::CONTENT_LENGTH);
-    if let Some(a) = uri
-        .authority()
-        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-    {
-        out_headers.insert(header::HOST, a);
-    }
-    f.request_headers.apply(&mut out_headers);
-    if !f.request_cookies.is_empty() {
-        let mut pairs: Vec<(String, String)> = out_headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        f.request_cookies.apply(&mut pairs);
-        out_headers.remove(header::COOKIE);
-        let joined = pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        if let Ok(v) = HeaderValue::from_str(&joined)
-            && !joined.is_empty()
-        {
-            out_headers.insert(header::COOKIE, v);
+/// The headers with the values of `names` replaced; cookies keep their names.
+fn redacted(headers: &http::HeaderMap, names: &[HeaderName]) -> http::HeaderMap {
+    let mut out = headers.clone();
+    for name in names {
+        if !out.contains_key(name) {
+            continue;
+        }
+        let values: Vec<HeaderValue> = out.get_all(name).iter().map(|v| hide(name, v)).collect();
+        out.remove(name);
+        for v in values {
+            out.append(name.clone(), v);
         }
     }
-    out_headers.insert(FORWARDED, HeaderValue::from_static("1"));
-    let mut req = Request::new(http_body_util::Full::new(f.body.clone().unwrap_or(body)));
-    *req.method_mut() = method.clone();
-    *req.uri_mut() = uri.clone();
-    *req.headers_mut() = out_headers;
-    let answer =
-        match tokio::time::timeout(ctx.config.forward_timeout, ctx.upstream.request(req)).await {
-            Err(_) => {
-                return failed(format!(
-                    "{uri} did not answer within {:?}",
-                    ctx.config.forward_timeout
-                ));
-            }
-            Ok(Err(e)) => return failed(format!("{uri}: {e}")),
-            Ok(Ok(a)) => a,
-        };
-    let (parts, incoming) = answer.into_parts();
-    let data = match Limited::new(incoming, ctx.config.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(c) => c.to_bytes(),
-        Err(e) => return failed(format!("reading the answer of {uri}: {e}")),
-    };
-    let mut headers = parts.headers;
-    strip_hop_by_hop(&mut headers);
-    headers.remove(header::CONTENT_LENGTH);
-    let data = match &f.response_body {
-        None => data,
-        Some((b, content_type)) => {
-            if let Some(ct) = content_type {
-                headers.insert(header::CONTENT_TYPE, ct.clone());
-            }
-            b.clone()
-        }
-    };
-    f.response_headers.apply(&mut headers);
-    let present: Vec<String> = headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|t| t.split('=').next())
-                .map(|n| n.trim().to_string())
+    out
+}
+
+const REDACTED: &str = "<redacted>";
+
+fn hide(name: &HeaderName, value: &HeaderValue) -> HeaderValue {
+    let cookie_like = name == header::COOKIE || name == header::SET_COOKIE;
+    let text = value.to_str().unwrap_or("");
+    if !cookie_like || text.is_empty() {
+        return HeaderValue::from_static(REDACTED);
+    }
+    let separator = if name == header::COOKIE { ";" } else { "\u{0}" };
+    let kept: Vec<String> = text
+        .split(separator)
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) => format!("{}={REDACTED}", k.trim()),
+            None => REDACTED.to_string(),
         })
         .collect();
-    let present: Vec<&str> = present.iter().map(String::as_str).collect();
-    let (set_cookies, removed) = f.response_cookies.set_cookie_lines(&present);
-    if !removed.is_empty() {
-        let kept: Vec<HeaderValue> = headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter(|v| {
-                let name = v
-                    .to_str()
-                    .ok()
-                    .and_then(|t| t.split('=').next())
-                    .unwrap_or("")
-                    .trim();
-                !removed.iter().any(|r| r == name)
-            })
-            .cloned()
-            .collect();
-        headers.remove(header::SET_COOKIE);
-        for v in kept {
-            headers.append(header::SET_COOKIE, v);
-        }
-    }
-    for line in set_cookies {
-        if let Ok(v) = HeaderValue::from_str(&line) {
-            headers.append(header::SET_COOKIE, v);
-        }
-    }
-    let mut response = Response::new(MockBody::full(data));
-    *response.status_mut() = f.response_status.unwrap_or(parts.status);
-    *response.headers_mut() = headers;
-    response
+    HeaderValue::from_str(&kept.join("; ")).unwrap_or(HeaderValue::from_static(REDACTED))
 }
-
-fn strip_hop_by_hop(h: &mut http::HeaderMap) {
-    for name in [
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    ] {
-        h.remove(name);
-    }
-}
-
-/// A whole response rendered from a document template, and the delay it asks for.
-fn document_response(
-    t: &standin_matcher::DocumentTemplate,
-    req: &standin_matcher::Request<'_>,
-    path_values: &[(Box<str>, String)],
-) -> (Response<MockBody>, u64) {
-    match t.render(req, path_values) {
-        Ok(d) => {
-            let mut response = Response::new(MockBody::full(d.body));
-            *response.status_mut() = d.status;
-            for (name, value) in d.headers {
-                response.headers_mut().append(name, value);
-            }
-            if let Some(phrase) = d
-                .reason
-                .and_then(|r| hyper::ext::ReasonPhrase::try_from(r).ok())
-            {
-                response.extensions_mut().insert(phrase);
-            }
-            (response, d.delay_ms)
-        }
-        // MockServer answers a template that renders no response with a bare 404.
-        Err(e) => {
-            tracing::warn!(error = %e, "a response template rendered no response");
-            (empty(StatusCode::NOT_FOUND), 0)
-        }
-    }
-}
-
 /// The response as HTTP/1.1 bytes with the given Content-Length (none when `None`).
 fn raw_http1(response: &Response<MockBody>, length: Option<u64>) -> Bytes {
     let status = response.status();
@@ -637,45 +680,4 @@ fn raw_http1(response: &Response<MockBody>, length: Option<u64>) -> Bytes {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(response.body().bytes());
     Bytes::from(out)
-}
-
-fn empty(status: StatusCode) -> Response<MockBody> {
-    let mut r = Response::new(MockBody::full(Bytes::new()));
-    *r.status_mut() = status;
-    r
-}
-
-/// A JSON error response of the data plane.
-fn json_error(status: StatusCode, body: serde_json::Value) -> Response<MockBody> {
-    let mut r = Response::new(MockBody::full(Bytes::from(body.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
-fn no_service(method: &str, path: &str) -> Response<MockBody> {
-    json_error(
-        StatusCode::NOT_FOUND,
-        serde_json::json!({
-            "error": "no_service",
-            "message": format!("no service is served at {path}; services live under their base path, /{{team}}/{{service}} by default"),
-            "request": { "method": method, "path": path },
-        }),
-    )
-}
-
-fn no_route(service: &str, method: &str, path: &str, misses: &[NearMiss]) -> Response<MockBody> {
-    json_error(
-        StatusCode::NOT_FOUND,
-        serde_json::json!({
-            "error": "no_route_matched",
-            "message": format!("no route of {service} matched {method} {path}"),
-            "service": service,
-            "request": { "method": method, "path": path },
-            "nearMisses": misses,
-        }),
-    )
 }

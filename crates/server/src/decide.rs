@@ -1,0 +1,292 @@
+//! The synchronous heart of the serving path: which service, which route, what response.
+//!
+//! [`decide`] does no IO and never waits, so it can run on a mock worker with a small
+//! budget or on the evaluation lane with the full one. Inline, running out of fuel is not
+//! a failure: the caller decides again on the lane, from where the inline attempt
+//! stopped. A route is claimed (its `times` counted) only when matching finished within
+//! the budget, so deciding again never counts a use twice.
+
+use crate::error::{ServeError, Stage};
+use crate::io::MockBody;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, Version, header};
+use standin_matcher::{
+    Budget, CompiledResponse, CompiledRoute, CompiledService, Exhausted, NearMiss, Outcome,
+    Request, RouteTable,
+};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// A request as read off the connection, owned so it can cross to the lane.
+pub(crate) struct Incoming {
+    pub method: Method,
+    pub uri: Uri,
+    pub version: Version,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Path values a route captured.
+pub(crate) type PathValues = Vec<(Box<str>, String)>;
+
+/// What the request gets.
+pub(crate) struct Decision {
+    /// The service the request reached, if any.
+    pub service: Option<Arc<CompiledService>>,
+    /// The path relative to the service's base path (the whole path without a service).
+    pub relative: String,
+    pub route: Option<Arc<CompiledRoute>>,
+    pub near_misses: Vec<NearMiss>,
+    pub response: Response<MockBody>,
+    pub delay_ms: u64,
+    /// Set when the response is an error of standin's own.
+    pub error: Option<ServeError>,
+}
+
+/// Where a decision resumes.
+pub(crate) enum Resume {
+    Match,
+    /// The route is chosen (and claimed); only the response is left to render.
+    Render {
+        route: Arc<CompiledRoute>,
+        path_values: PathValues,
+    },
+}
+
+// Built once per request and moved once: boxing the large variant would cost an
+// allocation per request for nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Step {
+    Done(Decision),
+    /// The inline budget ran out; decide again with the full budget, from here.
+    Again(Resume),
+}
+
+/// Decides the answer to `inc`. `inline` marks the worker's own attempt, whose running
+/// out of fuel means "again, on the lane" rather than "over budget".
+pub(crate) fn decide(
+    table: &RouteTable,
+    inc: &Incoming,
+    host_routing: bool,
+    budget: Budget,
+    resume: Resume,
+    inline: bool,
+) -> Step {
+    let path = inc.uri.path();
+    let Some((svc, rel)) = table.resolve(host(inc, host_routing), path) else {
+        return Step::Done(Decision {
+            service: None,
+            relative: path.to_string(),
+            route: None,
+            near_misses: Vec::new(),
+            response: no_service(inc.method.as_str(), path),
+            delay_ms: 0,
+            error: None,
+        });
+    };
+    let rel = if rel.is_empty() { "/" } else { rel };
+    let req = Request::new(
+        inc.method.as_str(),
+        rel,
+        inc.uri.query(),
+        &inc.headers,
+        &inc.body,
+    )
+    .with_budget(budget);
+    let decided = |route, near_misses, response, delay_ms, error| {
+        Step::Done(Decision {
+            service: Some(svc.clone()),
+            relative: rel.to_string(),
+            route,
+            near_misses,
+            response,
+            delay_ms,
+            error,
+        })
+    };
+    let (route, path_values) = match resume {
+        Resume::Render { route, path_values } => (route, path_values),
+        Resume::Match => match svc.find(&req) {
+            Outcome::Matched(m) => (m.route.clone(), m.path_values),
+            Outcome::Unmatched(misses) => {
+                let response = match svc.info.not_found {
+                    standin_model::NotFound::Explain => {
+                        no_route(&svc.key, inc.method.as_str(), path, &misses)
+                    }
+                    standin_model::NotFound::Empty => empty(StatusCode::NOT_FOUND),
+                };
+                return decided(None, misses, response, 0, None);
+            }
+            Outcome::OverBudget { route, why } => {
+                if inline && why == Exhausted::Fuel {
+                    return Step::Again(Resume::Match);
+                }
+                let route = svc.routes().iter().find(|r| r.id == route).cloned();
+                let error = over_budget(route.as_ref(), why, Stage::Matching);
+                return decided(route, Vec::new(), error_response(&error), 0, Some(error));
+            }
+        },
+    };
+    let r = &route.response;
+    let (response, rendered_delay, failure) = match &r.document {
+        None => (build_response(r, &req, &path_values), 0, None),
+        Some(t) => match t.render(&req, &path_values) {
+            Ok(d) => {
+                let delay = d.delay_ms;
+                (document_response(d), delay, None)
+            }
+            Err(message) => {
+                // MockServer answers a template that renders no response with a bare 404;
+                // a template cut short by its budget is standin's own failure.
+                let failure = (!req.budget().is_exhausted()).then(|| ServeError::TemplateFailed {
+                    route: route.id.clone(),
+                    message,
+                });
+                (empty(StatusCode::NOT_FOUND), 0, failure)
+            }
+        },
+    };
+    if let Some(why) = req.budget().exhausted() {
+        if inline && why == Exhausted::Fuel {
+            return Step::Again(Resume::Render { route, path_values });
+        }
+        let error = over_budget(Some(&route), why, Stage::Rendering);
+        return decided(
+            Some(route),
+            Vec::new(),
+            error_response(&error),
+            0,
+            Some(error),
+        );
+    }
+    if let Some(f) = &failure {
+        tracing::warn!(error = %f.message(), "a response template rendered no response");
+    }
+    let delay = svc.info.default_delay_ms + r.delay_ms + rendered_delay;
+    decided(Some(route.clone()), Vec::new(), response, delay, None)
+}
+
+fn host(inc: &Incoming, host_routing: bool) -> Option<&str> {
+    if !host_routing {
+        return None;
+    }
+    inc.headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| inc.uri.authority().map(|a| a.as_str()))
+}
+
+/// Records the failure on the route (the API lists routes that ran out) and builds the
+/// error.
+fn over_budget(route: Option<&Arc<CompiledRoute>>, why: Exhausted, stage: Stage) -> ServeError {
+    let id = match route {
+        Some(r) => {
+            r.counters.over_budget.fetch_add(1, Ordering::Relaxed);
+            r.id.clone()
+        }
+        None => Arc::from(""),
+    };
+    ServeError::OverBudget {
+        route: id,
+        why,
+        stage,
+    }
+}
+
+pub(crate) fn build_response(
+    r: &CompiledResponse,
+    req: &Request<'_>,
+    path_values: &[(Box<str>, String)],
+) -> Response<MockBody> {
+    let (data, rendered_headers) = match r.render(req, path_values) {
+        Some(rendered) => (rendered.body, Some(rendered.headers)),
+        None => (r.body.clone(), None),
+    };
+    let body = match (r.chunk_size, r.omit_content_length) {
+        (Some(chunk), _) => MockBody::Chunked { data, chunk },
+        (None, true) => MockBody::Chunked {
+            chunk: data.len().max(1),
+            data,
+        },
+        (None, false) => MockBody::full(data),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = r.status;
+    let headers = response.headers_mut();
+    for (name, value) in rendered_headers.as_ref().unwrap_or(&r.headers) {
+        headers.append(name.clone(), value.clone());
+    }
+    set_reason(&mut response, r.reason.clone());
+    response
+}
+
+/// A whole response rendered from a document template.
+fn document_response(d: standin_matcher::RenderedDocument) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::full(d.body));
+    *response.status_mut() = d.status;
+    for (name, value) in d.headers {
+        response.headers_mut().append(name, value);
+    }
+    set_reason(&mut response, d.reason);
+    response
+}
+
+/// Sets the status line's reason phrase: the route's own, or none for a status without a
+/// standard one (hyper would otherwise write `<none>`).
+fn set_reason(response: &mut Response<MockBody>, reason: Option<Bytes>) {
+    let phrase = match reason {
+        Some(r) => hyper::ext::ReasonPhrase::try_from(r).ok(),
+        None if response.status().canonical_reason().is_none() => {
+            Some(hyper::ext::ReasonPhrase::from_static(b""))
+        }
+        None => None,
+    };
+    if let Some(p) = phrase {
+        response.extensions_mut().insert(p);
+    }
+}
+
+pub(crate) fn empty(status: StatusCode) -> Response<MockBody> {
+    let mut r = Response::new(MockBody::full(Bytes::new()));
+    *r.status_mut() = status;
+    r
+}
+
+/// A JSON error response of the data plane.
+pub(crate) fn json_error(status: StatusCode, body: serde_json::Value) -> Response<MockBody> {
+    let mut r = Response::new(MockBody::full(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+pub(crate) fn error_response(e: &ServeError) -> Response<MockBody> {
+    json_error(e.status(), e.body())
+}
+
+fn no_service(method: &str, path: &str) -> Response<MockBody> {
+    json_error(
+        StatusCode::NOT_FOUND,
+        serde_json::json!({
+            "error": "no_service",
+            "message": format!("no service is served at {path}; services live under their base path, /{{team}}/{{service}} by default"),
+            "request": { "method": method, "path": path },
+        }),
+    )
+}
+
+fn no_route(service: &str, method: &str, path: &str, misses: &[NearMiss]) -> Response<MockBody> {
+    json_error(
+        StatusCode::NOT_FOUND,
+        serde_json::json!({
+            "error": "no_route_matched",
+            "message": format!("no route of {service} matched {method} {path}"),
+            "service": service,
+            "request": { "method": method, "path": path },
+            "nearMisses": misses,
+        }),
+    )
+}

@@ -1,0 +1,209 @@
+//! Forwarding: a route that sends the request on to a real service and relays its
+//! answer, with edits to the path, headers, query, cookies and body on the way.
+
+use crate::error::ServeError;
+use crate::io::MockBody;
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, header};
+use http_body_util::{BodyExt, Limited};
+use hyper_util::rt::TokioExecutor;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(crate) type Upstream = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<Bytes>,
+>;
+
+/// The forwarding client: http and https upstreams, trusting the public web PKI roots and
+/// the certificates in `extra_ca_pem` (an internal CA, say).
+pub(crate) fn upstream_client(extra_ca_pem: Option<&[u8]>) -> Upstream {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca_pem {
+        for cert in CertificateDer::pem_slice_iter(pem).flatten() {
+            let _ = roots.add(cert);
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports rustls' default protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// Checks that a PEM file holds at least one certificate, for configuration errors at start.
+pub fn check_ca_pem(pem: &[u8]) -> Result<usize, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
+    match certs {
+        Ok(c) if !c.is_empty() => Ok(c.len()),
+        Ok(_) => Err("no certificate in the file".into()),
+        Err(e) => Err(format!("not PEM certificates: {e:?}")),
+    }
+}
+
+/// Marks a request standin forwarded, so that a route forwarding to standin itself with
+/// the same request is stopped instead of looping.
+const FORWARDED: &str = "x-standin-forwarded";
+
+/// Sends the request to the route's upstream and relays the answer (502 when the upstream
+/// cannot be reached or answers too slowly).
+/// The forwarding client with its limits.
+pub(crate) struct Forwarder {
+    pub(crate) client: Upstream,
+    pub(crate) timeout: Duration,
+    /// Larger upstream answers are refused.
+    pub(crate) max_body_bytes: usize,
+}
+
+impl Forwarder {
+    pub(crate) async fn send(
+        &self,
+        f: &standin_matcher::CompiledForward,
+        method: &http::Method,
+        headers: &http::HeaderMap,
+        path: &str,
+        query: Option<&str>,
+        body: Bytes,
+    ) -> Result<Response<MockBody>, ServeError> {
+        let failed = |message: String| Err(ServeError::ForwardFailed(message));
+        if headers.contains_key(FORWARDED) {
+            return Err(ServeError::ForwardLoop);
+        }
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let uri = match f.target(path, query, host) {
+            Ok(u) => u,
+            Err(e) => return failed(e),
+        };
+        let mut out_headers = headers.clone();
+        strip_hop_by_hop(&mut out_headers);
+        out_headers.remove(header::CONTENT_LENGTH);
+        if let Some(a) = uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            out_headers.insert(header::HOST, a);
+        }
+        f.request_headers.apply(&mut out_headers);
+        if !f.request_cookies.is_empty() {
+            let mut pairs: Vec<(String, String)> = out_headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .filter_map(|kv| kv.trim().split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            f.request_cookies.apply(&mut pairs);
+            out_headers.remove(header::COOKIE);
+            let joined = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if let Ok(v) = HeaderValue::from_str(&joined)
+                && !joined.is_empty()
+            {
+                out_headers.insert(header::COOKIE, v);
+            }
+        }
+        out_headers.insert(FORWARDED, HeaderValue::from_static("1"));
+        let mut req = Request::new(http_body_util::Full::new(f.body.clone().unwrap_or(body)));
+        *req.method_mut() = method.clone();
+        *req.uri_mut() = uri.clone();
+        *req.headers_mut() = out_headers;
+        let timeout = self.timeout;
+        let answer = match tokio::time::timeout(timeout, self.client.request(req)).await {
+            Err(_) => {
+                return failed(format!("{uri} did not answer within {timeout:?}"));
+            }
+            Ok(Err(e)) => return failed(format!("{uri}: {e}")),
+            Ok(Ok(a)) => a,
+        };
+        let (parts, incoming) = answer.into_parts();
+        let data = match Limited::new(incoming, self.max_body_bytes).collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(e) => return failed(format!("reading the answer of {uri}: {e}")),
+        };
+        let mut headers = parts.headers;
+        strip_hop_by_hop(&mut headers);
+        headers.remove(header::CONTENT_LENGTH);
+        let data = match &f.response_body {
+            None => data,
+            Some((b, content_type)) => {
+                if let Some(ct) = content_type {
+                    headers.insert(header::CONTENT_TYPE, ct.clone());
+                }
+                b.clone()
+            }
+        };
+        f.response_headers.apply(&mut headers);
+        let present: Vec<String> = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| {
+                v.to_str()
+                    .ok()
+                    .and_then(|t| t.split('=').next())
+                    .map(|n| n.trim().to_string())
+            })
+            .collect();
+        let present: Vec<&str> = present.iter().map(String::as_str).collect();
+        let (set_cookies, removed) = f.response_cookies.set_cookie_lines(&present);
+        if !removed.is_empty() {
+            let kept: Vec<HeaderValue> = headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .filter(|v| {
+                    let name = v
+                        .to_str()
+                        .ok()
+                        .and_then(|t| t.split('=').next())
+                        .unwrap_or("")
+                        .trim();
+                    !removed.iter().any(|r| r == name)
+                })
+                .cloned()
+                .collect();
+            headers.remove(header::SET_COOKIE);
+            for v in kept {
+                headers.append(header::SET_COOKIE, v);
+            }
+        }
+        for line in set_cookies {
+            if let Ok(v) = HeaderValue::from_str(&line) {
+                headers.append(header::SET_COOKIE, v);
+            }
+        }
+        let mut response = Response::new(MockBody::full(data));
+        *response.status_mut() = f.response_status.unwrap_or(parts.status);
+        *response.headers_mut() = headers;
+        Ok(response)
+    }
+}
+
+fn strip_hop_by_hop(h: &mut http::HeaderMap) {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        h.remove(name);
+    }
+}

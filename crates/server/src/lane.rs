@@ -1,0 +1,71 @@
+//! The evaluation lane: a few threads of their own for requests whose matching or
+//! rendering outgrows the small budget a mock worker gives inline.
+//!
+//! Most requests are decided on the worker that read them, within a budget of about a
+//! millisecond. One that needs more (an XPath over a large document, a template over
+//! many items) is handed here with the full budget, so the workers stay free for
+//! everyone else. The queue is bounded: when it is full the request gets 503 at once.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+#[derive(Clone)]
+pub(crate) struct Lane {
+    jobs: SyncSender<Job>,
+}
+
+/// The lane's queue is full.
+#[derive(Debug)]
+pub(crate) struct Full;
+
+impl Lane {
+    /// Starts `threads` threads sharing a queue of `queue` jobs.
+    pub(crate) fn start(threads: usize, queue: usize) -> Self {
+        let (jobs, rx) = sync_channel::<Job>(queue.max(1));
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("standin-eval-{i}"))
+                .spawn(move || work(&rx));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start an evaluation thread");
+            }
+        }
+        Lane { jobs }
+    }
+
+    /// Queues `f`; its result arrives on the receiver. A panic in `f` drops the sender,
+    /// which the receiver sees as an error.
+    pub(crate) fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<oneshot::Receiver<T>, Full> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(rx),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(Full),
+        }
+    }
+}
+
+fn work(rx: &Mutex<Receiver<Job>>) {
+    loop {
+        // The lock is held only to take the next job, never while running one.
+        let job = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        if catch_unwind(AssertUnwindSafe(job)).is_err() {
+            tracing::error!("an evaluation panicked; the request got a 500");
+        }
+    }
+}
