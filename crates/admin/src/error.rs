@@ -53,6 +53,13 @@ impl ApiError {
         e.body.pointer = Some(pointer.into());
         e
     }
+
+    /// A query parameter is wrong; `pointer` names it (`/service`).
+    pub fn invalid_query(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self::invalid(pointer, message);
+        e.body.error = "invalid_query";
+        e
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -125,11 +132,77 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::new(e.status(), "body_unreadable", e.body_text()))?;
+        json_content_type(req.headers())?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "body_too_large"
+            } else {
+                "body_unreadable"
+            };
+            ApiError::new(e.status(), code, e.body_text())
+        })?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// Bodies are JSON. No `Content-Type`, `application/json`, any `+json` type, and curl's
+/// default for `-d` (`application/x-www-form-urlencoded`) are read as JSON; anything else
+/// (`text/plain`, XML, multipart) is refused rather than guessed at.
+fn json_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = text.split(';').next().unwrap_or("").trim();
+    let ok = essence == "application/json"
+        || essence.ends_with("+json")
+        || essence == "application/x-www-form-urlencoded";
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("the body must be JSON (Content-Type: application/json), not \"{essence}\""),
+        ))
+    }
+}
+
+/// Refuses writes that a browser sends on another site's behalf (CSRF): a request whose
+/// `Origin` names another host than the one it was sent to, or that the browser marks
+/// `Sec-Fetch-Site: cross-site`. Reads, and clients that are not browsers (curl sends no
+/// `Origin`), pass.
+pub(crate) async fn same_origin_writes(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{Method, header};
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let headers = req.headers();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|h| h.to_str().ok());
+    let origin_host = origin.map(|o| o.split_once("://").map_or(o, |(_, rest)| rest));
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site");
+    let foreign = match (origin_host, host) {
+        (Some("null"), _) => true,
+        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if !safe && (foreign || cross_site) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            format!(
+                "writes from another site's page are refused (Origin {}); use the API from the standin UI, a script or curl",
+                origin.unwrap_or("absent")
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Parses JSON, reporting syntax errors by line and column and type errors by JSON pointer.

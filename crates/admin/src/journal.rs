@@ -30,12 +30,33 @@ pub(crate) struct JournalParams {
     limit: Option<usize>,
 }
 
+/// A `team/service` that names no service is a mistake, not an empty journal.
+fn known_service(app: &App, service: Option<&str>) -> Result<(), ApiError> {
+    let Some(key) = service.filter(|k| !k.is_empty()) else {
+        return Ok(());
+    };
+    let exists = key
+        .split_once('/')
+        .is_some_and(|(t, s)| app.catalog().services.contains_key(&(t.into(), s.into())));
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("service \"{key}\" does not exist (give team/service)"),
+        ))
+    }
+}
+
 /// Lists journal entries, newest first.
-#[utoipa::path(get, path = "/api/v1/journal", tag = "journal", params(JournalParams), responses((status = 200, body = Vec<EntryView>)))]
+#[utoipa::path(get, path = "/api/v1/journal", tag = "journal", params(JournalParams),
+    responses((status = 200, body = Vec<EntryView>), (status = 404, body = ErrorBody)))]
 pub(crate) async fn query(
     State(app): State<App>,
     QueryParams(p): QueryParams<JournalParams>,
-) -> Json<Vec<EntryView>> {
+) -> ApiResult<Json<Vec<EntryView>>> {
+    known_service(&app, p.service.as_deref())?;
     let journal = app.journal();
     journal.flush().await;
     let q = JournalQuery {
@@ -49,29 +70,51 @@ pub(crate) async fn query(
         matcher: None,
         limit: Some(p.limit.unwrap_or(100).min(1000)),
     };
-    Json(
+    Ok(Json(
         journal
             .query(&q)
             .iter()
             .map(|e| EntryView::from(&**e))
             .collect(),
-    )
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
 pub(crate) struct ClearParams {
-    /// `team/service`; all services when absent.
+    /// `team/service` whose entries to forget.
     service: Option<String>,
+    /// Forget every team's entries. Needed when `service` is absent, so that one call
+    /// without a service cannot wipe everyone's journal by accident.
+    #[serde(default)]
+    all: bool,
 }
 
-/// Forgets journal entries of one service, or of all.
-#[utoipa::path(delete, path = "/api/v1/journal", tag = "journal", params(ClearParams), responses((status = 204)))]
+/// Forgets the journal entries of one service (`service=team/service`), or of every
+/// service (`all=true`).
+#[utoipa::path(delete, path = "/api/v1/journal", tag = "journal", params(ClearParams),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn clear(
     State(app): State<App>,
     QueryParams(p): QueryParams<ClearParams>,
-) -> StatusCode {
+) -> ApiResult<StatusCode> {
+    match (p.service.as_deref(), p.all) {
+        (Some(_), true) => {
+            return Err(ApiError::invalid_query(
+                "/all",
+                "give either service or all=true, not both",
+            ));
+        }
+        (None, false) => {
+            return Err(ApiError::invalid_query(
+                "/service",
+                "name the service whose entries to forget (service=team/service), or pass all=true to forget every team's",
+            ));
+        }
+        (Some(key), false) => known_service(&app, Some(key))?,
+        (None, true) => {}
+    }
     app.journal().clear(p.service.as_deref()).await;
-    StatusCode::NO_CONTENT
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// How many requests are expected. Give `exactly`, or `atLeast` and/or `atMost`.

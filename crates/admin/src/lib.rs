@@ -42,8 +42,33 @@ use utoipa_swagger_ui::SwaggerUi;
 )]
 struct ApiDoc;
 
+/// Reports the data plane's counters (refusals and failures) as JSON, for
+/// `GET /api/v1/status`. The admin API knows nothing else of the data plane.
+pub type StatusSource = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AdminState {
+    pub app: App,
+    pub serving: StatusSource,
+}
+
+impl axum::extract::FromRef<AdminState> for App {
+    fn from_ref(s: &AdminState) -> App {
+        s.app.clone()
+    }
+}
+
 /// Builds the admin router with its OpenAPI document and docs page.
 pub fn router(app: App) -> Router {
+    router_with(AdminState {
+        app,
+        serving: Arc::new(|| serde_json::json!({})),
+    })
+}
+
+/// [`router`] with the data plane's counters in `GET /api/v1/status`.
+pub fn router_with(state: AdminState) -> Router {
     let (api_router, api) = api().split_for_parts();
     api_router
         .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", api))
@@ -51,16 +76,18 @@ pub fn router(app: App) -> Router {
             "/",
             axum::routing::get(|| async { Redirect::temporary("/api/v1/docs/") }),
         )
-        .with_state(app)
+        .layer(axum::middleware::from_fn(error::same_origin_writes))
+        .with_state(state)
 }
 
 /// Serves the admin API on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: App,
+    serving: StatusSource,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    axum::serve(listener, router_with(AdminState { app, serving }))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -70,9 +97,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api().split_for_parts().1
 }
 
-fn api() -> OpenApiRouter<App> {
+fn api() -> OpenApiRouter<AdminState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
+        .routes(routes!(status))
         .routes(routes!(list_teams, create_team))
         .routes(routes!(get_team, put_team, delete_team))
         .routes(routes!(list_services))
@@ -133,6 +161,88 @@ async fn health(State(app): State<App>) -> Json<Health> {
         teams: c.teams.len(),
         services: c.services.len(),
         routes: c.route_count(),
+    })
+}
+
+/// A stored definition that is not served.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct QuarantinedView {
+    /// `team`, `service` or `route`.
+    entity: String,
+    key: String,
+    reason: String,
+}
+
+/// A route whose evaluation ran out of budget.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct OverBudgetRoute {
+    /// `team/service/routeId`.
+    route: String,
+    /// Requests that ran out of budget on it since it was last changed.
+    count: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    /// `ok`, or `degraded` when definitions are quarantined.
+    status: &'static str,
+    /// Stored definitions that are not served (unreadable, orphaned, or not compilable),
+    /// kept in the store until a change writes the same key.
+    quarantined: Vec<QuarantinedView>,
+    /// Routes whose matching or rendering ran out of budget.
+    over_budget_routes: Vec<OverBudgetRoute>,
+    /// The mock listener's counters: panics, budget and lane refusals, upload and
+    /// connection limits.
+    #[schema(value_type = Object)]
+    serving: serde_json::Value,
+    #[schema(value_type = Object)]
+    journal: standin_journal::JournalStats,
+}
+
+/// What needs an operator's attention: quarantined definitions, routes over budget, and
+/// the mock listener's refusals and failures.
+#[utoipa::path(get, path = "/api/v1/status", tag = "teams", responses((status = 200, body = Status)))]
+async fn status(State(s): State<AdminState>) -> Json<Status> {
+    let quarantined: Vec<QuarantinedView> = s
+        .app
+        .quarantined()
+        .iter()
+        .map(|q| QuarantinedView {
+            entity: q.entity.clone(),
+            key: q.key.clone(),
+            reason: q.reason.clone(),
+        })
+        .collect();
+    let table = s.app.table().load_full();
+    let over_budget_routes = table
+        .services()
+        .iter()
+        .flat_map(|svc| {
+            svc.routes().iter().filter_map(move |r| {
+                let count = r
+                    .counters
+                    .over_budget
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                (count > 0).then(|| OverBudgetRoute {
+                    route: format!("{}/{}", svc.key, r.id),
+                    count,
+                })
+            })
+        })
+        .collect();
+    Json(Status {
+        status: if quarantined.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        },
+        quarantined,
+        over_budget_routes,
+        serving: (s.serving)(),
+        journal: s.app.journal().stats(),
     })
 }
 

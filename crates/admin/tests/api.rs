@@ -1496,6 +1496,24 @@ fn entry(
 }
 
 /// Five entries, seq 1 to 5.
+/// Creates the services the recorded entries belong to: the journal API answers only
+/// for services that exist.
+async fn journal_services(app: &App) {
+    for (team, service) in [("pay", "api"), ("ops", "svc")] {
+        app.change("t", |d| {
+            if !d.catalog().teams.contains_key(team) {
+                d.create_team(serde_json::from_value(json!({"slug": team})).unwrap())?;
+            }
+            d.create_service(
+                team,
+                serde_json::from_value(json!({"slug": service})).unwrap(),
+            )
+        })
+        .await
+        .unwrap();
+    }
+}
+
 fn record_journal(app: &App) {
     let w = app.journal().writer();
     let mut e1 = entry("pay/api", "GET", "/users/1", 200, Some("r1"));
@@ -1517,6 +1535,7 @@ fn record_journal(app: &App) {
 #[tokio::test]
 async fn journal_queries_and_stats() {
     let api = api().await;
+    journal_services(&api.app).await;
     record_journal(&api.app);
 
     let (s, all) = api.get("/api/v1/journal").await;
@@ -1562,7 +1581,6 @@ async fn journal_queries_and_stats() {
         ("service=pay%2Fapi", &[3, 2, 1]),
         ("service=ops/svc", &[4]),
         ("service=", &[5]),
-        ("service=nope/x", &[]),
         ("method=post", &[2]),
         ("service=pay/api&method=GET", &[3, 1]),
         ("status=404", &[5, 3]),
@@ -1582,6 +1600,11 @@ async fn journal_queries_and_stats() {
         assert_eq!(s, StatusCode::OK, "{q}: {b}");
         assert_eq!(seqs(&b), *expected, "{q}");
     }
+
+    // A service that does not exist is a mistake, not an empty journal.
+    let (s, b) = api.get("/api/v1/journal?service=nope/x").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("nope/x"), "{b}");
 
     let (s, stats) = api.get("/api/v1/journal/stats").await;
     assert_eq!(s, StatusCode::OK);
@@ -1612,7 +1635,16 @@ async fn journal_queries_and_stats() {
     let (_, b) = api.get("/api/v1/journal?service=pay/api").await;
     assert_eq!(seqs(&b), [6]);
 
-    let (s, _) = api.delete("/api/v1/journal").await;
+    // Forgetting every team's entries must be asked for by name.
+    let (s, b) = api.delete("/api/v1/journal").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["error"], "invalid_query");
+    assert_eq!(b["pointer"], "/service");
+    let (_, b) = api.get("/api/v1/journal").await;
+    assert_eq!(seqs(&b), [6, 5, 4], "nothing was cleared");
+    let (s, b) = api.delete("/api/v1/journal?service=nope/x").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    let (s, _) = api.delete("/api/v1/journal?all=true").await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, b) = api.get("/api/v1/journal").await;
     assert_eq!(b, json!([]));
@@ -1623,6 +1655,7 @@ async fn journal_queries_and_stats() {
 #[tokio::test]
 async fn journal_verification() {
     let api = api().await;
+    journal_services(&api.app).await;
     record_journal(&api.app);
     let verify = |body: Value| {
         let api = &api;
@@ -1799,6 +1832,7 @@ async fn journal_verification() {
 
 const EXPECTED_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/health", &["get"]),
+    ("/api/v1/status", &["get"]),
     ("/api/v1/teams", &["get", "post"]),
     ("/api/v1/teams/{team}", &["delete", "get", "put"]),
     ("/api/v1/services", &["get"]),
@@ -1973,4 +2007,133 @@ async fn an_array_is_not_a_team() {
     let got = api.raw("POST", "/api/v1/teams", r#"["x"]"#).await;
     assert_error(&got, StatusCode::BAD_REQUEST, "invalid_field", Some("/"));
     assert_eq!(api.get("/api/v1/teams").await.1, serde_json::json!([]));
+}
+
+/// Sends a request with the given headers and body, through the whole router.
+async fn send_with(
+    router: &Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = router
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn bodies_are_json_and_text_or_xml_is_refused() {
+    let api = api().await;
+    let team = br#"{"slug": "a"}"#.to_vec();
+    for ct in [
+        "text/plain",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+    ] {
+        let (s, b) = send_with(
+            &api.router,
+            "POST",
+            "/api/v1/teams",
+            &[("content-type", ct)],
+            team.clone(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct}: {b}");
+        assert_eq!(b["error"], "unsupported_media_type");
+    }
+    assert!(api.app.catalog().teams.is_empty(), "nothing was applied");
+    // curl -d sends form-urlencoded; no type at all and +json types are JSON too.
+    for (i, ct) in [
+        "application/x-www-form-urlencoded",
+        "application/merge-patch+json",
+        "",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body = format!(r#"{{"slug": "t{i}"}}"#).into_bytes();
+        let headers: &[(&str, &str)] = if ct.is_empty() {
+            &[]
+        } else {
+            &[("content-type", ct)]
+        };
+        let (s, b) = send_with(&api.router, "POST", "/api/v1/teams", headers, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{ct}: {b}");
+    }
+}
+
+/// A page on another site must not be able to change mocks through the browser of
+/// someone who can reach the admin API (a CSRF "simple request").
+#[tokio::test]
+async fn writes_from_another_origin_are_refused() {
+    let api = api().await;
+    let team = br#"{"slug": "a"}"#.to_vec();
+    let cases: &[&[(&str, &str)]] = &[
+        &[
+            ("host", "localhost:9090"),
+            ("origin", "http://evil.example"),
+            ("content-type", "text/plain"),
+        ],
+        &[("host", "localhost:9090"), ("origin", "null")],
+        &[("host", "localhost:9090"), ("sec-fetch-site", "cross-site")],
+    ];
+    for headers in cases {
+        let (s, b) = send_with(&api.router, "POST", "/api/v1/teams", headers, team.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{headers:?}: {b}");
+        assert_eq!(b["error"], "cross_origin");
+    }
+    assert!(api.app.catalog().teams.is_empty());
+    // The same origin, and reads from anywhere, pass.
+    let same = [
+        ("host", "localhost:9090"),
+        ("origin", "http://localhost:9090"),
+    ];
+    let (s, _) = send_with(&api.router, "POST", "/api/v1/teams", &same, team).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let read = [
+        ("host", "localhost:9090"),
+        ("origin", "http://evil.example"),
+    ];
+    let (s, _) = send_with(&api.router, "GET", "/api/v1/teams", &read, Vec::new()).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_body_too_large() {
+    let api = api().await;
+    let big = vec![b' '; 3 * 1024 * 1024];
+    let (s, b) = send_with(
+        &api.router,
+        "POST",
+        "/api/v1/teams",
+        &[("content-type", "application/json")],
+        big,
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert_eq!(b["error"], "body_too_large");
+}
+
+#[tokio::test]
+async fn status_lists_quarantined_definitions_and_serving_counters() {
+    let api = api().await;
+    let (s, b) = api.get("/api/v1/status").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "ok");
+    assert_eq!(b["quarantined"], json!([]));
+    assert_eq!(b["overBudgetRoutes"], json!([]));
+    assert!(b["journal"]["capacityPerService"].is_number(), "{b}");
 }

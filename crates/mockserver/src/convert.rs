@@ -190,8 +190,14 @@ fn time_to_live(v: Option<&Value>, pointer: &str, now_ms: u64) -> R<Option<Strin
         .unwrap_or("SECONDS");
     let ms = unit_ms(unit, amount, &format!("{pointer}/timeUnit"))?;
     let at = now_ms.saturating_add(ms.max(0.0) as u64);
-    let ts =
-        jiff::Timestamp::from_millisecond(at as i64).map_err(|e| refuse(pointer, e.to_string()))?;
+    // A time to live beyond the last representable instant (year 9999) never ends: it
+    // is unlimited, not an overflow that expires at once.
+    let Some(ts) = i64::try_from(at)
+        .ok()
+        .and_then(|at| jiff::Timestamp::from_millisecond(at).ok())
+    else {
+        return Ok(None);
+    };
     Ok(Some(ts.to_string()))
 }
 

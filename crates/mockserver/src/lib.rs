@@ -96,6 +96,9 @@ pub async fn dispatch(app: &App, req: ControlRequest) -> Response<MockBody> {
     let Some(name) = endpoint(req.uri.path()) else {
         return text(StatusCode::NOT_FOUND, "");
     };
+    if let Err(refused) = actor(&req) {
+        return refused;
+    }
     let result = match name {
         "status" => Ok(status(req.local_port)),
         "expectation" => expectation(app, &req).await,
@@ -153,10 +156,13 @@ fn app_error(e: AppError) -> Response<MockBody> {
     }
 }
 
-/// The body as JSON; an empty body (or the client's `""`) is `None`.
+/// The body as JSON; an empty body (or the client's `""`) is `None`. A body that is not
+/// UTF-8 is refused: read as empty, it would mean "everything" to clear and reset.
 fn body_json(req: &ControlRequest) -> Result<Option<Value>, Response<MockBody>> {
-    let trimmed = std::str::from_utf8(&req.body).map(str::trim).unwrap_or("");
-    if trimmed.is_empty() {
+    let Ok(text) = std::str::from_utf8(&req.body) else {
+        return Err(bad("incorrect json format: the body is not UTF-8 text"));
+    };
+    if text.trim().is_empty() {
         return Ok(None);
     }
     let v: Value = serde_json::from_slice(&req.body)
@@ -168,11 +174,18 @@ fn body_json(req: &ControlRequest) -> Result<Option<Value>, Response<MockBody>> 
     })
 }
 
-fn actor(req: &ControlRequest) -> String {
-    req.headers
-        .get("x-standin-actor")
-        .and_then(|v| v.to_str().ok())
-        .map_or(ACTOR.to_string(), str::to_string)
+/// Who makes a change: `X-Standin-Actor` (1 to 200 visible ASCII characters, as on the
+/// management API), else [`ACTOR`].
+fn actor(req: &ControlRequest) -> Result<String, Response<MockBody>> {
+    let Some(v) = req.headers.get("x-standin-actor") else {
+        return Ok(ACTOR.to_string());
+    };
+    v.to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= 200)
+        .map(str::to_string)
+        .ok_or_else(|| bad("X-Standin-Actor must be 1 to 200 visible ASCII characters"))
 }
 
 /// The `(team, service)` an API call works on.
@@ -281,7 +294,7 @@ async fn expectation(app: &App, req: &ControlRequest) -> Answer {
     }
     let (team, service) = prepare(app, req).await?;
     let echo: Vec<Value> = converted.iter().map(|c| c.echo.clone()).collect();
-    app.change(&actor(req), |d| {
+    app.change(&actor(req)?, |d| {
         for (i, c) in converted.into_iter().enumerate() {
             let pointer = if array {
                 format!("/{i}")
@@ -420,7 +433,7 @@ async fn delete_routes(
     if ids.is_empty() {
         return Ok(());
     }
-    app.change(&actor(req), |d| {
+    app.change(&actor(req)?, |d| {
         ids.iter()
             .try_for_each(|id| d.delete_route(team, service, id))
     })

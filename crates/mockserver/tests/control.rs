@@ -37,6 +37,15 @@ impl Env {
         body: &str,
         headers: &[(&str, &str)],
     ) -> (StatusCode, String) {
+        self.put_bytes(path, body.as_bytes(), headers).await
+    }
+
+    async fn put_bytes(
+        &self,
+        path: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, String) {
         let mut h = HeaderMap::new();
         for (k, v) in headers {
             h.insert(
@@ -48,7 +57,7 @@ impl Env {
             method: Method::PUT,
             uri: path.parse().unwrap(),
             headers: h,
-            body: Bytes::from(body.to_string()),
+            body: Bytes::copy_from_slice(body),
             local_port: 1080,
         };
         let resp = dispatch(&self.app, req).await;
@@ -407,4 +416,73 @@ async fn an_initialization_file_loads_once_however_often_it_is_applied() {
             .await
             .is_err()
     );
+}
+
+/// A clear whose body is not UTF-8 used to read as empty, which means "clear all".
+#[tokio::test]
+async fn a_clear_with_a_body_that_is_not_utf8_clears_nothing() {
+    let env = env().await;
+    let (s, _) = env
+        .put(
+            "/mockserver/expectation",
+            r#"{"httpRequest": {"path": "/a"}}"#,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, text) = env.put_bytes("/mockserver/clear", b"\xff\xfe{}", &[]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("UTF-8"), "{text}");
+    assert_eq!(env.app.catalog().route_count(), 1);
+}
+
+/// A time to live past the year 9999 wrapped around and expired at once.
+#[tokio::test]
+async fn an_enormous_time_to_live_never_expires() {
+    let env = env().await;
+    let (s, _) = env
+        .put(
+            "/mockserver/expectation",
+            r#"{"httpRequest": {"path": "/ttl"}, "httpResponse": {"statusCode": 203}, "timeToLive": {"timeUnit": "DAYS", "timeToLive": 1e300}}"#,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(env.serve("GET", "/ttl").0, 203);
+}
+
+#[tokio::test]
+async fn an_unreadable_actor_is_refused_before_anything_changes() {
+    let env = env().await;
+    let long = "a".repeat(201);
+    for actor in [long.as_str(), " "] {
+        let (s, text) = env
+            .put_with(
+                "/mockserver/expectation",
+                r#"{"httpRequest": {"path": "/a"}}"#,
+                &[("x-standin-actor", actor)],
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+        assert!(text.contains("X-Standin-Actor"), "{text}");
+    }
+    assert_eq!(env.app.catalog().route_count(), 0);
+}
+
+/// An expectation nested deeper than the store can read back was accepted, and the next
+/// start failed. It is refused now, with the pointer of the deepest point.
+#[tokio::test]
+async fn an_expectation_nested_too_deep_is_refused() {
+    let env = env().await;
+    // 110 levels parse (serde_json reads 128); stored with the route's own nesting they
+    // were beyond what the store could read back.
+    let mut matcher = serde_json::json!("x");
+    for _ in 0..110 {
+        matcher = serde_json::json!({ "a": matcher });
+    }
+    let body = serde_json::json!({
+        "httpRequest": {"path": "/deep", "body": {"type": "JSON", "json": matcher}}
+    });
+    let (s, text) = env.put("/mockserver/expectation", &body.to_string()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("deeper than 100"), "{text}");
+    assert_eq!(env.app.catalog().route_count(), 0);
 }

@@ -5,6 +5,7 @@
 use http::StatusCode;
 use standin_matcher::Exhausted;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Why the data plane answered with an error of its own (not a configured response).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,5 +130,64 @@ impl ServeError {
             body["budget"] = serde_json::json!(why.as_str());
         }
         body
+    }
+}
+
+/// Counts of what the data plane refused or failed at, for `GET /api/v1/status` (and
+/// metrics). Plain atomics: counting costs the serving path an increment.
+#[derive(Debug, Default)]
+pub struct ServeStats {
+    /// Panics caught at the request boundary (standin's bugs).
+    pub panics: AtomicU64,
+    /// Requests whose evaluation ran out of fuel or time.
+    pub over_budget: AtomicU64,
+    /// Requests handed to the evaluation lane.
+    pub lane_runs: AtomicU64,
+    /// Requests refused because the evaluation lane was full.
+    pub lane_full: AtomicU64,
+    /// Uploads refused because request bodies in flight held their budget.
+    pub uploads_full: AtomicU64,
+    /// Bodies that did not arrive in time.
+    pub body_timeouts: AtomicU64,
+    /// Bodies over the size limit.
+    pub bodies_too_large: AtomicU64,
+    /// Connections refused at the connection cap.
+    pub connections_refused: AtomicU64,
+    /// Connections closed for sending nothing or sitting idle.
+    pub connections_idle_closed: AtomicU64,
+}
+
+impl ServeStats {
+    /// Counts one failure of the given kind.
+    pub fn count(&self, e: &ServeError) {
+        let counter = match e {
+            ServeError::Panic { .. } => &self.panics,
+            ServeError::OverBudget { .. } => &self.over_budget,
+            ServeError::LaneFull => &self.lane_full,
+            ServeError::UploadsFull { .. } => &self.uploads_full,
+            ServeError::BodyTimeout => &self.body_timeouts,
+            ServeError::BodyTooLarge { .. } => &self.bodies_too_large,
+            ServeError::BodyUnreadable(_)
+            | ServeError::TemplateFailed { .. }
+            | ServeError::ForwardFailed(_)
+            | ServeError::ForwardLoop => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters as a JSON object (for the status endpoint).
+    pub fn snapshot(&self) -> serde_json::Value {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        serde_json::json!({
+            "panics": n(&self.panics),
+            "overBudget": n(&self.over_budget),
+            "laneRuns": n(&self.lane_runs),
+            "laneFull": n(&self.lane_full),
+            "uploadsFull": n(&self.uploads_full),
+            "bodyTimeouts": n(&self.body_timeouts),
+            "bodiesTooLarge": n(&self.bodies_too_large),
+            "connectionsRefused": n(&self.connections_refused),
+            "connectionsIdleClosed": n(&self.connections_idle_closed),
+        })
     }
 }

@@ -44,7 +44,7 @@ mod io;
 mod lane;
 mod limits;
 
-pub use error::{ServeError, Stage};
+pub use error::{ServeError, ServeStats, Stage};
 pub use forward::check_ca_pem;
 pub use io::MockBody;
 
@@ -135,10 +135,20 @@ pub struct ControlRequest {
     pub local_port: u16,
 }
 
+/// What the data plane serves from and reports to.
+#[derive(Clone)]
+pub struct Plane {
+    /// The published route table.
+    pub table: Arc<ArcSwap<RouteTable>>,
+    pub journal: JournalWriter,
+    pub stats: Arc<ServeStats>,
+}
+
 /// What every request handler shares.
 struct Ctx {
     table: Arc<ArcSwap<RouteTable>>,
     journal: JournalWriter,
+    stats: Arc<ServeStats>,
     config: ServerConfig,
     control: Option<Arc<dyn Control>>,
     /// Forwarding routes' client; connections to upstreams are pooled.
@@ -164,8 +174,7 @@ impl std::error::Error for Dropped {}
 /// connections finish for up to `shutdown_grace`.
 pub async fn serve(
     listener: TcpListener,
-    table: Arc<ArcSwap<RouteTable>>,
-    journal: JournalWriter,
+    plane: Plane,
     config: ServerConfig,
     control: Option<Arc<dyn Control>>,
     shutdown: impl Future<Output = ()>,
@@ -179,8 +188,9 @@ pub async fn serve(
         uploads: limits::Uploads::new(config.max_inflight_body_bytes),
         lane: lane::Lane::start(config.evaluation_threads, config.evaluation_queue),
         local_port: listener.local_addr().map(|a| a.port()).unwrap_or(0),
-        table,
-        journal,
+        table: plane.table,
+        journal: plane.journal,
+        stats: plane.stats,
         config,
         control,
     });
@@ -203,18 +213,23 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let Ok(slot) = slots.clone().try_acquire_owned() else {
+            ctx.stats
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
             tokio::spawn(refuse(stream, ctx.config.max_connections));
             continue;
         };
         let state = io::ConnState::new();
         let raw = io::RawSlot::default();
         let (c, s, r) = (ctx.clone(), state.clone(), raw.clone());
-        let service = service_fn(move |req| {
-            CatchUnwind(Box::pin(handle(c.clone(), req, s.clone(), r.clone())))
+        let service = service_fn(move |req| CatchUnwind {
+            inner: Box::pin(handle(c.clone(), req, s.clone(), r.clone())),
+            stats: c.stats.clone(),
         });
         let io = TokioIo::new(io::FaultIo::new(stream, raw, state.clone()));
         let conn = builder.serve_connection(io, service).into_owned();
         let watch = Watch {
+            stats: ctx.stats.clone(),
             state,
             closing: closing.clone(),
             first_byte: ctx.config.header_read_timeout,
@@ -277,6 +292,7 @@ async fn refuse(mut stream: tokio::net::TcpStream, cap: usize) {
 /// `first_byte`, when it has been idle for `idle`, and at shutdown (gracefully: a request
 /// in progress is finished).
 struct Watch {
+    stats: Arc<ServeStats>,
     state: Arc<io::ConnState>,
     closing: watch::Receiver<bool>,
     first_byte: Duration,
@@ -312,9 +328,11 @@ impl Watch {
                     let idle = self.state.idle_for();
                     if !self.state.read_any() && idle >= self.first_byte {
                         // Nothing was ever sent: there is nothing to finish.
+                        self.stats.connections_idle_closed.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
                     if idle >= self.idle {
+                        self.stats.connections_idle_closed.fetch_add(1, Ordering::Relaxed);
                         shut_down(conn.as_mut());
                         stopping = true;
                     }
@@ -326,7 +344,10 @@ impl Watch {
 
 /// Turns a panic while polling the inner future into a 500, so one request's failure
 /// never reaches another's or the connection's.
-struct CatchUnwind<F>(Pin<Box<F>>);
+struct CatchUnwind<F> {
+    inner: Pin<Box<F>>,
+    stats: Arc<ServeStats>,
+}
 
 impl<F> Future for CatchUnwind<F>
 where
@@ -335,7 +356,7 @@ where
     type Output = Result<Response<MockBody>, Dropped>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
+        let inner = self.inner.as_mut();
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
@@ -343,6 +364,7 @@ where
                     stage: Stage::Serving,
                     message: panic_message(&*panic),
                 };
+                self.stats.count(&error);
                 tracing::error!(error = %error.message(), "a request handler panicked");
                 Poll::Ready(Ok(decide::error_response(&error)))
             }
@@ -390,6 +412,7 @@ async fn handle(
     let (body, _held) = match read {
         Ok(read) => read,
         Err(e) => {
+            ctx.stats.count(&e);
             let mut response = decide::error_response(&e);
             // The rest of the body is not read: the connection cannot carry another request.
             response
@@ -445,6 +468,7 @@ async fn decide_request(
         cancelled.clone(),
     );
     let inc = inc.clone();
+    ctx.stats.lane_runs.fetch_add(1, Ordering::Relaxed);
     let job = ctx.lane.run(move || {
         let (fuel, deadline, cancelled) = budget;
         let budget = Budget::new(fuel)
@@ -471,7 +495,7 @@ async fn decide_request(
         },
     };
     match &decision.error {
-        // The client is gone; there is nobody to answer.
+        // The client is gone; there is nobody to answer, and nothing failed.
         Some(ServeError::OverBudget {
             why: Exhausted::Cancelled,
             ..
@@ -545,6 +569,9 @@ async fn respond(
                 d.error = Some(e);
             }
         }
+    }
+    if let Some(e) = &d.error {
+        ctx.stats.count(e);
     }
     if ctx.journal.enabled() {
         ctx.journal.record(journal_entry(ctx, inc, &d, started));
@@ -680,4 +707,50 @@ fn raw_http1(response: &Response<MockBody>, length: Option<u64>) -> Bytes {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(response.body().bytes());
     Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_deciding_is_a_500_with_a_code() {
+        let e = guarded(Stage::Matching, || -> u8 { panic!("boom") }).unwrap_err();
+        assert_eq!(e.code(), "internal_error");
+        assert!(e.message().contains("boom"), "{}", e.message());
+        let d = failed(e);
+        assert_eq!(d.response.status(), 500);
+        let body: serde_json::Value = serde_json::from_slice(d.response.body().bytes()).unwrap();
+        assert_eq!(body["error"], "internal_error");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_handler_future_is_a_500_and_counted() {
+        let stats = Arc::new(ServeStats::default());
+        let handler = CatchUnwind {
+            inner: Box::pin(async { panic!("in the handler") }),
+            stats: stats.clone(),
+        };
+        let response = handler.await.unwrap();
+        assert_eq!(response.status(), 500);
+        assert_eq!(stats.panics.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn credentials_are_redacted_and_cookie_names_kept() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer secret"),
+        );
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("session=abc; theme=dark"),
+        );
+        h.insert("x-other", HeaderValue::from_static("kept"));
+        let out = redacted(&h, &[header::AUTHORIZATION, header::COOKIE]);
+        assert_eq!(out[header::AUTHORIZATION], "<redacted>");
+        assert_eq!(out[header::COOKIE], "session=<redacted>; theme=<redacted>");
+        assert_eq!(out["x-other"], "kept");
+    }
 }

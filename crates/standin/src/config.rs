@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,12 +17,16 @@ pub struct ServeArgs {
     /// Where the SQLite store lives (created if missing). Default: ./standin-data
     #[arg(long, env = "STANDIN_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address of the mock listener (HTTP/1.1 and h2c). Default: 127.0.0.1:8080
+    /// Address of the mock listener (HTTP/1.1 and h2c), HOST:PORT. Default: 127.0.0.1:8080
     #[arg(long, env = "STANDIN_MOCK_ADDR", value_name = "ADDR")]
-    pub mock_addr: Option<SocketAddr>,
-    /// Address of the management API. Default: 127.0.0.1:9090
+    pub mock_addr: Option<String>,
+    /// Address of the management API, HOST:PORT. Default: 127.0.0.1:9090
     #[arg(long, env = "STANDIN_ADMIN_ADDR", value_name = "ADDR")]
-    pub admin_addr: Option<SocketAddr>,
+    pub admin_addr: Option<String>,
+    /// Start with an empty store even where the data directory held one whose database
+    /// is now missing or empty (refused without this flag, so data is never silently lost).
+    #[arg(long, env = "STANDIN_INIT")]
+    pub init: bool,
     /// Load a demo team and service (once; kept afterwards like any other service).
     #[arg(long, env = "STANDIN_DEMO")]
     pub demo: bool,
@@ -49,8 +53,8 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileConfig {
     data_dir: Option<PathBuf>,
-    mock_addr: Option<SocketAddr>,
-    admin_addr: Option<SocketAddr>,
+    mock_addr: Option<String>,
+    admin_addr: Option<String>,
     demo: Option<bool>,
     workers: Option<usize>,
     log: Option<String>,
@@ -75,8 +79,18 @@ struct FileForward {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileLimits {
     max_body_bytes: Option<usize>,
+    max_inflight_body_bytes: Option<usize>,
     max_header_bytes: Option<usize>,
+    max_headers: Option<usize>,
     header_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    inline_fuel: Option<u64>,
+    evaluation_fuel: Option<u64>,
+    evaluation_timeout_ms: Option<u64>,
+    evaluation_threads: Option<usize>,
+    evaluation_queue: Option<usize>,
     host_routing: Option<bool>,
 }
 
@@ -92,6 +106,8 @@ struct FileJournal {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// Allow an empty store where one existed.
+    pub init: bool,
     pub mock_addr: SocketAddr,
     pub admin_addr: SocketAddr,
     pub demo: bool,
@@ -111,18 +127,7 @@ impl Settings {
             None => FileConfig::default(),
         };
         let mut server = standin_server::ServerConfig::default();
-        if let Some(v) = file.limits.max_body_bytes {
-            server.max_body_bytes = v;
-        }
-        if let Some(v) = file.limits.max_header_bytes {
-            server.max_header_bytes = v;
-        }
-        if let Some(v) = file.limits.header_read_timeout_ms {
-            server.header_read_timeout = Duration::from_millis(v);
-        }
-        if let Some(v) = file.limits.host_routing {
-            server.host_routing = v;
-        }
+        file.limits.apply(&mut server);
         if let Some(v) = file.forward.timeout_ms {
             server.forward_timeout = Duration::from_millis(v);
         }
@@ -157,14 +162,17 @@ impl Settings {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("standin-data")),
-            mock_addr: args
-                .mock_addr
-                .or(file.mock_addr)
-                .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid")),
-            admin_addr: args
-                .admin_addr
-                .or(file.admin_addr)
-                .unwrap_or_else(|| "127.0.0.1:9090".parse().expect("valid")),
+            mock_addr: address(
+                "mock-addr",
+                args.mock_addr.as_deref().or(file.mock_addr.as_deref()),
+                "127.0.0.1:8080",
+            )?,
+            admin_addr: address(
+                "admin-addr",
+                args.admin_addr.as_deref().or(file.admin_addr.as_deref()),
+                "127.0.0.1:9090",
+            )?,
+            init: args.init,
             demo: args.demo || file.demo.unwrap_or(false),
             workers: args.workers.or(file.workers).unwrap_or(cpus),
             log: args
@@ -188,6 +196,19 @@ impl Settings {
         if self.workers == 0 {
             bail!("workers must be at least 1");
         }
+        let s = &self.server;
+        if s.evaluation_threads == 0 || s.evaluation_queue == 0 || s.max_connections == 0 {
+            bail!(
+                "limits.evaluation-threads, limits.evaluation-queue and limits.max-connections must be at least 1"
+            );
+        }
+        if s.max_inflight_body_bytes < s.max_body_bytes {
+            bail!(
+                "limits.max-inflight-body-bytes ({}) must be at least limits.max-body-bytes ({})",
+                s.max_inflight_body_bytes,
+                s.max_body_bytes
+            );
+        }
         if self.server.max_header_bytes < 1024 {
             bail!("limits.max-header-bytes must be at least 1024");
         }
@@ -199,6 +220,62 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+impl FileLimits {
+    fn apply(&self, server: &mut standin_server::ServerConfig) {
+        let ms = |v: Option<u64>, into: &mut Duration| {
+            if let Some(v) = v {
+                *into = Duration::from_millis(v);
+            }
+        };
+        let set = |v: Option<usize>, into: &mut usize| {
+            if let Some(v) = v {
+                *into = v;
+            }
+        };
+        set(self.max_body_bytes, &mut server.max_body_bytes);
+        set(
+            self.max_inflight_body_bytes,
+            &mut server.max_inflight_body_bytes,
+        );
+        set(self.max_header_bytes, &mut server.max_header_bytes);
+        set(self.max_headers, &mut server.max_headers);
+        set(self.max_connections, &mut server.max_connections);
+        set(self.evaluation_threads, &mut server.evaluation_threads);
+        set(self.evaluation_queue, &mut server.evaluation_queue);
+        ms(self.header_read_timeout_ms, &mut server.header_read_timeout);
+        ms(self.body_read_timeout_ms, &mut server.body_read_timeout);
+        ms(self.idle_timeout_ms, &mut server.idle_timeout);
+        ms(self.evaluation_timeout_ms, &mut server.evaluation_timeout);
+        if let Some(v) = self.inline_fuel {
+            server.inline_fuel = v;
+        }
+        if let Some(v) = self.evaluation_fuel {
+            server.evaluation_fuel = v;
+        }
+        if let Some(v) = self.host_routing {
+            server.host_routing = v;
+        }
+    }
+}
+
+/// A listen address: `HOST:PORT`, where HOST may be a name (`localhost:8080`).
+fn address(key: &str, given: Option<&str>, default: &str) -> anyhow::Result<SocketAddr> {
+    let text = given.unwrap_or(default);
+    if let Ok(a) = text.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let resolved = text.to_socket_addrs().with_context(|| {
+        format!("{key}: \"{text}\" is not HOST:PORT (for example 127.0.0.1:8080 or localhost:8080)")
+    })?;
+    let all: Vec<SocketAddr> = resolved.collect();
+    // Prefer IPv4, as `localhost` usually means 127.0.0.1 to the people typing it.
+    all.iter()
+        .find(|a| a.is_ipv4())
+        .or(all.first())
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("{key}: \"{text}\" resolves to no address"))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

@@ -53,26 +53,35 @@ fn main() -> anyhow::Result<()> {
             let doc = standin_admin::openapi()
                 .to_pretty_json()
                 .context("serializing the OpenAPI document")?;
-            println!("{doc}");
-            Ok(())
+            print_quietly(&doc)
         }
     }
 }
 
+/// Prints to stdout; a reader that went away (`standin openapi | head`) is not an error.
+fn print_quietly(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to stdout"),
+    }
+}
+
 fn init_logging(filter: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("invalid log filter {filter:?}"))?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     Ok(())
 }
 
 /// What the control plane hands the data plane once it is ready.
 struct Ready {
-    table: standin_app::SharedTable,
-    journal: standin_journal::JournalWriter,
+    plane: standin_server::Plane,
     control: Option<Arc<dyn standin_server::Control>>,
 }
 
@@ -125,8 +134,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         standin_server::serve(
             listener,
-            ready.table,
-            ready.journal,
+            ready.plane,
             settings.server.clone(),
             ready.control,
             shutdown_signal(),
@@ -147,7 +155,11 @@ async fn control_plane(
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let started = async {
-        let store = SqliteStore::open(&settings.data_dir)
+        let open = standin_store::OpenOptions {
+            init: settings.init,
+            ..standin_store::OpenOptions::default()
+        };
+        let store = SqliteStore::open_with(&settings.data_dir, &open)
             .await
             .with_context(|| format!("opening the store in {}", settings.data_dir.display()))?;
         let journal = Journal::start(settings.journal.clone());
@@ -193,12 +205,17 @@ async fn control_plane(
     } else {
         None
     };
+    let stats = Arc::new(standin_server::ServeStats::default());
     let _ = ready.send(Ok(Ready {
-        table: app.table(),
-        journal: journal.writer(),
+        plane: standin_server::Plane {
+            table: app.table(),
+            journal: journal.writer(),
+            stats: stats.clone(),
+        },
         control,
     }));
-    standin_admin::serve(listener, app, async move {
+    let serving: standin_admin::StatusSource = Arc::new(move || stats.snapshot());
+    standin_admin::serve(listener, app, serving, async move {
         let _ = stop.wait_for(|s| *s).await;
     })
     .await

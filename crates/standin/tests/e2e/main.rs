@@ -2,6 +2,7 @@
 
 mod durability;
 mod forward;
+mod limits;
 mod mockserver;
 mod support;
 

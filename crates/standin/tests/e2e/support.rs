@@ -101,6 +101,13 @@ impl Standin {
         Self::start_with_env(args, &[], dir)
     }
 
+    /// Kills the process and hands back its temporary directory (with `data/`).
+    pub fn stop(mut old: Standin) -> tempfile::TempDir {
+        let _ = old.child.kill();
+        let _ = old.child.wait();
+        std::mem::replace(&mut old.dir, tempfile::tempdir().unwrap())
+    }
+
     /// The process id, for signals and resource limits.
     pub fn pid(&self) -> u32 {
         self.child.id()
