@@ -122,8 +122,11 @@ pub(crate) fn service(s: &mut Service) -> Result<(), AppError> {
 }
 
 pub(crate) fn route(r: &mut Route, pointer: &str) -> Result<(), AppError> {
+    // `.` and `..` would read as path steps in the route's URL.
     let id_ok = !r.id.is_empty()
         && r.id.len() <= MAX_ID
+        && r.id != "."
+        && r.id != ".."
         && !r
             .id
             .chars()
@@ -132,7 +135,7 @@ pub(crate) fn route(r: &mut Route, pointer: &str) -> Result<(), AppError> {
         return Err(AppError::invalid(
             format!("{pointer}/id"),
             format!(
-                "\"{}\" is not a route id: 1 to {MAX_ID} characters, no '/', spaces or control characters",
+                "\"{}\" is not a route id: 1 to {MAX_ID} characters, not \".\" or \"..\", no '/', spaces or control characters",
                 r.id
             ),
         ));
@@ -145,6 +148,9 @@ pub(crate) fn route(r: &mut Route, pointer: &str) -> Result<(), AppError> {
             format!("{pointer}/http"),
             "a route needs exactly one protocol section; today that is \"http\"",
         ));
+    }
+    if let Some(m) = r.http.as_mut().and_then(|h| h.request.method.as_mut()) {
+        upper_case_methods(m);
     }
     if let Some(h) = &r.http
         && h.response.delay_ms > 600_000
@@ -207,4 +213,23 @@ fn deeper_than(v: &serde_json::Value, limit: usize, at: &mut String) -> Option<S
         at.truncate(len);
     }
     None
+}
+
+/// Standard methods written in lower case (`"get"`) could never match: requests carry
+/// them in upper case. They are stored upper-cased; extension methods stay as written.
+fn upper_case_methods(m: &mut standin_model::StringMatcher) {
+    use standin_model::StringMatcher as M;
+    const STANDARD: &[&str] = &[
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    match m {
+        M::Equals(v) => {
+            if let Some(s) = STANDARD.iter().find(|s| s.eq_ignore_ascii_case(v)) {
+                *v = s.to_string();
+            }
+        }
+        M::Not(inner) | M::Each(inner) => upper_case_methods(inner),
+        M::AnyOf(list) | M::AllOf(list) => list.iter_mut().for_each(upper_case_methods),
+        M::EqualsIgnoreCase(_) | M::Contains(_) | M::Regex(_) | M::Present(_) | M::JsonSchema(_) => {}
+    }
 }

@@ -350,10 +350,28 @@ async fn invalid_documents_name_their_field() {
         ),
         (
             Box::new(|d| {
+                d.create_route("pay", "api", route(json!({"id": "..", "http": {}})), "")
+                    .map(drop)
+            }),
+            "/id",
+        ),
+        (
+            Box::new(|d| {
                 d.create_route("pay", "api", route(json!({"id": "x"})), "")
                     .map(drop)
             }),
             "/http",
+        ),
+        (
+            Box::new(|d| {
+                d.create_service(
+                    "pay",
+                    serde_json::from_value(json!({"slug": "s", "redactHeaders": ["bad header"]}))
+                        .unwrap(),
+                )
+                .map(drop)
+            }),
+            "/redactHeaders/0",
         ),
     ];
     for (op, pointer) in cases {
@@ -600,4 +618,32 @@ async fn sqlx_pool(dir: &Path) -> sqlx::SqlitePool {
     ))
     .await
     .unwrap()
+}
+
+/// [F] `"get"` was accepted and could never match: requests carry `GET`.
+#[tokio::test]
+async fn standard_methods_are_stored_upper_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path()).await;
+    seed(&app).await;
+    let (record, _) = app
+        .change("a", |d| {
+            d.create_route(
+                "pay",
+                "api",
+                route(json!({"id": "m", "http": {"request": {"method": "get", "path": "/m"}}})),
+                "",
+            )?;
+            d.create_route(
+                "pay",
+                "api",
+                route(json!({"id": "x", "http": {"request": {"method": {"anyOf": ["post", "purge"]}, "path": "/x"}}})),
+                "",
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(serve(&app, "/pay/api/m").as_deref(), Some("m"));
+    let method = serde_json::to_value(&record.route.http.as_ref().unwrap().request.method).unwrap();
+    assert_eq!(method, json!({"anyOf": ["POST", "purge"]}), "extension methods stay as written");
 }

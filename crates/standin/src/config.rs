@@ -321,6 +321,36 @@ mod tests {
         );
     }
 
+    /// Every key the parser accepts is documented in the example file (as a setting or a
+    /// commented-out one).
+    #[test]
+    fn the_example_file_names_every_key() {
+        let example = include_str!("../../../standin.example.toml");
+        let source = include_str!("config.rs");
+        let mut missing = Vec::new();
+        for block in ["struct FileConfig", "struct FileLimits", "struct FileJournal", "struct FileForward"] {
+            let start = source.find(block).unwrap();
+            let body = &source[start..start + source[start..].find("\n}").unwrap()];
+            for line in body.lines().skip(1) {
+                let Some((field, _)) = line.trim().split_once(':') else {
+                    continue;
+                };
+                if field.starts_with("//") || field.starts_with('#') || field.contains(' ') {
+                    continue;
+                }
+                let key = field.replace('_', "-");
+                let documented = example.lines().any(|l| {
+                    let l = l.trim_start_matches(['#', ' ']);
+                    l.starts_with(&format!("{key} =")) || l.starts_with(&format!("[{key}]"))
+                });
+                if !documented {
+                    missing.push(key);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not in standin.example.toml: {missing:?}");
+    }
+
     #[test]
     fn the_example_file_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../standin.example.toml");
