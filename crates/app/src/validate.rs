@@ -230,6 +230,10 @@ fn upper_case_methods(m: &mut standin_model::StringMatcher) {
         }
         M::Not(inner) | M::Each(inner) => upper_case_methods(inner),
         M::AnyOf(list) | M::AllOf(list) => list.iter_mut().for_each(upper_case_methods),
-        M::EqualsIgnoreCase(_) | M::Contains(_) | M::Regex(_) | M::Present(_) | M::JsonSchema(_) => {}
+        M::EqualsIgnoreCase(_)
+        | M::Contains(_)
+        | M::Regex(_)
+        | M::Present(_)
+        | M::JsonSchema(_) => {}
     }
 }

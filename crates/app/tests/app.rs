@@ -645,5 +645,9 @@ async fn standard_methods_are_stored_upper_case() {
         .unwrap();
     assert_eq!(serve(&app, "/pay/api/m").as_deref(), Some("m"));
     let method = serde_json::to_value(&record.route.http.as_ref().unwrap().request.method).unwrap();
-    assert_eq!(method, json!({"anyOf": ["POST", "purge"]}), "extension methods stay as written");
+    assert_eq!(
+        method,
+        json!({"anyOf": ["POST", "purge"]}),
+        "extension methods stay as written"
+    );
 }

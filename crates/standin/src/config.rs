@@ -328,7 +328,12 @@ mod tests {
         let example = include_str!("../../../standin.example.toml");
         let source = include_str!("config.rs");
         let mut missing = Vec::new();
-        for block in ["struct FileConfig", "struct FileLimits", "struct FileJournal", "struct FileForward"] {
+        for block in [
+            "struct FileConfig",
+            "struct FileLimits",
+            "struct FileJournal",
+            "struct FileForward",
+        ] {
             let start = source.find(block).unwrap();
             let body = &source[start..start + source[start..].find("\n}").unwrap()];
             for line in body.lines().skip(1) {
@@ -348,7 +353,10 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "not in standin.example.toml: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "not in standin.example.toml: {missing:?}"
+        );
     }
 
     #[test]

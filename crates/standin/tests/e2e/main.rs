@@ -339,3 +339,95 @@ fn the_openapi_command_prints_the_served_document() {
     assert_eq!(printed, served);
     assert!(printed["paths"]["/api/v1/teams/{team}/services/{service}/routes"]["put"].is_object());
 }
+
+/// The journal keeps the response too, and keeps credentials out.
+#[test]
+fn the_journal_keeps_responses_and_redacts_credentials() {
+    let s = Standin::start(&["--demo"]);
+    let r = http(
+        s.mock,
+        "GET",
+        "/demo/petstore/pets",
+        &[
+            ("Authorization", "Bearer secret-token"),
+            ("Cookie", "session=abc; theme=dark"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    let (_, entries) = json_call(
+        s.admin,
+        "GET",
+        "/api/v1/journal?service=demo/petstore",
+        None,
+    );
+    let e = &entries[0];
+    assert_eq!(
+        e["request"]["headers"]["authorization"],
+        json!(["<redacted>"])
+    );
+    assert_eq!(
+        e["request"]["headers"]["cookie"],
+        json!(["session=<redacted>; theme=<redacted>"])
+    );
+    assert!(!entries.to_string().contains("secret-token"));
+    assert_eq!(e["response"]["status"], 200);
+    assert!(
+        e["response"]["body"].as_str().unwrap().contains("Rex"),
+        "{e}"
+    );
+    assert_eq!(
+        e["response"]["headers"]["content-type"],
+        json!(["application/json"])
+    );
+}
+
+/// [F] A status without a standard reason phrase went out as `299 <none>`.
+#[test]
+fn a_non_standard_status_has_an_empty_or_given_reason() {
+    let s = Standin::start(&["--demo"]);
+    for (id, response, line) in [
+        ("plain", json!({"status": 299}), "HTTP/1.1 299 \r\n"),
+        (
+            "named",
+            json!({"status": 299, "reason": "Fine"}),
+            "HTTP/1.1 299 Fine\r\n",
+        ),
+    ] {
+        let route = json!({"http": {"request": {"path": format!("/{id}")}, "response": response}});
+        let (st, b) = json_call(
+            s.admin,
+            "PUT",
+            &format!("/api/v1/teams/demo/services/petstore/routes/{id}"),
+            Some(route),
+        );
+        assert_eq!(st, 201, "{b}");
+        let raw = support::raw(
+            s.mock,
+            format!("GET /demo/petstore/{id} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        assert!(raw.starts_with(line), "{raw:?}");
+    }
+}
+
+/// [F] `standin openapi | head` panicked on the broken pipe.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_standin"))
+        .arg("openapi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte, then close the pipe as `head -c 1` would.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
