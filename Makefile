@@ -2,11 +2,15 @@
 
 CARGO ?= cargo
 
-.PHONY: run test fmt lint unit doc compat bench load openapi
+.PHONY: run install test fmt lint unit doc compat bench load soak openapi
 
 ## Run standin with the demo service (release build).
 run:
 	$(CARGO) run --release -p standin -- serve --demo
+
+## Put the `standin` binary on PATH (~/.cargo/bin), for "Running it for real" in the README.
+install:
+	$(CARGO) install --path crates/standin --locked
 
 ## Every check CI runs.
 test: fmt lint unit doc compat

@@ -18,6 +18,8 @@
 //   STANDIN_BIN, MOCKSERVER_JAR, JAVA  see lib/servers.mjs
 //
 // Beyond compat/cases/README.md the runner also uses these optional fields:
+//   requests[].compareBody = false: compare only the status and headers of this answer (for
+//     refusals, whose wording is MockServer's own).
 //   requests[].expect = {status, body, headers}: what MockServer answers (checked against
 //     MockServer whenever it runs; against standin only when standin runs alone and the case
 //     has no "differs"). body: string -> text (or JSON when both sides parse); other -> JSON.
@@ -82,6 +84,7 @@ function loadFile(name) {
       c.requests.forEach((r, j) => {
         if (!r || typeof r.path !== 'string') problems.push(`${where}.requests[${j}]: "path" must be a string`);
         if (r?.body !== undefined && typeof r.body !== 'string') problems.push(`${where}.requests[${j}]: "body" must be a string (use bodyBase64 for bytes)`);
+        if (r?.compareBody !== undefined && typeof r.compareBody !== 'boolean') problems.push(`${where}.requests[${j}]: "compareBody" must be true or false`);
         if (r?.body !== undefined && r?.bodyBase64 !== undefined) problems.push(`${where}.requests[${j}]: give "body" or "bodyBase64", not both`);
       });
     if (c?.compareHeaders !== undefined && !Array.isArray(c.compareHeaders)) problems.push(`${where}: "compareHeaders" must be an array`);
@@ -136,15 +139,15 @@ function bodiesEqual(a, b) {
   return a === b;
 }
 
-function viewsEqual(a, b, compareHeaders) {
+function viewsEqual(a, b, compareHeaders, compareBody = true) {
   if (a.error || b.error) return a.error === b.error;
   if (a.status !== b.status) return false;
   if (compareHeaders.some((n) => a.headers[n] !== b.headers[n])) return false;
-  return bodiesEqual(a.body, b.body);
+  return !compareBody || bodiesEqual(a.body, b.body);
 }
 
 /** Differences between two views, as short lines. */
-function diffViews(a, b, labelA, labelB, compareHeaders) {
+function diffViews(a, b, labelA, labelB, compareHeaders, compareBody = true) {
   const out = [];
   if (a.error || b.error) {
     out.push(`outcome: ${labelA} ${a.error ? `error "${a.error}"` : `status ${a.status}`}, ${labelB} ${b.error ? `error "${b.error}"` : `status ${b.status}`}`);
@@ -154,7 +157,7 @@ function diffViews(a, b, labelA, labelB, compareHeaders) {
   for (const name of compareHeaders) {
     if (a.headers[name] !== b.headers[name]) out.push(`header ${name}: ${labelA} ${JSON.stringify(a.headers[name])}, ${labelB} ${JSON.stringify(b.headers[name])}`);
   }
-  if (!bodiesEqual(a.body, b.body)) out.push(`body differs${tryJson(a.body).ok && tryJson(b.body).ok ? ' (compared as JSON)' : ' (compared as text)'}`);
+  if (compareBody && !bodiesEqual(a.body, b.body)) out.push(`body differs${tryJson(a.body).ok && tryJson(b.body).ok ? ' (compared as JSON)' : ' (compared as text)'}`);
   return out;
 }
 
@@ -332,9 +335,10 @@ for (const file of files) {
           c.requests.forEach((r, i) => {
             const a = ms.answers[i];
             const b = st.answers[i];
-            if (!viewsEqual(a, b, compareHeaders)) {
+            const compareBody = r.compareBody !== false;
+            if (!viewsEqual(a, b, compareHeaders, compareBody)) {
               mismatches.push(
-                `request ${i + 1}: ${describeRequest(r)}\n  ${diffViews(b, a, 'standin', 'MockServer', compareHeaders).join('\n  ')}\nMockServer answered:\n${showView(a)}\nstandin answered:\n${showView(b)}`,
+                `request ${i + 1}: ${describeRequest(r)}\n  ${diffViews(b, a, 'standin', 'MockServer', compareHeaders, compareBody).join('\n  ')}\nMockServer answered:\n${showView(a)}\nstandin answered:\n${showView(b)}`,
               );
             }
           });

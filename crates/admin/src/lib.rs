@@ -76,6 +76,8 @@ pub fn router_with(state: AdminState) -> Router {
             "/",
             axum::routing::get(|| async { Redirect::temporary("/api/v1/docs/") }),
         )
+        .fallback(no_such_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(error::same_origin_writes))
         .with_state(state)
 }
@@ -92,6 +94,75 @@ pub async fn serve(
         .await
 }
 
+async fn no_such_endpoint(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_endpoint",
+        format!(
+            "{method} {} is not an endpoint of the management API; see /api/v1/docs/",
+            uri.path()
+        ),
+    )
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} does not take {method}; see /api/v1/docs/ for the methods it takes",
+            uri.path()
+        ),
+    )
+}
+
+/// Applies a JSON Merge Patch (RFC 7396) to `current` and reads the result back, with
+/// errors pointing into the patch.
+fn merged<T: Serialize + serde::de::DeserializeOwned>(
+    current: &T,
+    patch: &serde_json::Value,
+) -> Result<T, AppError> {
+    if !patch.is_object() {
+        return Err(AppError::invalid(
+            "/",
+            "a merge patch is a JSON object (RFC 7396)",
+        ));
+    }
+    let mut doc = serde_json::to_value(current).expect("documents serialize");
+    merge_patch(&mut doc, patch);
+    let text = doc.to_string();
+    parse_json::<T>(text.as_bytes()).map_err(|e| {
+        AppError::invalid(
+            e.body.pointer.clone().unwrap_or_else(|| "/".into()),
+            e.body.message,
+        )
+    })
+}
+
+/// RFC 7396: objects merge key by key, `null` removes a key, anything else replaces.
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(changes) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(Default::default());
+    }
+    let serde_json::Value::Object(fields) = target else {
+        return;
+    };
+    for (key, value) in changes {
+        if value.is_null() {
+            fields.remove(key);
+        } else {
+            merge_patch(
+                fields.entry(key.clone()).or_insert(serde_json::Value::Null),
+                value,
+            );
+        }
+    }
+}
+
 /// The OpenAPI document alone.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api().split_for_parts().1
@@ -102,12 +173,17 @@ fn api() -> OpenApiRouter<AdminState> {
         .routes(routes!(health))
         .routes(routes!(status))
         .routes(routes!(list_teams, create_team))
-        .routes(routes!(get_team, put_team, delete_team))
+        .routes(routes!(get_team, put_team, patch_team, delete_team))
         .routes(routes!(list_services))
         .routes(routes!(list_team_services, create_service))
-        .routes(routes!(get_service, put_service, delete_service))
+        .routes(routes!(
+            get_service,
+            put_service,
+            patch_service,
+            delete_service
+        ))
         .routes(routes!(list_routes, create_route, replace_routes))
-        .routes(routes!(get_route, put_route, delete_route))
+        .routes(routes!(get_route, put_route, patch_route, delete_route))
         .routes(routes!(search))
         .routes(routes!(history))
         .routes(routes!(journal::query, journal::clear))
@@ -333,6 +409,31 @@ async fn put_team(
     ))
 }
 
+/// Changes some of a team's fields: a JSON Merge Patch (RFC 7396) of the team document.
+#[utoipa::path(patch, path = "/api/v1/teams/{team}", tag = "teams", params(TeamPath),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = TeamRecord), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn patch_team(
+    State(app): State<App>,
+    Actor(actor): Actor,
+    Path(slug): Path<String>,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> ApiResult<Json<Arc<TeamRecord>>> {
+    let (record, _) = app
+        .change(&actor, |d| {
+            let current = d
+                .catalog()
+                .teams
+                .get(&slug)
+                .ok_or_else(|| AppError::NotFound(format!("team \"{slug}\" does not exist")))?
+                .team
+                .clone();
+            d.update_team(&slug, merged(&current, &patch)?)
+        })
+        .await?;
+    Ok(Json(record))
+}
+
 #[derive(Deserialize, IntoParams)]
 struct CascadeQuery {
     /// Also delete the team's services and their routes.
@@ -460,6 +561,34 @@ async fn put_service(
     ))
 }
 
+/// Changes some of a service's fields: a JSON Merge Patch (RFC 7396) of the service
+/// document. Its routes stay.
+#[utoipa::path(patch, path = "/api/v1/teams/{team}/services/{service}", tag = "services", params(ServicePath),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = ServiceRecord), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn patch_service(
+    State(app): State<App>,
+    Actor(actor): Actor,
+    Path((team, slug)): Path<(String, String)>,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> ApiResult<Json<Arc<ServiceRecord>>> {
+    let (record, _) = app
+        .change(&actor, |d| {
+            let current = d
+                .catalog()
+                .services
+                .get(&(team.clone(), slug.clone()))
+                .ok_or_else(|| {
+                    AppError::NotFound(format!("service \"{team}/{slug}\" does not exist"))
+                })?
+                .service
+                .clone();
+            d.update_service(&team, &slug, merged(&current, &patch)?)
+        })
+        .await?;
+    Ok(Json(record))
+}
+
 /// Deletes a service and all its routes.
 #[utoipa::path(delete, path = "/api/v1/teams/{team}/services/{service}", tag = "services", params(ServicePath),
     responses((status = 204), (status = 404, body = ErrorBody)))]
@@ -516,6 +645,7 @@ async fn create_route(
     Path((team, service)): Path<(String, String)>,
     JsonBody(route): JsonBody<Route>,
 ) -> ApiResult<impl IntoResponse> {
+    standin_app::not_expired(&route, "")?;
     let (record, _) = app
         .change(&actor, |d| d.create_route(&team, &service, route, ""))
         .await?;
@@ -532,6 +662,9 @@ async fn replace_routes(
     Path((team, service)): Path<(String, String)>,
     JsonBody(routes): JsonBody<Vec<Route>>,
 ) -> ApiResult<Json<Vec<Arc<RouteRecord>>>> {
+    for (i, r) in routes.iter().enumerate() {
+        standin_app::not_expired(r, &format!("/{i}"))?;
+    }
     Ok(Json(
         app.change(&actor, |d| d.replace_routes(&team, &service, routes))
             .await?
@@ -588,6 +721,7 @@ async fn put_route(
             format!("the id \"{}\" differs from \"{id}\" in the URL", route.id),
         ));
     }
+    standin_app::not_expired(&route, "")?;
     let ((record, created), _) = app
         .change(&actor, |d| d.put_route(&team, &service, route, ""))
         .await?;
@@ -599,6 +733,39 @@ async fn put_route(
         },
         Json(record),
     ))
+}
+
+/// Changes some of a route's fields: a JSON Merge Patch (RFC 7396) of the route document
+/// (`{"enabled": false}`, `{"http": {"response": {"status": 503}}}`). One recorded change.
+#[utoipa::path(patch, path = "/api/v1/teams/{team}/services/{service}/routes/{id}", tag = "routes", params(RoutePath),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = RouteRecord), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn patch_route(
+    State(app): State<App>,
+    Actor(actor): Actor,
+    Path((team, service, id)): Path<(String, String, String)>,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> ApiResult<Json<Arc<RouteRecord>>> {
+    let ((record, _), _) = app
+        .change(&actor, |d| {
+            let current = d
+                .route(&team, &service, &id)
+                .ok_or_else(|| {
+                    AppError::NotFound(format!(
+                        "route \"{id}\" does not exist in \"{team}/{service}\""
+                    ))
+                })?
+                .route
+                .clone();
+            let route: Route = merged(&current, &patch)?;
+            if route.id != id {
+                return Err(AppError::invalid("/id", "a route's id cannot change"));
+            }
+            standin_app::not_expired(&route, "")?;
+            d.put_route(&team, &service, route, "")
+        })
+        .await?;
+    Ok(Json(record))
 }
 
 /// Deletes a route.

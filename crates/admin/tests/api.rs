@@ -855,7 +855,7 @@ async fn bad_input_is_refused_with_a_pointer_and_changes_nothing() {
         ("POST", routes, r#"{"http":{"request":{"headers":{"X-A":{"present":"yes"}}}}}"#, 400, "invalid_field", "/http/request/headers/X-A/present", "expected a boolean"),
         ("POST", routes, r#"{"http":{"request":{"body":{"jsonPath":{"path":1}}}}}"#, 400, "invalid_field", "/http/request/body/jsonPath/path", "invalid type"),
         ("POST", routes, r#"{"http":{"request":{"method":{"equals":"GET","regex":"G"}}}}"#, 400, "invalid_field", "/http/request/method", "exactly one key"),
-        ("POST", teams, r#"{"name":"x"}"#, 400, "invalid_field", "/", "missing field `slug`"),
+        ("POST", teams, r#"{"name":"x"}"#, 400, "invalid_field", "/slug", "required"),
         ("POST", teams, r#""pay""#, 400, "invalid_field", "/", "invalid type"),
         // Matchers that do not compile name the field and say why.
         ("POST", routes, r#"{"http":{"request":{"headers":{"X-A":{"regex":"(["}}}}}"#, 400, "invalid_field", "/http/request/headers/X-A/regex", "invalid regex"),
@@ -945,7 +945,12 @@ async fn the_actor_header_is_checked() {
     assert_eq!(b["meta"]["updatedBy"], "eve", "the actor is trimmed");
     let long = "y".repeat(200);
     let (s, b) = api
-        .as_actor(&long, "PUT", "/api/v1/teams/x", Some(json!({"slug": "x"})))
+        .as_actor(
+            &long,
+            "PUT",
+            "/api/v1/teams/x",
+            Some(json!({"slug": "x", "memo": "changed"})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "200 characters are allowed: {b}");
     let actors = strings(&Value::Array(api.history().await), "actor");
@@ -1834,12 +1839,12 @@ const EXPECTED_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/health", &["get"]),
     ("/api/v1/status", &["get"]),
     ("/api/v1/teams", &["get", "post"]),
-    ("/api/v1/teams/{team}", &["delete", "get", "put"]),
+    ("/api/v1/teams/{team}", &["delete", "get", "patch", "put"]),
     ("/api/v1/services", &["get"]),
     ("/api/v1/teams/{team}/services", &["get", "post"]),
     (
         "/api/v1/teams/{team}/services/{service}",
-        &["delete", "get", "put"],
+        &["delete", "get", "patch", "put"],
     ),
     (
         "/api/v1/teams/{team}/services/{service}/routes",
@@ -1847,7 +1852,7 @@ const EXPECTED_PATHS: &[(&str, &[&str])] = &[
     ),
     (
         "/api/v1/teams/{team}/services/{service}/routes/{id}",
-        &["delete", "get", "put"],
+        &["delete", "get", "patch", "put"],
     ),
     ("/api/v1/search", &["get"]),
     ("/api/v1/history", &["get"]),
@@ -2136,4 +2141,200 @@ async fn status_lists_quarantined_definitions_and_serving_counters() {
     assert_eq!(b["quarantined"], json!([]));
     assert_eq!(b["overBudgetRoutes"], json!([]));
     assert!(b["journal"]["capacityPerService"].is_number(), "{b}");
+}
+
+#[tokio::test]
+async fn unknown_urls_and_wrong_methods_answer_in_the_error_shape() {
+    let api = api().await;
+    let (s, b) = api.get("/api/v1/nothing-here").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert_eq!(b["error"], "no_such_endpoint");
+    let (s, b) = call(&api.router, "DELETE", "/api/v1/search", None, None).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{b}");
+    assert_eq!(b["error"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn put_takes_the_slug_from_the_url() {
+    let api = api().await;
+    api.post("/api/v1/teams", json!({"slug": "pay"})).await;
+    let (s, b) = api.put("/api/v1/teams/pay", json!({"memo": "new"})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["slug"], "pay");
+    assert_eq!(b["memo"], "new");
+    api.post("/api/v1/teams/pay/services", json!({"slug": "api"}))
+        .await;
+    let (s, b) = api
+        .put(
+            "/api/v1/teams/pay/services/api",
+            json!({"defaultDelayMs": 5}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["defaultDelayMs"], 5);
+    let (s, b) = api.put("/api/v1/teams/pay", json!({"slug": "other"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["pointer"], "/slug");
+    let (s, b) = api.post("/api/v1/teams", json!({"memo": "no slug"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a new team needs a slug: {b}");
+    assert_eq!(b["pointer"], "/slug");
+}
+
+async fn patch(api: &Api, uri: &str, body: Value) -> (StatusCode, Value) {
+    send_with(
+        &api.router,
+        "PATCH",
+        uri,
+        &[("content-type", "application/merge-patch+json")],
+        body.to_string().into_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn patch_changes_one_field_as_one_recorded_change() {
+    let api = api().await;
+    api.post(
+        "/api/v1/teams",
+        json!({"slug": "pay", "memo": "m", "tags": ["a"]}),
+    )
+    .await;
+    let (s, b) = patch(
+        &api,
+        "/api/v1/teams/pay",
+        json!({"memo": "changed", "tags": null}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["memo"].clone(), b["tags"].clone()),
+        (json!("changed"), json!([]))
+    );
+    api.post("/api/v1/teams/pay/services", json!({"slug": "api"}))
+        .await;
+    let (s, b) = patch(
+        &api,
+        "/api/v1/teams/pay/services/api",
+        json!({"defaultDelayMs": 7}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["defaultDelayMs"], 7);
+    let route = json!({"http": {"request": {"path": "/a"}, "response": {"status": 200, "body": {"text": "x"}}}});
+    api.put("/api/v1/teams/pay/services/api/routes/r", route)
+        .await;
+    let (_, before) = api.get("/api/v1/history?key=pay/api/r").await;
+    let (s, b) = patch(
+        &api,
+        "/api/v1/teams/pay/services/api/routes/r",
+        json!({"enabled": false, "http": {"response": {"status": 503}}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["enabled"], false);
+    assert_eq!(b["http"]["response"]["status"], 503);
+    assert_eq!(
+        b["http"]["response"]["body"],
+        json!({"text": "x"}),
+        "untouched fields stay"
+    );
+    assert_eq!(b["meta"]["revision"], 2);
+    let (_, after) = api.get("/api/v1/history?key=pay/api/r").await;
+    assert_eq!(
+        after.as_array().unwrap().len(),
+        before.as_array().unwrap().len() + 1
+    );
+    // Bad patches name the field and change nothing.
+    let (s, b) = patch(
+        &api,
+        "/api/v1/teams/pay/services/api/routes/r",
+        json!({"priority": "high"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["pointer"], "/priority");
+    let (s, b) = patch(
+        &api,
+        "/api/v1/teams/pay/services/api/routes/r",
+        json!({"id": "other"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, _) = patch(
+        &api,
+        "/api/v1/teams/pay/services/api/routes/nope",
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, r) = api.get("/api/v1/teams/pay/services/api/routes/r").await;
+    assert_eq!(r["meta"]["revision"], 2);
+}
+
+#[tokio::test]
+async fn a_route_that_has_already_expired_is_refused() {
+    let api = api().await;
+    api.post("/api/v1/teams", json!({"slug": "pay"})).await;
+    api.post("/api/v1/teams/pay/services", json!({"slug": "api"}))
+        .await;
+    let (s, b) = api
+        .put(
+            "/api/v1/teams/pay/services/api/routes/old",
+            json!({"expiresAt": "2020-01-01T00:00:00Z", "http": {}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["pointer"], "/expiresAt");
+    let (s, b) = api
+        .put(
+            "/api/v1/teams/pay/services/api/routes",
+            json!([{"id": "a", "http": {}}, {"id": "b", "expiresAt": "2020-01-01T00:00:00Z", "http": {}}]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["pointer"], "/1/expiresAt");
+}
+
+#[tokio::test]
+async fn the_team_slug_mockserver_is_reserved() {
+    let api = api().await;
+    let (s, b) = api
+        .post("/api/v1/teams", json!({"slug": "mockserver"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("reserved"), "{b}");
+}
+
+/// Every field a user can write in a route, service or forward is named in docs/api.md,
+/// and every request condition in docs/matching.md. The field lists come from the
+/// generated OpenAPI document, so a new field without documentation fails here.
+#[test]
+fn every_field_of_the_documents_is_documented() {
+    let doc = serde_json::to_value(standin_admin::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("{}/../../docs/{name}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+    };
+    let api_md = read("api.md");
+    let matching_md = read("matching.md");
+    let mut missing = Vec::new();
+    for (schema, text, file) in [
+        ("Route", &api_md, "api.md"),
+        ("HttpRoute", &api_md, "api.md"),
+        ("HttpResponse", &api_md, "api.md"),
+        ("Forward", &api_md, "api.md"),
+        ("Service", &api_md, "api.md"),
+        ("HttpRequestMatcher", &matching_md, "matching.md"),
+    ] {
+        let fields = schemas[schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("schema {schema}"));
+        for field in fields.keys() {
+            if !text.contains(&format!("`{field}`")) && !text.contains(&format!("\"{field}\"")) {
+                missing.push(format!("{schema}.{field} in docs/{file}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undocumented fields: {missing:?}");
 }

@@ -120,9 +120,15 @@ impl Draft {
 
     /// Replaces a team's fields. The slug cannot change.
     pub fn update_team(&mut self, slug: &str, mut team: Team) -> Result<Arc<TeamRecord>, AppError> {
+        if team.slug.is_empty() {
+            team.slug = slug.to_string();
+        }
         validate::same_slug(slug, &team.slug)?;
         validate::team(&mut team)?;
         let previous = self.require_team(slug)?.clone();
+        if previous.team == team {
+            return Ok(previous);
+        }
         self.put_team(team, Some(previous))
     }
 
@@ -201,9 +207,15 @@ impl Draft {
         slug: &str,
         mut service: Service,
     ) -> Result<Arc<ServiceRecord>, AppError> {
+        if service.slug.is_empty() {
+            service.slug = slug.to_string();
+        }
         validate::same_slug(slug, &service.slug)?;
         validate::service(&mut service)?;
         let previous = self.require_service(team, slug)?.clone();
+        if previous.service == service {
+            return Ok(previous);
+        }
         self.put_service(team, service, Some(previous))
     }
 
@@ -289,6 +301,7 @@ impl Draft {
         validate::route(&mut route, pointer)?;
         let key = (team.to_string(), service.to_string());
         let previous = self.route(team, service, &route.id).cloned();
+
         let seq = self.catalog.next_route_seq;
         if previous.is_none() {
             self.catalog.next_route_seq += 1;

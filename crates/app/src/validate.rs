@@ -25,6 +25,12 @@ pub(crate) fn same_slug(in_path: &str, in_body: &str) -> Result<(), AppError> {
 }
 
 fn slug(s: &str) -> Result<(), AppError> {
+    if s.is_empty() {
+        return Err(AppError::invalid(
+            "/slug",
+            "a slug is required: 1 to 63 lowercase letters, digits and '-'",
+        ));
+    }
     validate_slug(s).map_err(|e| AppError::invalid("/slug", format!("\"{s}\" {e}")))
 }
 
@@ -50,8 +56,20 @@ fn tags(pointer: &str, tags: &[String]) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Team slugs that would shadow standin's own URLs on the mock port.
+const RESERVED_TEAMS: &[&str] = &["mockserver"];
+
 pub(crate) fn team(t: &mut Team) -> Result<(), AppError> {
     slug(&t.slug)?;
+    if RESERVED_TEAMS.contains(&t.slug.as_str()) {
+        return Err(AppError::invalid(
+            "/slug",
+            format!(
+                "\"{}\" is reserved: PUT /{}/... on the mock port belongs to MockServer's API",
+                t.slug, t.slug
+            ),
+        ));
+    }
     text("/name", &t.name, MAX_NAME)?;
     text("/memo", &t.memo, MAX_TEXT)?;
     tags("/tags", &t.tags)?;
@@ -236,4 +254,23 @@ fn upper_case_methods(m: &mut standin_model::StringMatcher) {
         | M::Present(_)
         | M::JsonSchema(_) => {}
     }
+}
+
+/// Refuses a route whose `expiresAt` has already passed: it could never match. (Routes
+/// from MockServer's API are not checked: a `timeToLive` of zero is legitimate there.)
+pub fn not_expired(r: &Route, pointer: &str) -> Result<(), AppError> {
+    let Some(at) = &r.expires_at else {
+        return Ok(());
+    };
+    let Ok(t) = at.parse::<jiff::Timestamp>() else {
+        // Compilation names the field with the parse error.
+        return Ok(());
+    };
+    if t <= jiff::Timestamp::now() {
+        return Err(AppError::invalid(
+            format!("{pointer}/expiresAt"),
+            format!("{at} has already passed; the route would never match"),
+        ));
+    }
+    Ok(())
 }

@@ -47,6 +47,20 @@ pub struct JournalConfig {
     pub max_body_bytes: usize,
     /// Entries in flight between the serving path and the journal task.
     pub channel_capacity: usize,
+    /// The sequence number of the first entry. standin starts from a number derived from
+    /// the time ([`seq_from_clock`]) so that numbers keep growing across restarts and an
+    /// `after=SEQ` poller never misses entries.
+    pub first_seq: u64,
+}
+
+/// A first sequence number that exceeds any number an earlier run gave out, unless that
+/// run recorded more than a thousand entries per millisecond on average: the current Unix
+/// time in milliseconds, times a thousand (about 1.8e15, exact in JSON numbers).
+pub fn seq_from_clock() -> u64 {
+    let ms = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    ms.saturating_mul(1000).max(1)
 }
 
 impl Default for JournalConfig {
@@ -55,6 +69,7 @@ impl Default for JournalConfig {
             capacity_per_service: 1000,
             max_body_bytes: 64 * 1024,
             channel_capacity: 16 * 1024,
+            first_seq: 1,
         }
     }
 }
@@ -502,7 +517,7 @@ async fn drain(mut rx: mpsc::Receiver<Msg>, shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(DRAIN_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut state = DrainState {
-        seq: 0,
+        seq: shared.config.first_seq.saturating_sub(1),
         cap: shared.config.capacity_per_service,
     };
     let mut batch = Vec::with_capacity(256);

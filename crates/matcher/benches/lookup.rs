@@ -105,5 +105,61 @@ fn unmatched(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, lookup, unmatched);
+/// A service as MockServer's API fills it: `{"httpRequest": {"method": "GET", "path":
+/// "/api/item/N"}}` for N up to n, converted as `crates/mockserver/src/convert.rs` does (a
+/// plain path becomes the case-insensitive regex of its text, a plain method a
+/// case-insensitive equality), at the root, oldest first.
+fn mockserver_table(n: usize) -> RouteTable {
+    let routes = (0..n)
+        .map(|i| {
+            let doc = serde_json::json!({"id": format!("e{i}"), "http": {"request": {
+                "method": {"equalsIgnoreCase": "GET"},
+                "path": {"regex": format!("(?i){}", regex::escape(&format!("/api/item/{i}")))}},
+                "response": {"status": 200, "body": {"text": "item"}}}});
+            let route: Route = serde_json::from_value(doc).unwrap();
+            Arc::new(
+                CompiledRoute::compile(&route, i as u64, Arc::new(RouteCounters::default()))
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let info = ServiceInfo {
+        team: "default".into(),
+        slug: "default".into(),
+        base_path: "/".into(),
+        hosts: vec![],
+        default_delay_ms: 0,
+        match_order: standin_model::MatchOrder::Oldest,
+        not_found: standin_model::NotFound::Empty,
+        redact_headers: vec![],
+    };
+    RouteTable::new(vec![Arc::new(
+        CompiledService::build(info, routes).unwrap(),
+    )])
+    .unwrap()
+}
+
+fn mockserver_lookup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mockserver_lookup");
+    let headers = http::HeaderMap::new();
+    for n in [1usize, 10_000] {
+        let table = mockserver_table(n);
+        let path = format!("/api/item/{}", n - 1);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &path, |b, path| {
+            b.iter(|| {
+                let (svc, rel) = table.resolve(None, black_box(path)).unwrap();
+                let req = Request::new("GET", rel, None, &headers, b"");
+                match svc.find(&req) {
+                    Outcome::Matched(m) => black_box(m.route.id.len()),
+                    Outcome::Unmatched(_) | Outcome::OverBudget { .. } => {
+                        panic!("no match for {path}")
+                    }
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lookup, unmatched, mockserver_lookup);
 criterion_main!(benches);

@@ -52,7 +52,6 @@ pub use template::{DocumentTemplate, Rendered as RenderedDocument, title_case};
 use http::{HeaderMap, HeaderName};
 use path::{CompiledPath, PathIndex};
 use predicate::{BodyCond, StrCond};
-use regex::RegexSet;
 use serde::Serialize;
 use serde_json::Value;
 use standin_model::{HttpRequestMatcher, Route};
@@ -667,7 +666,7 @@ pub struct CompiledService {
     pub key: Arc<str>,
     routes: Vec<Arc<CompiledRoute>>,
     index: PathIndex,
-    regexes: RegexSet,
+    regexes: path::RegexIndex,
     regex_routes: Vec<u32>,
     scan_routes: Vec<u32>,
 }
@@ -726,13 +725,13 @@ impl CompiledService {
             match &r.request.path {
                 CompiledPath::Pattern(p) => index.insert(p, i),
                 CompiledPath::Regex(re) => {
-                    regex_src.push(re.as_str().to_string());
+                    regex_src.push((i, predicate::user_regex(re)));
                     regex_routes.push(i);
                 }
                 CompiledPath::Any | CompiledPath::Not(_) => scan_routes.push(i),
             }
         }
-        let regexes = RegexSet::new(&regex_src).map_err(|e| {
+        let regexes = path::RegexIndex::build(&regex_src).map_err(|e| {
             CompileError::new(
                 "/http/request/path/regex",
                 format!("the service's path regexes do not fit in one set: {e}"),
@@ -758,14 +757,7 @@ impl CompiledService {
     fn candidates(&self, req: &Request<'_>) -> Vec<u32> {
         let mut out = Vec::with_capacity(8);
         self.index.collect(&req.segs, &mut out);
-        if !self.regex_routes.is_empty() {
-            out.extend(
-                self.regexes
-                    .matches(req.path)
-                    .iter()
-                    .map(|i| self.regex_routes[i]),
-            );
-        }
+        self.regexes.collect(req.path, &mut out);
         out.extend_from_slice(&self.scan_routes);
         out.sort_unstable();
         out.dedup();
@@ -852,8 +844,9 @@ impl CompiledService {
             .collect()
     }
 
-    /// Regex routes whose literal prefix shares the most characters with `path`.
+    /// Regex routes whose required literal prefix shares the most characters with `path`.
     fn closest_regexes(&self, path: &str, budget: &Budget) -> Vec<u32> {
+        let folded: String = path.chars().map(path::fold).collect();
         let mut ranked: Vec<(usize, u32)> = self
             .regex_routes
             .iter()
@@ -862,10 +855,10 @@ impl CompiledService {
                 let CompiledPath::Regex(r) = &self.routes[i as usize].request.path else {
                     return None;
                 };
-                let prefix = path::literal_prefix(predicate::user_regex(r));
+                let prefix = path::required_prefix(predicate::user_regex(r))?;
                 let shared = prefix
                     .bytes()
-                    .zip(path.bytes())
+                    .zip(folded.bytes())
                     .take_while(|(a, b)| a == b)
                     .count();
                 (shared > 1).then_some((shared, i))

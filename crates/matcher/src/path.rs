@@ -170,15 +170,116 @@ fn pattern_matches(p: &[Seg], segs: &[Cow<'_, str>]) -> bool {
     p.len() == segs.len()
 }
 
-/// The literal text a regex must start with, for ranking near misses: the characters
-/// before the first one with a meaning in regex syntax (`(?i)` and `^` are skipped).
-pub(crate) fn literal_prefix(regex: &str) -> &str {
-    let r = regex.strip_prefix("(?i)").unwrap_or(regex);
-    let r = r.strip_prefix('^').unwrap_or(r);
-    let end = r
-        .find(|c: char| "\\.+*?()|[]{}^$".contains(c))
-        .unwrap_or(r.len());
-    &r[..end]
+/// Regex paths, indexed by the literal text each requires at the start of the path, so
+/// that finding the candidates for a request does not look at every regex. A MockServer
+/// expectation's plain path is the case-insensitive regex of its literal text, so with
+/// thousands of expectations this turns a scan into one or two hash lookups. Keys and the
+/// request path are case-folded alike; the candidates are then checked with their regex,
+/// so the index only ever narrows the search.
+#[derive(Debug, Default)]
+pub(crate) struct RegexIndex {
+    by_prefix: HashMap<Box<str>, Vec<u32>>,
+    /// The distinct key lengths (bytes of the folded text), ascending.
+    lengths: Vec<usize>,
+    /// Regexes with no literal prefix, checked by one `RegexSet` pass.
+    unindexed: Vec<u32>,
+    unindexed_set: Option<regex::RegexSet>,
+}
+
+impl RegexIndex {
+    /// `routes` are (route index, the regex as the user wrote it).
+    pub(crate) fn build(routes: &[(u32, &str)]) -> Result<Self, regex::Error> {
+        let mut index = RegexIndex::default();
+        let mut loose = Vec::new();
+        for &(route, user) in routes {
+            match required_prefix(user) {
+                Some(prefix) if !prefix.is_empty() => {
+                    index.lengths.push(prefix.len());
+                    index
+                        .by_prefix
+                        .entry(prefix.into())
+                        .or_default()
+                        .push(route);
+                }
+                _ => {
+                    index.unindexed.push(route);
+                    loose.push(format!("^(?:{user})$"));
+                }
+            }
+        }
+        index.lengths.sort_unstable();
+        index.lengths.dedup();
+        if !loose.is_empty() {
+            index.unindexed_set = Some(regex::RegexSet::new(&loose)?);
+        }
+        Ok(index)
+    }
+
+    /// Appends the routes whose regex may match `raw` (the path as received).
+    pub(crate) fn collect(&self, raw: &str, out: &mut Vec<u32>) {
+        if !self.lengths.is_empty() {
+            let folded: String = raw.chars().map(fold).collect();
+            for &len in &self.lengths {
+                let Some(prefix) = folded.get(..len) else {
+                    break;
+                };
+                if let Some(routes) = self.by_prefix.get(prefix) {
+                    out.extend_from_slice(routes);
+                }
+            }
+        }
+        if let Some(set) = &self.unindexed_set {
+            out.extend(set.matches(raw).iter().map(|i| self.unindexed[i]));
+        }
+    }
+}
+
+/// Case folding as `(?i)` matches ASCII letters: lower case, with the two non-ASCII
+/// characters whose simple case folding is an ASCII letter.
+pub(crate) fn fold(c: char) -> char {
+    match c {
+        '\u{17F}' => 's',
+        '\u{212A}' => 'k',
+        c => c.to_ascii_lowercase(),
+    }
+}
+
+/// The folded literal text every match of `user` (anchored at both ends) starts with, or
+/// `None` when the regex does not parse.
+pub(crate) fn required_prefix(user: &str) -> Option<String> {
+    use regex_syntax::hir::{Class, HirKind, Look};
+    let hir = regex_syntax::Parser::new().parse(user).ok()?;
+    let parts: Vec<&regex_syntax::hir::Hir> = match hir.kind() {
+        HirKind::Concat(parts) => parts.iter().collect(),
+        _ => vec![&hir],
+    };
+    let mut prefix = String::new();
+    for part in parts {
+        match part.kind() {
+            HirKind::Look(Look::Start | Look::StartLF | Look::StartCRLF) if prefix.is_empty() => {}
+            HirKind::Literal(lit) => match std::str::from_utf8(&lit.0) {
+                Ok(text) => prefix.extend(text.chars().map(fold)),
+                Err(_) => break,
+            },
+            // A class all of whose members fold to one character: a case-insensitive
+            // letter such as `[Aa]` (or `[Kk\u{212A}]`).
+            HirKind::Class(Class::Unicode(class)) => {
+                let mut members = class
+                    .ranges()
+                    .iter()
+                    .flat_map(|r| (r.start()..=r.end()).take(4))
+                    .map(fold);
+                let Some(first) = members.next() else { break };
+                let spans = class.ranges().iter().map(|r| r.len()).sum::<usize>();
+                if spans > 4 || !members.all(|m| m == first) {
+                    break;
+                }
+                prefix.push(first);
+            }
+            _ => break,
+        }
+    }
+    Some(prefix)
 }
 
 /// Splits a path into its non-empty segments: repeated and trailing slashes do not count.
@@ -375,6 +476,58 @@ mod tests {
         let exact_prefix = CompiledPath::Pattern(pat("/a/b")).specificity();
         let rest_prefix = CompiledPath::Pattern(pat("/a/b/**")).specificity();
         assert!(exact_prefix > rest_prefix);
+    }
+
+    #[test]
+    fn regex_prefixes_are_the_required_literal_text_folded() {
+        assert_eq!(
+            required_prefix("(?i)/api/item/9999").unwrap(),
+            "/api/item/9999"
+        );
+        assert_eq!(required_prefix("(?i)/Tasks/\\d+").unwrap(), "/tasks/");
+        assert_eq!(
+            required_prefix("/orders/(?P<n>[0-9]+)").unwrap(),
+            "/orders/"
+        );
+        assert_eq!(required_prefix("^/a.*").unwrap(), "/a");
+        assert_eq!(required_prefix("(?is)/api/.*").unwrap(), "/api/");
+        assert_eq!(
+            required_prefix("/a|/b").unwrap(),
+            "",
+            "alternatives share no prefix"
+        );
+        assert_eq!(
+            required_prefix("/ab?").unwrap(),
+            "/a",
+            "an optional letter ends it"
+        );
+        assert_eq!(required_prefix(".*x").unwrap(), "");
+    }
+
+    #[test]
+    fn the_regex_index_finds_candidates_by_prefix_case_folded() {
+        let routes = [
+            (0, "(?i)/api/item/1"),
+            (1, "(?i)/api/item/12"),
+            (2, "/orders/(?P<n>[0-9]+)"),
+            (3, ".*anything"),
+        ];
+        let index = RegexIndex::build(&routes).unwrap();
+        let found = |path: &str| {
+            let mut out = Vec::new();
+            index.collect(path, &mut out);
+            out.sort();
+            out
+        };
+        assert_eq!(
+            found("/API/Item/12"),
+            [0, 1],
+            "both prefixes fit; the regex decides"
+        );
+        assert_eq!(found("/orders/5"), [2]);
+        assert_eq!(found("/x/anything"), [3]);
+        assert_eq!(found("/other"), Vec::<u32>::new());
+        assert_eq!(found("/\u{17F}"), Vec::<u32>::new());
     }
 
     #[test]

@@ -414,6 +414,16 @@ impl BodyCond {
                     None => format!("expected {}, got \"{got}\"", self.describe()),
                 },
             },
+            BodyCond::Xml(expected) => {
+                let text = String::from_utf8_lossy(req.body);
+                match crate::xml::parse(&text) {
+                    Ok(actual) => format!(
+                        "body is not the expected XML: {}",
+                        crate::xml::first_difference(expected, &actual, budget)
+                    ),
+                    Err(e) => format!("expected XML, got a body that is not: {e}"),
+                }
+            }
             _ => format!("expected {}, got \"{got}\"", self.describe()),
         }
     }

@@ -128,6 +128,81 @@ pub(crate) fn equal(expected: &XNode, actual: &XNode, budget: &Budget) -> bool {
     equal_within(expected, actual, budget) && !budget.is_exhausted()
 }
 
+/// Where `actual` first departs from `expected`, in words, for near-miss reports: the path
+/// of elements down to the first expected node without an equal counterpart. Siblings
+/// are compared without regard to order, so "first" is in the expected document's order.
+pub(crate) fn first_difference(expected: &XNode, actual: &XNode, budget: &Budget) -> String {
+    let mut at = String::new();
+    let mut e = expected;
+    let mut a = actual;
+    loop {
+        let (
+            XNode::Element {
+                name: en,
+                attributes: ea,
+                children: ec,
+            },
+            XNode::Element {
+                name: an,
+                attributes: aa,
+                children: ac,
+            },
+        ) = (e, a)
+        else {
+            return match (e, a) {
+                (XNode::Text(t), XNode::Text(u)) => {
+                    format!("at {at}: expected text \"{t}\", got \"{u}\"")
+                }
+                _ => format!("at {at}: expected {}, got {}", describe(e), describe(a)),
+            };
+        };
+        at.push('/');
+        at.push_str(en);
+        if en != an {
+            return format!("at {at}: expected element <{en}>, got <{an}>");
+        }
+        if let Some((k, v)) = ea
+            .iter()
+            .find(|(k, v)| !aa.iter().any(|(l, w)| l == k && text_equal(v, w, budget)))
+        {
+            let got = aa.iter().find(|(l, _)| l == k).map(|(_, w)| w.as_str());
+            return match got {
+                Some(w) => format!("at {at}: attribute {k} expected \"{v}\", got \"{w}\""),
+                None => format!("at {at}: attribute {k}=\"{v}\" is missing"),
+            };
+        }
+        if let Some((k, _)) = aa.iter().find(|(k, _)| !ea.iter().any(|(l, _)| l == k)) {
+            return format!("at {at}: unexpected attribute {k}");
+        }
+        let Some(missing) = ec
+            .iter()
+            .find(|x| !ac.iter().any(|y| equal_within(x, y, budget)))
+        else {
+            return format!("at {at}: expected {} children, got {}", ec.len(), ac.len());
+        };
+        // Follow the actual child that looks like the missing one, if there is one.
+        let counterpart = ac.iter().find(|y| match (missing, y) {
+            (XNode::Element { name: m, .. }, XNode::Element { name: n, .. }) => m == n,
+            (XNode::Text(_), XNode::Text(_)) => true,
+            _ => false,
+        });
+        match counterpart {
+            Some(y) if !budget.is_exhausted() => {
+                e = missing;
+                a = y;
+            }
+            _ => return format!("at {at}: {} has no counterpart", describe(missing)),
+        }
+    }
+}
+
+fn describe(n: &XNode) -> String {
+    match n {
+        XNode::Element { name, .. } => format!("element <{name}>"),
+        XNode::Text(t) => format!("text \"{t}\""),
+    }
+}
+
 fn equal_within(expected: &XNode, actual: &XNode, budget: &Budget) -> bool {
     if !budget.spend(1) {
         return false;
@@ -216,6 +291,25 @@ mod tests {
             &parse(actual).unwrap(),
             &unlimited(),
         )
+    }
+
+    #[test]
+    fn the_first_difference_names_the_path_and_what_differs() {
+        let b = Budget::unlimited();
+        let e = parse(r#"<order id="1"><item><sku>a</sku></item><note>x</note></order>"#).unwrap();
+        let diff = |actual: &str| first_difference(&e, &parse(actual).unwrap(), &b);
+        assert_eq!(
+            diff(r#"<order id="1"><note>x</note><item><sku>b</sku></item></order>"#),
+            "at /order/item/sku: expected text \"a\", got \"b\""
+        );
+        assert_eq!(
+            diff(r#"<order id="2"><item><sku>a</sku></item><note>x</note></order>"#),
+            "at /order: attribute id expected \"1\", got \"2\""
+        );
+        assert_eq!(
+            diff(r#"<order id="1"><item><sku>a</sku></item></order>"#),
+            "at /order: element <note> has no counterpart"
+        );
     }
 
     #[test]

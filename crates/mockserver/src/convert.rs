@@ -44,6 +44,125 @@ fn refuse(pointer: &str, message: impl Into<String>) -> Refusal {
 
 type R<T> = Result<T, Refusal>;
 
+// The fields MockServer's expectation JSON Schema allows at each level it closes
+// (`additionalProperties: false`), as in the mockserver-netty 8.0.0 jar the compatibility
+// suite runs. A field outside these is refused as MockServer refuses it; a field inside
+// them that standin does not implement is refused or ignored where it is read.
+const EXPECTATION_FIELDS: &[&str] = &[
+    "afterActions",
+    "beforeActions",
+    "binaryResponse",
+    "capture",
+    "chaos",
+    "crossProtocolScenarios",
+    "dnsResponse",
+    "grpcBidiResponse",
+    "grpcStreamResponse",
+    "httpError",
+    "httpForward",
+    "httpForwardClassCallback",
+    "httpForwardObjectCallback",
+    "httpForwardTemplate",
+    "httpForwardValidateAction",
+    "httpForwardWithFallback",
+    "httpLlmResponse",
+    "httpOverrideForwardedRequest",
+    "httpRequest",
+    "httpResponse",
+    "httpResponseClassCallback",
+    "httpResponseObjectCallback",
+    "httpResponseTemplate",
+    "httpResponses",
+    "httpSseResponse",
+    "httpWebSocketResponse",
+    "id",
+    "namespace",
+    "newScenarioState",
+    "percentage",
+    "priority",
+    "rateLimit",
+    "responseMode",
+    "responseWeights",
+    "scenarioName",
+    "scenarioState",
+    "steps",
+    "switchAfter",
+    "timeToLive",
+    "times",
+    "timestamp",
+];
+const REQUEST_FIELDS: &[&str] = &[
+    "body",
+    "clientCertificate",
+    "clientCertificateChain",
+    "cookies",
+    "headers",
+    "jwt",
+    "keepAlive",
+    "localAddress",
+    "method",
+    "not",
+    "originalBody",
+    "path",
+    "pathParameters",
+    "protocol",
+    "queryStringParameters",
+    "remoteAddress",
+    "respondBeforeBody",
+    "secure",
+    "socketAddress",
+    // The other kind of request definition: an OpenAPI operation.
+    "specUrlOrPayload",
+    "operationId",
+];
+const RESPONSE_FIELDS: &[&str] = &[
+    "body",
+    "connectionOptions",
+    "cookies",
+    "delay",
+    "generateFromSchema",
+    "headers",
+    "primary",
+    "reasonPhrase",
+    "recoverAfter",
+    "statusCode",
+    "statusCodeRange",
+    "trailers",
+];
+const TIMES_FIELDS: &[&str] = &["remainingTimes", "unlimited"];
+const TIME_TO_LIVE_FIELDS: &[&str] = &["endDate", "timeToLive", "timeUnit", "unlimited"];
+const FORWARD_FIELDS: &[&str] = &["delay", "host", "port", "primary", "scheme"];
+const ERROR_FIELDS: &[&str] = &[
+    "delay",
+    "dropConnection",
+    "primary",
+    "responseBytes",
+    "streamError",
+];
+const TEMPLATE_FIELDS: &[&str] = &[
+    "delay",
+    "primary",
+    "responseModifier",
+    "responseOverride",
+    "template",
+    "templateFile",
+    "templateType",
+];
+
+/// Refuses the first field of `obj` that MockServer's schema does not allow at this level.
+fn known_fields(obj: &Map<String, Value>, pointer: &str, allowed: &[&str]) -> R<()> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(k) => Err(refuse(
+            &format!("{pointer}/{}", standin_matcher::escape_pointer(k)),
+            format!(
+                "unknown field \"{k}\"; MockServer allows here: {}",
+                allowed.join(", ")
+            ),
+        )),
+    }
+}
+
 /// The content type MockServer gives JSON bodies.
 const JSON_UTF8: &str = "application/json; charset=utf-8";
 
@@ -58,6 +177,7 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
     let obj = v
         .as_object()
         .ok_or_else(|| refuse(pointer, "an expectation must be a JSON object"))?;
+    known_fields(obj, pointer, EXPECTATION_FIELDS)?;
     let id = match obj.get("id") {
         None | Some(Value::Null) => uuid::Uuid::new_v4().to_string(),
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -145,6 +265,7 @@ fn times(v: Option<&Value>, pointer: &str) -> R<Option<u64>> {
     let obj = v
         .as_object()
         .ok_or_else(|| refuse(pointer, "must be an object like {\"remainingTimes\": 1}"))?;
+    known_fields(obj, pointer, TIMES_FIELDS)?;
     if obj.get("unlimited").and_then(Value::as_bool) == Some(true) {
         return Ok(None);
     }
@@ -178,6 +299,7 @@ fn time_to_live(v: Option<&Value>, pointer: &str, now_ms: u64) -> R<Option<Strin
         return Ok(None);
     };
     let obj = object(v, pointer)?;
+    known_fields(obj, pointer, TIME_TO_LIVE_FIELDS)?;
     if obj.get("unlimited").and_then(Value::as_bool) == Some(true) {
         return Ok(None);
     }
@@ -296,6 +418,7 @@ fn socket_address(v: &Value, pointer: &str) -> R<String> {
 }
 
 fn http_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward>)> {
+    known_fields(object(v, pointer)?, pointer, FORWARD_FIELDS)?;
     let to = socket_address(v, pointer)?;
     let delay_ms = delay_ms(v.get("delay"), &format!("{pointer}/delay"))?;
     Ok((
@@ -494,6 +617,7 @@ fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Option<Forward
 
 fn template(v: &Value, pointer: &str) -> R<HttpResponse> {
     let obj = object(v, pointer)?;
+    known_fields(obj, pointer, TEMPLATE_FIELDS)?;
     let kind = obj
         .get("templateType")
         .and_then(Value::as_str)
@@ -531,6 +655,7 @@ fn template(v: &Value, pointer: &str) -> R<HttpResponse> {
 
 fn http_error(v: &Value, pointer: &str) -> R<HttpResponse> {
     let obj = object(v, pointer)?;
+    known_fields(obj, pointer, ERROR_FIELDS)?;
     let fault = match obj.get("responseBytes").and_then(Value::as_str) {
         Some(b) => Fault::RawBytes(b.to_string()),
         None => Fault::DropConnection,
@@ -544,6 +669,7 @@ fn http_error(v: &Value, pointer: &str) -> R<HttpResponse> {
 
 fn http_response(v: &Value, pointer: &str) -> R<HttpResponse> {
     let obj = object(v, pointer)?;
+    known_fields(obj, pointer, RESPONSE_FIELDS)?;
     let status = match obj.get("statusCode") {
         None | Some(Value::Null) => 200,
         Some(s) => s
@@ -918,6 +1044,7 @@ pub fn request_matcher(v: &Value, pointer: &str) -> R<HttpRequestMatcher> {
         Value::String(s) if s.is_empty() => return Ok(HttpRequestMatcher::default()),
         _ => return Err(refuse(pointer, "a request matcher must be a JSON object")),
     };
+    known_fields(obj, pointer, REQUEST_FIELDS)?;
     if obj.contains_key("specUrlOrPayload") {
         return Err(refuse(
             &format!("{pointer}/specUrlOrPayload"),

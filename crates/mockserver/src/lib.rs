@@ -49,6 +49,9 @@ const ENDPOINTS: &[&str] = &[
     "verify",
     "verifySequence",
     "status",
+    "bind",
+    "openapi",
+    "stop",
 ];
 
 /// The MockServer control API, bound to the application and the control plane's runtime.
@@ -106,7 +109,13 @@ pub async fn dispatch(app: &App, req: ControlRequest) -> Response<MockBody> {
         "reset" => reset(app, &req).await,
         "retrieve" => retrieve(app, &req).await,
         "verify" => verify(app, &req).await,
-        _ => verify_sequence(app, &req).await,
+        "verifySequence" => verify_sequence(app, &req).await,
+        other => Err(text(
+            StatusCode::NOT_IMPLEMENTED,
+            &format!(
+                "PUT /mockserver/{other} is not supported by standin yet; see docs/mockserver.md for what is"
+            ),
+        )),
     };
     result.unwrap_or_else(|e| e)
 }
@@ -497,7 +506,7 @@ async fn retrieve(app: &App, req: &ControlRequest) -> Answer {
                 entries()
                     .await
                     .iter()
-                    .map(|e| json!({"httpRequest": render::request(e), "httpResponse": {"statusCode": e.status}, "timestamp": render::timestamp(e)}))
+                    .map(|e| json!({"httpRequest": render::request(e), "httpResponse": render::response(e), "timestamp": render::timestamp(e)}))
                     .collect(),
             ),
         ),
@@ -680,6 +689,31 @@ async fn verify_sequence(app: &App, req: &ControlRequest) -> Answer {
 /// default service. Expectations from the file replace those the file loaded last time, so
 /// restarting with the same file does not duplicate them.
 pub async fn load_initialization_file(app: &App, text: &str) -> Result<usize, String> {
+    let file = InitializationFile::read(text)?;
+    file.apply(app).await
+}
+
+/// An initialization file read and converted, not yet applied: standin checks it before
+/// it applies anything at start.
+pub struct InitializationFile {
+    routes: Vec<standin_model::Route>,
+}
+
+impl InitializationFile {
+    /// Reads and converts the expectations; an error names the first that is refused.
+    pub fn read(text: &str) -> Result<Self, String> {
+        Ok(InitializationFile {
+            routes: initialization_routes(text)?,
+        })
+    }
+
+    /// Applies the file as one change; returns how many expectations it holds.
+    pub async fn apply(self, app: &App) -> Result<usize, String> {
+        apply_initialization(app, self.routes).await
+    }
+}
+
+fn initialization_routes(text: &str) -> Result<Vec<standin_model::Route>, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let items = match v {
         Value::Array(items) => items,
@@ -690,12 +724,28 @@ pub async fn load_initialization_file(app: &App, text: &str) -> Result<usize, St
         let mut c =
             convert::expectation(item, &format!("/{i}"), now_ms()).map_err(|e| e.to_string())?;
         if item.get("id").is_none() {
-            // A stable id per position keeps restarts idempotent.
+            // A stable id per position keeps restarts idempotent (in the echoed document
+            // too, or every load would be a change).
             c.route.id = format!("init-{i}");
+            if let Some(doc) = c
+                .route
+                .origin
+                .as_mut()
+                .and_then(|o| o.document.as_object_mut())
+            {
+                doc.insert("id".into(), Value::String(c.route.id.clone()));
+            }
         }
         c.route.tags.push("mockserver-init".into());
         routes.push(c.route);
     }
+    Ok(routes)
+}
+
+async fn apply_initialization(
+    app: &App,
+    routes: Vec<standin_model::Route>,
+) -> Result<usize, String> {
     ensure_default_service(app)
         .await
         .map_err(|e| e.to_string())?;
@@ -719,7 +769,14 @@ pub async fn load_initialization_file(app: &App, text: &str) -> Result<usize, St
             d.delete_route(DEFAULT_TEAM, DEFAULT_SERVICE, id)?;
         }
         for (i, r) in routes.into_iter().enumerate() {
-            d.put_route(DEFAULT_TEAM, DEFAULT_SERVICE, r, &format!("/{i}"))?;
+            // An expectation the file loaded before, unchanged, is not a change: a restart
+            // with the same file records nothing.
+            let unchanged = d
+                .route(DEFAULT_TEAM, DEFAULT_SERVICE, &r.id)
+                .is_some_and(|stored| stored.route == r);
+            if !unchanged {
+                d.put_route(DEFAULT_TEAM, DEFAULT_SERVICE, r, &format!("/{i}"))?;
+            }
         }
         Ok(())
     })

@@ -55,7 +55,37 @@ pub(crate) fn request(e: &JournalEntry) -> Value {
     out.insert("keepAlive".into(), json!(keep_alive(&e.headers)));
     out.insert("secure".into(), json!(false));
     if !e.body.is_empty() {
-        out.insert("body".into(), body(e));
+        out.insert("body".into(), body(&e.body, &e.headers));
+    }
+    Value::Object(out)
+}
+
+/// The response the journal kept, as MockServer writes a recorded `httpResponse`.
+pub(crate) fn response(e: &JournalEntry) -> Value {
+    let mut out = Map::new();
+    out.insert("statusCode".into(), json!(e.status));
+    if let Some(reason) = http::StatusCode::from_u16(e.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+    {
+        out.insert("reasonPhrase".into(), json!(reason));
+    }
+    let mut headers: Map<String, Value> = Map::new();
+    for (name, value) in &e.response_headers {
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let key = standin_matcher::title_case(name.as_str());
+        match headers.get_mut(&key) {
+            Some(Value::Array(list)) => list.push(json!(text)),
+            _ => {
+                headers.insert(key, json!([text]));
+            }
+        }
+    }
+    if !headers.is_empty() {
+        out.insert("headers".into(), Value::Object(headers));
+    }
+    if !e.response_body.is_empty() {
+        out.insert("body".into(), body(&e.response_body, &e.response_headers));
     }
     Value::Object(out)
 }
@@ -68,14 +98,13 @@ pub(crate) fn keep_alive(headers: &http::HeaderMap) -> bool {
         .any(|v| v.to_str().is_ok_and(|v| v.eq_ignore_ascii_case("close")))
 }
 
-fn body(e: &JournalEntry) -> Value {
-    let content_type = e
-        .headers
+fn body(bytes: &[u8], headers: &http::HeaderMap) -> Value {
+    let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let raw = base64::engine::general_purpose::STANDARD.encode(&e.body);
-    let mut out = match std::str::from_utf8(&e.body) {
+    let raw = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut out = match std::str::from_utf8(bytes) {
         Ok(text) => match serde_json::from_str::<Value>(text) {
             Ok(v)
                 if content_type.as_deref().is_none_or(|c| c.contains("json"))

@@ -93,6 +93,8 @@ impl Env {
         e.path = path.into();
         e.relative_path = rel.into();
         e.matched_route = route;
+        e.response_body = Bytes::from(body.clone());
+        e.response_body_size = body.len();
         self.app.journal().writer().record(e);
         (status, body)
     }
@@ -394,12 +396,36 @@ async fn an_initialization_file_loads_once_however_often_it_is_applied() {
             .unwrap(),
         2
     );
+    let events = || async {
+        env.app
+            .history(standin_store::EventFilter {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len()
+    };
+    let before = events().await;
     assert_eq!(
         standin_mockserver::load_initialization_file(&env.app, file)
             .await
             .unwrap(),
         2
     );
+    assert_eq!(
+        events().await,
+        before,
+        "an unchanged file records no change"
+    );
+    let revision = env
+        .app
+        .catalog()
+        .routes_of(&("default".into(), "default".into()))
+        .unwrap()["named"]
+        .meta
+        .revision;
+    assert_eq!(revision, 1, "and bumps no revision");
     assert_eq!(env.app.catalog().route_count(), 2);
     assert_eq!(env.serve("GET", "/init"), (200, "from file".into()));
     let shorter = r#"[{"httpRequest": {"path": "/init"}, "httpResponse": {"body": "v2"}}]"#;
@@ -485,4 +511,35 @@ async fn an_expectation_nested_too_deep_is_refused() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");
     assert!(text.contains("deeper than 100"), "{text}");
     assert_eq!(env.app.catalog().route_count(), 0);
+}
+
+/// `retrieve?type=request_responses` returned only each response's status.
+#[tokio::test]
+async fn request_responses_include_the_response() {
+    let env = env().await;
+    env.put(
+        "/mockserver/expectation",
+        r#"{"httpRequest": {"path": "/rr"}, "httpResponse": {"statusCode": 201, "body": "made"}}"#,
+    )
+    .await;
+    assert_eq!(env.serve("GET", "/rr").0, 201);
+    let (s, text) = env
+        .put("/mockserver/retrieve?type=request_responses", "")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let list = json(&text);
+    let response = &list[0]["httpResponse"];
+    assert_eq!(response["statusCode"], 201);
+    assert_eq!(response["reasonPhrase"], "Created");
+    assert_eq!(response["body"]["string"], "made", "{response}");
+}
+
+#[tokio::test]
+async fn unsupported_endpoints_say_so_by_name() {
+    let env = env().await;
+    for endpoint in ["bind", "openapi", "stop"] {
+        let (s, text) = env.put(&format!("/mockserver/{endpoint}"), "{}").await;
+        assert_eq!(s, StatusCode::NOT_IMPLEMENTED, "{endpoint}");
+        assert!(text.contains(&format!("/mockserver/{endpoint}")), "{text}");
+    }
 }

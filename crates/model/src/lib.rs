@@ -39,6 +39,8 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Team {
     /// Unique, URL-safe name: lowercase letters, digits and `-`, 1 to 63 characters.
+    /// Required when creating; on `PUT` and `PATCH` it comes from the URL.
+    #[serde(default)]
     pub slug: String,
     /// Display name; defaults to the slug.
     #[serde(default)]
@@ -54,7 +56,9 @@ pub struct Team {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Service {
-    /// Unique within its team.
+    /// Unique within its team. Required when creating; on `PUT` and `PATCH` it comes from
+    /// the URL.
+    #[serde(default)]
     pub slug: String,
     #[serde(default)]
     pub name: String,

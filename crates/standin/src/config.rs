@@ -142,7 +142,10 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("forward CA file {}: {e}", path.display()))?;
             server.forward_ca_pem = Some(pem);
         }
-        let mut journal = standin_journal::JournalConfig::default();
+        let mut journal = standin_journal::JournalConfig {
+            first_seq: standin_journal::seq_from_clock(),
+            ..standin_journal::JournalConfig::default()
+        };
         if let Some(v) = file.journal.capacity_per_service {
             journal.capacity_per_service = v;
         }

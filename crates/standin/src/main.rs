@@ -87,6 +87,10 @@ struct Ready {
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
     init_logging(&settings.log)?;
+    // Both ports are taken before anything is loaded or applied: a start that fails
+    // because a port is in use changes nothing (no demo, no initialization file).
+    let mock_listener = bind(settings.mock_addr, "mock traffic")?;
+    let admin_listener = bind(settings.admin_addr, "the admin API")?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<Ready>>();
 
@@ -98,7 +102,12 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("starting the control runtime")?;
-            rt.block_on(control_plane(control_settings, ready_tx, stop_rx))
+            rt.block_on(control_plane(
+                control_settings,
+                admin_listener,
+                ready_tx,
+                stop_rx,
+            ))
         })?;
 
     let ready = match ready_rx.recv() {
@@ -119,9 +128,8 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         .build()
         .context("starting the mock runtime")?;
     let result = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(settings.mock_addr)
-            .await
-            .with_context(|| format!("cannot listen on {} for mock traffic", settings.mock_addr))?;
+        let listener = tokio::net::TcpListener::from_std(mock_listener)
+            .context("serving the mock listener")?;
         announce(&format!(
             "mock listener on http://{}",
             listener.local_addr()?
@@ -149,12 +157,32 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     result.and(control_result)
 }
 
+/// Binds a listening socket, ready to hand to a tokio runtime.
+fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr)
+        .with_context(|| format!("cannot listen on {addr} for {what}"))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
 async fn control_plane(
     settings: Settings,
+    admin_listener: std::net::TcpListener,
     ready: std::sync::mpsc::Sender<anyhow::Result<Ready>>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let started = async {
+        // Read and check the initialization file before anything is applied.
+        let init = match &settings.mockserver_init {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let file = standin_mockserver::InitializationFile::read(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                Some((path, file))
+            }
+        };
         let open = standin_store::OpenOptions {
             init: settings.init,
             ..standin_store::OpenOptions::default()
@@ -173,19 +201,15 @@ async fn control_plane(
         {
             tracing::info!("created the demo team and service");
         }
-        if let Some(path) = &settings.mockserver_init {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let n = standin_mockserver::load_initialization_file(&app, &text)
+        if let Some((path, file)) = init {
+            let n = file
+                .apply(&app)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             tracing::info!(expectations = n, file = %path.display(), "loaded the MockServer initialization file");
         }
-        let listener = tokio::net::TcpListener::bind(settings.admin_addr)
-            .await
-            .with_context(|| {
-                format!("cannot listen on {} for the admin API", settings.admin_addr)
-            })?;
+        let listener =
+            tokio::net::TcpListener::from_std(admin_listener).context("serving the admin API")?;
         anyhow::Ok((app, journal, listener))
     };
     let (app, journal, listener) = match started.await {

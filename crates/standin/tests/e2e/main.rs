@@ -186,12 +186,12 @@ fn an_unmatched_request_gets_near_misses() {
     let body: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(body["error"], "no_route_matched");
     assert_eq!(body["nearMisses"][0]["routeId"], "create-pet");
+    let failed = body["nearMisses"][0]["failed"][0].as_str().unwrap();
+    assert!(failed.contains("JSON Schema"), "{body}");
+    // It says which keyword failed and why: the required property that is missing.
     assert!(
-        body["nearMisses"][0]["failed"][0]
-            .as_str()
-            .unwrap()
-            .contains("JSON Schema"),
-        "{body}"
+        failed.contains("required") && failed.contains("\"name\""),
+        "{failed}"
     );
     let r = http(s.mock, "GET", "/nobody/here", &[], b"");
     assert_eq!(r.status, 404);
@@ -430,4 +430,60 @@ fn a_closed_stdout_is_not_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// [F] A start that failed later (the admin port was taken) had already applied the
+/// initialization file and the demo. Ports are bound first now, so it applies nothing.
+#[test]
+fn a_start_that_fails_on_a_taken_port_applies_nothing() {
+    let first = Standin::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let init = dir.path().join("init.json");
+    std::fs::write(&init, r#"[{"httpRequest": {"path": "/x"}}]"#).unwrap();
+    let data = dir.path().join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+        .args(["serve", "--demo", "--mock-addr", "127.0.0.1:0"])
+        .arg("--admin-addr")
+        .arg(first.admin.to_string())
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--mockserver-init")
+        .arg(&init)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen on"), "{err}");
+    assert!(!data.join("standin.db").exists(), "nothing was stored");
+}
+
+/// [F] Journal sequence numbers restarted at 1 after a restart, so an `after=SEQ`
+/// poller missed entries.
+#[test]
+fn journal_sequence_numbers_keep_growing_across_a_restart() {
+    let s = Standin::start(&["--demo"]);
+    let seq = |s: &Standin| {
+        assert_eq!(
+            http(s.mock, "GET", "/demo/petstore/pets", &[], b"").status,
+            200
+        );
+        let (_, e) = json_call(
+            s.admin,
+            "GET",
+            "/api/v1/journal?service=demo/petstore&limit=1",
+            None,
+        );
+        e[0]["seq"].as_u64().unwrap()
+    };
+    let before = seq(&s);
+    let s = Standin::restart(s, &["--demo"]);
+    let after = seq(&s);
+    assert!(after > before, "{after} after {before}");
+    let (_, polled) = json_call(
+        s.admin,
+        "GET",
+        &format!("/api/v1/journal?service=demo/petstore&after={before}"),
+        None,
+    );
+    assert_eq!(polled.as_array().unwrap().len(), 1, "{polled}");
 }
