@@ -29,4 +29,8 @@ STANDIN_NAME=standin "$shared/run.sh" "${targets[@]}"
 # The same binary with the journal off: what a load-test replica would run.
 if [[ $# -eq 0 ]]; then
   STANDIN_NAME=standin-nojournal STANDIN_FLAGS="--journal-capacity 0" "$shared/run.sh" standin
+  # MockServer users: 10,000 expectations loaded through PUT /mockserver/expectation, the
+  # last one hit (each plain path is a case-insensitive regex route, found by its prefix).
+  STANDIN_NAME=standin-mockserver STANDIN_SETUP="$root/bench/load-expectations.sh" ITEMS=10000 \
+    "$shared/run.sh" standin
 fi
