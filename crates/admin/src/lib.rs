@@ -649,7 +649,7 @@ async fn create_route(
     let (record, _) = app
         .change(&actor, |d| d.create_route(&team, &service, route, ""))
         .await?;
-    Ok((StatusCode::CREATED, Json(record)))
+    Ok(with_warnings(&app, &record, StatusCode::CREATED))
 }
 
 /// Replaces all routes of a service in one atomic change: listed ids are updated, new ones
@@ -725,14 +725,12 @@ async fn put_route(
     let ((record, created), _) = app
         .change(&actor, |d| d.put_route(&team, &service, route, ""))
         .await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(record),
-    ))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(with_warnings(&app, &record, status))
 }
 
 /// Changes some of a route's fields: a JSON Merge Patch (RFC 7396) of the route document
@@ -860,6 +858,24 @@ async fn history(
         limit: q.limit.unwrap_or(100).min(1000),
     };
     Ok(Json(app.history(filter).await?))
+}
+
+/// A route write's answer, with a `Warning` header for each thing that is allowed but
+/// almost surely a mistake.
+fn with_warnings(app: &App, record: &RouteRecord, status: StatusCode) -> axum::response::Response {
+    let mut response = (status, Json(record)).into_response();
+    let key = (record.team.clone(), record.service.clone());
+    if let Some(service) = app.catalog().services.get(&key) {
+        for w in standin_app::route_warnings(service, &record.route) {
+            let text = format!("199 standin \"{}\"", w.replace('"', "'"));
+            if let Ok(v) = axum::http::HeaderValue::from_str(&text) {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::WARNING, v);
+            }
+        }
+    }
+    response
 }
 
 fn not_found(message: String) -> ApiError {

@@ -2338,3 +2338,37 @@ fn every_field_of_the_documents_is_documented() {
     }
     assert!(missing.is_empty(), "undocumented fields: {missing:?}");
 }
+
+#[tokio::test]
+async fn a_path_rewrite_that_cannot_match_gets_a_warning() {
+    let api = api().await;
+    api.post("/api/v1/teams", json!({"slug": "pay"})).await;
+    api.post("/api/v1/teams/pay/services", json!({"slug": "cards"}))
+        .await;
+    let route = |regex: &str| {
+        json!({"http": {"request": {"path": "/cards/{id}"}, "forward": {"to": "http://127.0.0.1:1",
+            "pathRewrite": {"regex": regex, "replacement": "/v2$1"}}}})
+        .to_string()
+    };
+    let (s, headers, _) = send(
+        &api.router,
+        "PUT",
+        "/api/v1/teams/pay/services/cards/routes/r",
+        Some(&route("^/pay/cards(/.*)")),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let warning = headers.get("warning").expect("a warning").to_str().unwrap();
+    assert!(warning.contains("base path /pay/cards"), "{warning}");
+    let (s, headers, _) = send(
+        &api.router,
+        "PUT",
+        "/api/v1/teams/pay/services/cards/routes/r",
+        Some(&route("^(/cards/.*)")),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(headers.get("warning").is_none());
+}

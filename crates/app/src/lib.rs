@@ -19,7 +19,7 @@ pub use catalog::{
 };
 pub use draft::Draft;
 pub use error::AppError;
-pub use validate::{MAX_NESTING, not_expired};
+pub use validate::{MAX_NESTING, not_expired, route_warnings};
 
 use arc_swap::ArcSwap;
 use publish::{Compiled, OnCompileError, Prepared};

@@ -274,3 +274,28 @@ pub fn not_expired(r: &Route, pointer: &str) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// Things about a route that are allowed but almost surely a mistake, for the API to pass
+/// on (as `Warning` headers). Today: a `pathRewrite` whose regex starts with the service's
+/// base path, though forwarding rewrites the path relative to it, so it never matches.
+pub fn route_warnings(service: &standin_model::ServiceRecord, r: &Route) -> Vec<String> {
+    let mut out = Vec::new();
+    let base = service.service.effective_base_path(&service.team);
+    let rewrite = r
+        .http
+        .as_ref()
+        .and_then(|h| h.forward.as_ref())
+        .and_then(|f| f.path_rewrite.as_ref());
+    if let Some(rw) = rewrite
+        && base != "/"
+    {
+        let regex = rw.regex.strip_prefix('^').unwrap_or(&rw.regex);
+        let escaped = regex.replace('\\', "");
+        if regex.starts_with(&base) || escaped.starts_with(&base) {
+            out.push(format!(
+                "forward.pathRewrite: the regex starts with the base path {base}, but forwarding rewrites the path relative to it (without {base}), so it never matches"
+            ));
+        }
+    }
+    out
+}

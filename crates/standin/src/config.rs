@@ -308,6 +308,27 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("standin-data"), "default");
     }
 
+    /// [F] `--mock-addr localhost:8080` was refused as invalid syntax.
+    #[test]
+    fn listen_addresses_may_name_a_host() {
+        let args = ServeArgs {
+            mock_addr: Some("localhost:7100".into()),
+            admin_addr: Some("127.0.0.1:7101".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.mock_addr, "127.0.0.1:7100".parse().unwrap());
+        let bad = ServeArgs {
+            mock_addr: Some("localhost".into()),
+            ..Default::default()
+        };
+        let err = format!("{:#}", Settings::resolve(&bad).unwrap_err());
+        assert!(
+            err.contains("mock-addr") && err.contains("HOST:PORT"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn unknown_keys_in_the_file_are_errors() {
         let dir = tempfile::tempdir().unwrap();
