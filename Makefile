@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run install test fmt lint unit doc compat bench load soak openapi
+.PHONY: run install test fmt lint unit doc compat bench load soak soak-smoke openapi
 
 ## Run standin with the demo service (release build).
 run:
@@ -13,7 +13,7 @@ install:
 	$(CARGO) install --path crates/standin --locked
 
 ## Every check CI runs.
-test: fmt lint unit doc compat
+test: fmt lint unit doc soak-smoke compat
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -47,6 +47,18 @@ bench:
 ## End-to-end load test against a bare hyper server (see bench/README.md).
 load:
 	bench/load.sh
+
+## The soak-and-abuse test (crates/soak): release builds, 60 s of mixed and abusive traffic
+## beside a measured client; fails on any failed request, RSS over the bound derived from
+## the configuration, p99 over 10 ms, or a slow shutdown. Results: bench/README.md.
+soak:
+	$(CARGO) build --release -p standin -p standin-soak
+	target/release/standin-soak --standin target/release/standin --report target/soak-report.json
+
+## A 15 s smoke of the soak on debug builds (no latency assertion): part of make test.
+soak-smoke:
+	$(CARGO) build -p standin -p standin-soak
+	target/debug/standin-soak --standin target/debug/standin --smoke
 
 ## Print the management API's OpenAPI document.
 openapi:

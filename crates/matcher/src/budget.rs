@@ -22,6 +22,8 @@ pub enum Exhausted {
     Deadline,
     /// The client went away.
     Cancelled,
+    /// The output (of a template) reached its size limit.
+    Output,
 }
 
 impl Exhausted {
@@ -30,6 +32,7 @@ impl Exhausted {
             Exhausted::Fuel => "fuel",
             Exhausted::Deadline => "deadline",
             Exhausted::Cancelled => "cancelled",
+            Exhausted::Output => "output",
         }
     }
 }
@@ -130,6 +133,13 @@ impl Budget {
     #[inline]
     pub fn spend_bytes(&self, bytes: usize, per: usize) -> bool {
         self.spend(1 + (bytes / per.max(1)) as u64)
+    }
+
+    /// Ends the budget for a reason found by the evaluation itself (output too large).
+    pub fn exhaust(&self, why: Exhausted) {
+        if self.exhausted.get().is_none() {
+            self.exhausted.set(Some(why));
+        }
     }
 
     pub fn is_exhausted(&self) -> bool {

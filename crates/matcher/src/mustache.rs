@@ -264,6 +264,8 @@ fn render_into<'a>(
             }
         }
         if st.out.len() > MAX_OUTPUT {
+            // Output size is a budget like work: over it, the request is over budget.
+            st.budget.exhaust(crate::Exhausted::Output);
             return Err(format!("the template's output exceeds {MAX_OUTPUT} bytes"));
         }
         if st.budget.is_exhausted() {

@@ -163,7 +163,7 @@ pub(crate) fn decide(
         tracing::warn!(error = %f.message(), "a response template rendered no response");
     }
     let delay = svc.info.default_delay_ms + r.delay_ms + rendered_delay;
-    decided(Some(route.clone()), Vec::new(), response, delay, None)
+    decided(Some(route.clone()), Vec::new(), response, delay, failure)
 }
 
 fn host(inc: &Incoming, host_routing: bool) -> Option<&str> {

@@ -18,7 +18,8 @@ pub enum ServeError {
     BodyUnreadable(String),
     /// Request bodies in flight already hold `limits.max-inflight-body-bytes`.
     UploadsFull { limit: usize },
-    /// The evaluation lane's queue is full.
+    /// The evaluation lane's queue is full, or a request waited in it longer than the
+    /// evaluation timeout.
     LaneFull,
     /// Matching or rendering ran out of its budget.
     OverBudget {
@@ -79,9 +80,11 @@ impl ServeError {
             ServeError::UploadsFull { .. } | ServeError::LaneFull => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ServeError::OverBudget { .. }
-            | ServeError::TemplateFailed { .. }
-            | ServeError::Panic { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            // MockServer answers a template that renders no response with a bare 404.
+            ServeError::TemplateFailed { .. } => StatusCode::NOT_FOUND,
+            ServeError::OverBudget { .. } | ServeError::Panic { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             ServeError::ForwardFailed(_) => StatusCode::BAD_GATEWAY,
             ServeError::ForwardLoop => StatusCode::LOOP_DETECTED,
         }
@@ -151,6 +154,8 @@ pub struct ServeStats {
     pub body_timeouts: AtomicU64,
     /// Bodies over the size limit.
     pub bodies_too_large: AtomicU64,
+    /// Response templates that rendered no response (answered 404, as MockServer does).
+    pub template_failures: AtomicU64,
     /// Connections refused at the connection cap.
     pub connections_refused: AtomicU64,
     /// Connections closed for sending nothing or sitting idle.
@@ -167,8 +172,8 @@ impl ServeStats {
             ServeError::UploadsFull { .. } => &self.uploads_full,
             ServeError::BodyTimeout => &self.body_timeouts,
             ServeError::BodyTooLarge { .. } => &self.bodies_too_large,
+            ServeError::TemplateFailed { .. } => &self.template_failures,
             ServeError::BodyUnreadable(_)
-            | ServeError::TemplateFailed { .. }
             | ServeError::ForwardFailed(_)
             | ServeError::ForwardLoop => return,
         };
@@ -186,6 +191,7 @@ impl ServeStats {
             "uploadsFull": n(&self.uploads_full),
             "bodyTimeouts": n(&self.body_timeouts),
             "bodiesTooLarge": n(&self.bodies_too_large),
+            "templateFailures": n(&self.template_failures),
             "connectionsRefused": n(&self.connections_refused),
             "connectionsIdleClosed": n(&self.connections_idle_closed),
         })

@@ -23,15 +23,19 @@ pub(crate) struct Lane {
 pub(crate) struct Full;
 
 impl Lane {
-    /// Starts `threads` threads sharing a queue of `queue` jobs.
-    pub(crate) fn start(threads: usize, queue: usize) -> Self {
+    /// Starts `threads` threads sharing a queue of `queue` jobs, running `nice` steps
+    /// below normal priority.
+    pub(crate) fn start(threads: usize, queue: usize, nice: u8) -> Self {
         let (jobs, rx) = sync_channel::<Job>(queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
             let rx = rx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("standin-eval-{i}"))
-                .spawn(move || work(&rx));
+                .spawn(move || {
+                    lower_priority(nice);
+                    work(&rx)
+                });
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start an evaluation thread");
             }
@@ -53,6 +57,36 @@ impl Lane {
             Ok(()) => Ok(rx),
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(Full),
         }
+    }
+}
+
+/// Lowers the calling thread's scheduling priority by `nice` steps, so the lane takes the
+/// CPU only when the mock workers leave it: on one core, a costly evaluation would
+/// otherwise share it evenly with everyone's traffic. On Linux each thread has its own
+/// nice value; `renice` on the thread's id sets it without privileges and without unsafe
+/// code. Where that is not possible the lane runs at normal priority (logged).
+fn lower_priority(nice: u8) {
+    if nice == 0 {
+        return;
+    }
+    let tid = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|link| {
+            link.file_name()
+                .and_then(|t| t.to_str())
+                .map(str::to_string)
+        });
+    let Some(tid) = tid else {
+        tracing::info!("cannot find the evaluation thread's id; it runs at normal priority");
+        return;
+    };
+    let lowered = std::process::Command::new("renice")
+        .args(["-n", &nice.to_string(), "-p", &tid])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !lowered.is_ok_and(|s| s.success()) {
+        tracing::info!("renice is not available; the evaluation lane runs at normal priority");
     }
 }
 

@@ -79,6 +79,9 @@ pub struct ServerConfig {
     /// Threads of the evaluation lane, and requests that may wait for them.
     pub evaluation_threads: usize,
     pub evaluation_queue: usize,
+    /// How much lower than the mock workers the lane's threads run (Unix nice, 0 to 19):
+    /// costly evaluations then take the CPU only when mock traffic leaves it.
+    pub evaluation_nice: u8,
     /// Whether a service's `hosts` select it by the `Host` header.
     pub host_routing: bool,
     /// How long shutdown waits for open connections.
@@ -105,6 +108,7 @@ impl Default for ServerConfig {
             evaluation_timeout: Duration::from_secs(2),
             evaluation_threads: 1,
             evaluation_queue: 64,
+            evaluation_nice: 10,
             host_routing: true,
             shutdown_grace: Duration::from_secs(5),
             forward_timeout: Duration::from_secs(30),
@@ -186,7 +190,11 @@ pub async fn serve(
             max_body_bytes: config.max_body_bytes,
         },
         uploads: limits::Uploads::new(config.max_inflight_body_bytes),
-        lane: lane::Lane::start(config.evaluation_threads, config.evaluation_queue),
+        lane: lane::Lane::start(
+            config.evaluation_threads,
+            config.evaluation_queue,
+            config.evaluation_nice,
+        ),
         local_port: listener.local_addr().map(|a| a.port()).unwrap_or(0),
         table: plane.table,
         journal: plane.journal,
@@ -462,17 +470,22 @@ async fn decide_request(
         Ok(Step::Again(resume)) => resume,
         Err(e) => return Ok(failed(e)),
     };
-    let budget = (
-        ctx.config.evaluation_fuel,
-        started + ctx.config.evaluation_timeout,
-        cancelled.clone(),
-    );
+    // The evaluation's own deadline counts from when it starts, so a request that waited
+    // behind costly ones is not blamed for their time; waiting longer than the timeout
+    // is the lane being full.
+    let fuel = ctx.config.evaluation_fuel;
+    let timeout = ctx.config.evaluation_timeout;
+    let waited_too_long = started + timeout;
+    let cancelled = cancelled.clone();
     let inc = inc.clone();
     ctx.stats.lane_runs.fetch_add(1, Ordering::Relaxed);
     let job = ctx.lane.run(move || {
-        let (fuel, deadline, cancelled) = budget;
+        let now = Instant::now();
+        if now > waited_too_long {
+            return Err(ServeError::LaneFull);
+        }
         let budget = Budget::new(fuel)
-            .with_deadline(deadline)
+            .with_deadline(now + timeout)
             .with_cancel(cancelled);
         let stage = match resume {
             Resume::Match => Stage::Matching,

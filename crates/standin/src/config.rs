@@ -91,6 +91,7 @@ struct FileLimits {
     evaluation_timeout_ms: Option<u64>,
     evaluation_threads: Option<usize>,
     evaluation_queue: Option<usize>,
+    evaluation_nice: Option<u8>,
     host_routing: Option<bool>,
 }
 
@@ -259,6 +260,9 @@ impl FileLimits {
         }
         if let Some(v) = self.host_routing {
             server.host_routing = v;
+        }
+        if let Some(v) = self.evaluation_nice {
+            server.evaluation_nice = v.min(19);
         }
     }
 }
