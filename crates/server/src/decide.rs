@@ -18,12 +18,26 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// A request as read off the connection, owned so it can cross to the lane.
+#[derive(Clone)]
 pub(crate) struct Incoming {
     pub method: Method,
     pub uri: Uri,
     pub version: Version,
     pub headers: HeaderMap,
     pub body: Bytes,
+}
+
+impl Incoming {
+    /// An empty request, left in place while the real one is lent to the lane.
+    pub(crate) fn placeholder() -> Self {
+        Incoming {
+            method: Method::GET,
+            uri: Uri::default(),
+            version: Version::HTTP_11,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
 }
 
 /// Path values a route captured.
@@ -33,14 +47,26 @@ pub(crate) type PathValues = Vec<(Box<str>, String)>;
 pub(crate) struct Decision {
     /// The service the request reached, if any.
     pub service: Option<Arc<CompiledService>>,
-    /// The path relative to the service's base path (the whole path without a service).
-    pub relative: String,
+    /// Where the path relative to the service's base path starts in the request's path
+    /// (0 without a service); see [`Decision::relative`].
+    pub relative_from: usize,
     pub route: Option<Arc<CompiledRoute>>,
     pub near_misses: Vec<NearMiss>,
     pub response: Response<MockBody>,
     pub delay_ms: u64,
     /// Set when the response is an error of standin's own.
     pub error: Option<ServeError>,
+}
+
+impl Decision {
+    /// The path relative to the service's base path (`/` when nothing is left of it).
+    pub(crate) fn relative<'p>(&self, path: &'p str) -> &'p str {
+        match path.get(self.relative_from..) {
+            Some("") => "/",
+            Some(rel) => rel,
+            None => path,
+        }
+    }
 }
 
 /// Where a decision resumes.
@@ -76,7 +102,7 @@ pub(crate) fn decide(
     let Some((svc, rel)) = table.resolve(host(inc, host_routing), path) else {
         return Step::Done(Decision {
             service: None,
-            relative: path.to_string(),
+            relative_from: 0,
             route: None,
             near_misses: Vec::new(),
             response: no_service(inc.method.as_str(), path),
@@ -84,6 +110,7 @@ pub(crate) fn decide(
             error: None,
         });
     };
+    let relative_from = path.len() - rel.len();
     let rel = if rel.is_empty() { "/" } else { rel };
     let req = Request::new(
         inc.method.as_str(),
@@ -96,7 +123,7 @@ pub(crate) fn decide(
     let decided = |route, near_misses, response, delay_ms, error| {
         Step::Done(Decision {
             service: Some(svc.clone()),
-            relative: rel.to_string(),
+            relative_from,
             route,
             near_misses,
             response,

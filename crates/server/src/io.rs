@@ -20,7 +20,9 @@ pub(crate) type RawSlot = Arc<OnceLock<Bytes>>;
 #[derive(Debug)]
 pub(crate) struct ConnState {
     opened: Instant,
-    /// Milliseconds after `opened` of the last byte read or written.
+    /// Milliseconds after `opened` of the first byte read or the end of the last request.
+    /// (A response body still being written after its handler returned does not count:
+    /// an idle close is graceful and lets that response finish.)
     last_active_ms: AtomicU64,
     /// Whether the client has sent anything at all.
     read_any: AtomicBool,
@@ -118,7 +120,9 @@ impl AsyncRead for FaultIo {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
+        // Only the first byte is noted here: afterwards activity is a request in progress
+        // (noted when it starts and ends), which costs no clock read per read or write.
+        if buf.filled().len() > before && !self.state.read_any() {
             self.state.read_any.store(true, Ordering::Relaxed);
             self.state.touch();
         }
@@ -132,11 +136,7 @@ impl AsyncWrite for FaultIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.state.touch();
-        }
-        result
+        Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -166,11 +166,7 @@ impl AsyncWrite for FaultIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.state.touch();
-        }
-        result
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -187,6 +183,21 @@ pub enum MockBody {
 impl MockBody {
     pub fn full(b: Bytes) -> Self {
         MockBody::Full(Some(b))
+    }
+
+    /// Up to `keep` bytes of the body for a record of it: shared when the whole body fits
+    /// (the body is standin's own: a route's bytes, or a rendered or forwarded answer),
+    /// copied when only a prefix is kept.
+    pub fn shared(&self, keep: usize) -> Bytes {
+        let all = match self {
+            MockBody::Full(data) => data.clone().unwrap_or_default(),
+            MockBody::Chunked { data, .. } => data.clone(),
+        };
+        if all.len() <= keep {
+            all
+        } else {
+            Bytes::copy_from_slice(&all[..keep])
+        }
     }
 
     /// The bytes not yet sent.

@@ -260,6 +260,9 @@ pub async fn serve(
     }
 }
 
+/// hyper's own limit on request headers.
+const HYPER_MAX_HEADERS: usize = 100;
+
 fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper needs a timer for header_read_timeout and HTTP/2 keep-alive; without one the
@@ -268,8 +271,13 @@ fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
-        .max_headers(config.max_headers)
         .max_buf_size(config.max_header_bytes.max(8192));
+    // hyper parses up to 100 headers into a stack array; any explicit limit makes it
+    // allocate and zero the slots on every request (about a thousand instructions), so
+    // the limit is set only when it differs.
+    if config.max_headers != HYPER_MAX_HEADERS {
+        builder.http1().max_headers(config.max_headers);
+    }
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -441,24 +449,25 @@ async fn handle(
         };
         return Ok(control.handle(req).await);
     }
-    let inc = Arc::new(Req {
+    // The request stays in this frame; the steps borrow it (moving it through every
+    // step's future would copy it several times per request).
+    let mut inc = Req {
         method: parts.method,
         uri: parts.uri,
         version: parts.version,
         headers: parts.headers,
         body,
-    });
-    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
-    let decision = decide_request(&ctx, &inc, started, &cancel.0).await?;
-    respond(&ctx, &inc, decision, started, &raw).await
+    };
+    let decision = decide_request(&ctx, &mut inc, started).await?;
+    respond(&ctx, &mut inc, decision, started, &raw).await
 }
 
-/// Decides inline on a small budget, then on the lane with the full one if needed.
+/// Decides inline on a small budget, then on the lane with the full one if needed. The
+/// lane borrows the request for the while (it is put back when the lane is done).
 async fn decide_request(
     ctx: &Arc<Ctx>,
-    inc: &Arc<Req>,
+    inc: &mut Req,
     started: Instant,
-    cancelled: &Arc<AtomicBool>,
 ) -> Result<Decision, Dropped> {
     let table = ctx.table.load_full();
     let host_routing = ctx.config.host_routing;
@@ -470,14 +479,18 @@ async fn decide_request(
         Ok(Step::Again(resume)) => resume,
         Err(e) => return Ok(failed(e)),
     };
+    // Past this point the request is shared with the lane, and the lane learns when the
+    // client goes away (this future is dropped).
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+    let shared = Arc::new(std::mem::replace(inc, Req::placeholder()));
     // The evaluation's own deadline counts from when it starts, so a request that waited
     // behind costly ones is not blamed for their time; waiting longer than the timeout
     // is the lane being full.
     let fuel = ctx.config.evaluation_fuel;
     let timeout = ctx.config.evaluation_timeout;
     let waited_too_long = started + timeout;
-    let cancelled = cancelled.clone();
-    let inc = inc.clone();
+    let cancelled = cancel.0.clone();
+    let job_inc = shared.clone();
     ctx.stats.lane_runs.fetch_add(1, Ordering::Relaxed);
     let job = ctx.lane.run(move || {
         let now = Instant::now();
@@ -492,7 +505,7 @@ async fn decide_request(
             Resume::Render { .. } => Stage::Rendering,
         };
         guarded(stage, || {
-            decide::decide(&table, &inc, host_routing, budget, resume, false)
+            decide::decide(&table, &job_inc, host_routing, budget, resume, false)
         })
     });
     let decision = match job {
@@ -507,14 +520,18 @@ async fn decide_request(
             Ok(Err(e)) => failed(e),
         },
     };
-    match &decision.error {
+    drop(cancel);
+    if let Some(ServeError::OverBudget {
+        why: Exhausted::Cancelled,
+        ..
+    }) = &decision.error
+    {
         // The client is gone; there is nobody to answer, and nothing failed.
-        Some(ServeError::OverBudget {
-            why: Exhausted::Cancelled,
-            ..
-        }) => Err(Dropped),
-        _ => Ok(decision),
+        return Err(Dropped);
     }
+    // The job has finished and dropped its share, so this is the only one left.
+    *inc = Arc::try_unwrap(shared).unwrap_or_else(|s| (*s).clone());
+    Ok(decision)
 }
 
 /// Runs `f`, turning a panic into [`ServeError::Panic`].
@@ -533,7 +550,7 @@ fn guarded<T>(stage: Stage, f: impl FnOnce() -> T) -> Result<T, ServeError> {
 fn failed(e: ServeError) -> Decision {
     Decision {
         service: None,
-        relative: String::new(),
+        relative_from: 0,
         route: None,
         near_misses: Vec::new(),
         response: decide::error_response(&e),
@@ -545,7 +562,7 @@ fn failed(e: ServeError) -> Decision {
 /// Delays, forwards, journals and writes the decided response.
 async fn respond(
     ctx: &Ctx,
-    inc: &Req,
+    inc: &mut Req,
     mut d: Decision,
     started: Instant,
     raw: &io::RawSlot,
@@ -559,18 +576,13 @@ async fn respond(
         .and_then(|r| r.forward.as_ref())
         .filter(|_| d.error.is_none())
     {
-        let relative = if d.relative.is_empty() {
-            inc.uri.path()
-        } else {
-            &d.relative
-        };
         match ctx
             .forwarder
             .send(
                 f,
                 &inc.method,
                 &inc.headers,
-                relative,
+                d.relative(inc.uri.path()),
                 inc.uri.query(),
                 inc.body.clone(),
             )
@@ -586,6 +598,7 @@ async fn respond(
     if let Some(e) = &d.error {
         ctx.stats.count(e);
     }
+    let version = inc.version;
     if ctx.journal.enabled() {
         ctx.journal.record(journal_entry(ctx, inc, &d, started));
     }
@@ -604,7 +617,7 @@ async fn respond(
         (None, true, None) => Some(None),
         _ => None,
     };
-    if let Some(length) = raw_framing.filter(|_| inc.version <= http::Version::HTTP_11) {
+    if let Some(length) = raw_framing.filter(|_| version <= http::Version::HTTP_11) {
         let _ = raw.set(raw_http1(&d.response, length));
         return Err(Dropped);
     }
@@ -625,13 +638,22 @@ async fn respond(
     }
 }
 
-fn journal_entry(ctx: &Ctx, inc: &Req, d: &Decision, started: Instant) -> JournalEntry {
+/// The journal entry: the request (its headers taken, not copied; its body copied up to
+/// the kept bytes, since a slice would keep hyper's whole read buffer alive), and the
+/// response.
+fn journal_entry(ctx: &Ctx, inc: &mut Req, d: &Decision, started: Instant) -> JournalEntry {
     let keep = ctx.journal.max_body_bytes();
     let redact: &[HeaderName] = d
         .service
         .as_ref()
         .map_or(&[], |s| s.info.redact_headers.as_slice());
-    let response_body = d.response.body().bytes();
+    let response_body = d.response.body().shared(keep);
+    let response_body_size = d.response.body().bytes().len();
+    let mut headers = std::mem::take(&mut inc.headers);
+    redact_in_place(&mut headers, redact);
+    let mut response_headers = d.response.headers().clone();
+    redact_in_place(&mut response_headers, redact);
+    let path = inc.uri.path();
     JournalEntry {
         seq: 0,
         at: SystemTime::now(),
@@ -641,42 +663,43 @@ fn journal_entry(ctx: &Ctx, inc: &Req, d: &Decision, started: Instant) -> Journa
             .map_or_else(|| Arc::from(UNRESOLVED), |s| s.key.clone()),
         protocol: "http",
         method: inc.method.to_string(),
-        path: inc.uri.path().to_string(),
-        relative_path: if d.relative.is_empty() {
-            inc.uri.path().to_string()
-        } else {
-            d.relative.clone()
-        },
+        path: path.to_string(),
+        relative_path: d.relative(path).to_string(),
         query: inc.uri.query().map(str::to_string),
-        headers: redacted(&inc.headers, redact),
-        // A copy of the kept bytes only: a slice would keep the whole body alive.
+        headers,
         body: Bytes::copy_from_slice(&inc.body[..inc.body.len().min(keep)]),
         body_size: inc.body.len(),
         matched_route: d.route.as_ref().map(|r| r.id.clone()),
         near_misses: d.near_misses.clone(),
         status: d.response.status().as_u16(),
-        response_headers: redacted(d.response.headers(), redact),
-        response_body: Bytes::copy_from_slice(&response_body[..response_body.len().min(keep)]),
-        response_body_size: response_body.len(),
+        response_headers,
+        response_body,
+        response_body_size,
         error: d.error.as_ref().map(ServeError::code),
         latency_us: started.elapsed().as_micros() as u64,
     }
 }
 
-/// The headers with the values of `names` replaced; cookies keep their names.
-fn redacted(headers: &http::HeaderMap, names: &[HeaderName]) -> http::HeaderMap {
-    let mut out = headers.clone();
+/// Replaces the values of `names` present in `headers`. One pass over the (few) headers
+/// finds out whether there is anything to do, so the usual request without credentials
+/// costs no lookups.
+fn redact_in_place(headers: &mut http::HeaderMap, names: &[HeaderName]) {
+    if names.is_empty() || !headers.keys().any(|k| names.contains(k)) {
+        return;
+    }
     for name in names {
-        if !out.contains_key(name) {
-            continue;
-        }
-        let values: Vec<HeaderValue> = out.get_all(name).iter().map(|v| hide(name, v)).collect();
-        out.remove(name);
-        for v in values {
-            out.append(name.clone(), v);
+        if headers.contains_key(name) {
+            let hidden: Vec<HeaderValue> = headers
+                .get_all(name)
+                .iter()
+                .map(|v| hide(name, v))
+                .collect();
+            headers.remove(name);
+            for v in hidden {
+                headers.append(name.clone(), v);
+            }
         }
     }
-    out
 }
 
 const REDACTED: &str = "<redacted>";
@@ -761,7 +784,8 @@ mod tests {
             HeaderValue::from_static("session=abc; theme=dark"),
         );
         h.insert("x-other", HeaderValue::from_static("kept"));
-        let out = redacted(&h, &[header::AUTHORIZATION, header::COOKIE]);
+        let mut out = h.clone();
+        redact_in_place(&mut out, &[header::AUTHORIZATION, header::COOKIE]);
         assert_eq!(out[header::AUTHORIZATION], "<redacted>");
         assert_eq!(out[header::COOKIE], "session=<redacted>; theme=<redacted>");
         assert_eq!(out["x-other"], "kept");
