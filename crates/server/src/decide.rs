@@ -59,6 +59,11 @@ pub(crate) struct Decision {
 }
 
 impl Decision {
+    /// Whether the answer comes from the route's upstream.
+    pub(crate) fn forwards(&self) -> bool {
+        self.error.is_none() && self.route.as_ref().is_some_and(|r| r.forward.is_some())
+    }
+
     /// The path relative to the service's base path (`/` when nothing is left of it).
     pub(crate) fn relative<'p>(&self, path: &'p str) -> &'p str {
         match path.get(self.relative_from..) {

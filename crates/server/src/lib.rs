@@ -230,10 +230,7 @@ pub async fn serve(
         let state = io::ConnState::new();
         let raw = io::RawSlot::default();
         let (c, s, r) = (ctx.clone(), state.clone(), raw.clone());
-        let service = service_fn(move |req| CatchUnwind {
-            inner: Box::pin(handle(c.clone(), req, s.clone(), r.clone())),
-            stats: c.stats.clone(),
-        });
+        let service = service_fn(move |req| handle(c.clone(), req, s.clone(), r.clone()));
         let io = TokioIo::new(io::FaultIo::new(stream, raw, state.clone()));
         let conn = builder.serve_connection(io, service).into_owned();
         let watch = Watch {
@@ -358,31 +355,33 @@ impl Watch {
     }
 }
 
-/// Turns a panic while polling the inner future into a 500, so one request's failure
-/// never reaches another's or the connection's.
+/// Turns a panic while polling the inner future into [`ServeError::Panic`], for the
+/// asynchronous steps of our own (forwarding). The synchronous steps are wrapped in
+/// [`guarded`]; a panic anywhere else (hyper, tokio) is contained by tokio's task and
+/// costs only its connection.
 struct CatchUnwind<F> {
     inner: Pin<Box<F>>,
-    stats: Arc<ServeStats>,
+    stage: Stage,
 }
 
-impl<F> Future for CatchUnwind<F>
+impl<F, T> Future for CatchUnwind<F>
 where
-    F: Future<Output = Result<Response<MockBody>, Dropped>>,
+    F: Future<Output = Result<T, ServeError>>,
 {
-    type Output = Result<Response<MockBody>, Dropped>;
+    type Output = Result<T, ServeError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let stage = self.stage;
         let inner = self.inner.as_mut();
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
                 let error = ServeError::Panic {
-                    stage: Stage::Serving,
+                    stage,
                     message: panic_message(&*panic),
                 };
-                self.stats.count(&error);
-                tracing::error!(error = %error.message(), "a request handler panicked");
-                Poll::Ready(Ok(decide::error_response(&error)))
+                tracing::error!(error = %error.message(), "the serving path panicked");
+                Poll::Ready(Err(error))
             }
         }
     }
@@ -449,8 +448,8 @@ async fn handle(
         };
         return Ok(control.handle(req).await);
     }
-    // The request stays in this frame; the steps borrow it (moving it through every
-    // step's future would copy it several times per request).
+    // The request and the decision stay in this future; the steps borrow them. The
+    // common path (decided inline, no delay, no forward) makes no further async call.
     let mut inc = Req {
         method: parts.method,
         uri: parts.uri,
@@ -458,27 +457,48 @@ async fn handle(
         headers: parts.headers,
         body,
     };
-    let decision = decide_request(&ctx, &mut inc, started).await?;
-    respond(&ctx, &mut inc, decision, started, &raw).await
+    let table = ctx.table.load_full();
+    let inline = Budget::new(ctx.config.inline_fuel);
+    let step = guarded(Stage::Matching, || {
+        decide::decide(
+            &table,
+            &inc,
+            ctx.config.host_routing,
+            inline,
+            Resume::Match,
+            true,
+        )
+    });
+    let mut d = match step {
+        Ok(Step::Done(d)) => d,
+        Ok(Step::Again(resume)) => on_the_lane(&ctx, &mut inc, table, resume, started).await?,
+        Err(e) => failed(e),
+    };
+    if d.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(d.delay_ms)).await;
+    }
+    if d.forwards() {
+        forward(&ctx, &inc, &mut d).await;
+    }
+    match guarded(Stage::Serving, || deliver(&ctx, &mut inc, d, started, &raw)) {
+        Ok(delivered) => delivered,
+        Err(e) => {
+            ctx.stats.count(&e);
+            Ok(decide::error_response(&e))
+        }
+    }
 }
 
-/// Decides inline on a small budget, then on the lane with the full one if needed. The
-/// lane borrows the request for the while (it is put back when the lane is done).
-async fn decide_request(
+/// Decides again on the evaluation lane with the full budget. The lane borrows the
+/// request for the while (it is put back when the lane is done).
+async fn on_the_lane(
     ctx: &Arc<Ctx>,
     inc: &mut Req,
+    table: Arc<RouteTable>,
+    resume: Resume,
     started: Instant,
 ) -> Result<Decision, Dropped> {
-    let table = ctx.table.load_full();
     let host_routing = ctx.config.host_routing;
-    let inline = Budget::new(ctx.config.inline_fuel);
-    let resume = match guarded(Stage::Matching, || {
-        decide::decide(&table, inc, host_routing, inline, Resume::Match, true)
-    }) {
-        Ok(Step::Done(d)) => return Ok(d),
-        Ok(Step::Again(resume)) => resume,
-        Err(e) => return Ok(failed(e)),
-    };
     // Past this point the request is shared with the lane, and the lane learns when the
     // client goes away (this future is dropped).
     let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
@@ -559,50 +579,50 @@ fn failed(e: ServeError) -> Decision {
     }
 }
 
-/// Delays, forwards, journals and writes the decided response.
-async fn respond(
+/// Sends the request on for a forwarding route, replacing the decided response with the
+/// upstream's answer or the failure.
+async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision) {
+    let Some(route) = d.route.clone() else {
+        return;
+    };
+    let Some(f) = route.forward.as_ref() else {
+        return;
+    };
+    let sent = CatchUnwind {
+        inner: Box::pin(ctx.forwarder.send(
+            f,
+            &inc.method,
+            &inc.headers,
+            d.relative(inc.uri.path()),
+            inc.uri.query(),
+            inc.body.clone(),
+        )),
+        stage: Stage::Serving,
+    };
+    match sent.await {
+        Ok(r) => d.response = r,
+        Err(e) => {
+            d.response = decide::error_response(&e);
+            d.error = Some(e);
+        }
+    }
+}
+
+/// Counts, journals and writes the decided response, or injects the route's fault.
+fn deliver(
     ctx: &Ctx,
     inc: &mut Req,
-    mut d: Decision,
+    d: Decision,
     started: Instant,
     raw: &io::RawSlot,
 ) -> Result<Response<MockBody>, Dropped> {
-    if d.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(d.delay_ms)).await;
-    }
-    let route = d.route.clone();
-    if let Some(f) = route
-        .as_ref()
-        .and_then(|r| r.forward.as_ref())
-        .filter(|_| d.error.is_none())
-    {
-        match ctx
-            .forwarder
-            .send(
-                f,
-                &inc.method,
-                &inc.headers,
-                d.relative(inc.uri.path()),
-                inc.uri.query(),
-                inc.body.clone(),
-            )
-            .await
-        {
-            Ok(r) => d.response = r,
-            Err(e) => {
-                d.response = decide::error_response(&e);
-                d.error = Some(e);
-            }
-        }
-    }
     if let Some(e) = &d.error {
         ctx.stats.count(e);
     }
-    let version = inc.version;
     if ctx.journal.enabled() {
         ctx.journal.record(journal_entry(ctx, inc, &d, started));
     }
-    let Some(route) = route.filter(|_| d.error.is_none()) else {
+    let Some(route) = d.route.as_ref().filter(|_| d.error.is_none()) else {
         return Ok(d.response);
     };
     let r = &route.response;
@@ -617,7 +637,7 @@ async fn respond(
         (None, true, None) => Some(None),
         _ => None,
     };
-    if let Some(length) = raw_framing.filter(|_| version <= http::Version::HTTP_11) {
+    if let Some(length) = raw_framing.filter(|_| inc.version <= http::Version::HTTP_11) {
         let _ = raw.set(raw_http1(&d.response, length));
         return Err(Dropped);
     }
@@ -761,15 +781,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panic_in_a_handler_future_is_a_500_and_counted() {
-        let stats = Arc::new(ServeStats::default());
-        let handler = CatchUnwind {
-            inner: Box::pin(async { panic!("in the handler") }),
-            stats: stats.clone(),
+    async fn a_panic_in_an_async_step_is_a_serve_error() {
+        let step = CatchUnwind {
+            inner: Box::pin(async {
+                if true {
+                    panic!("in forwarding");
+                }
+                Ok::<u8, ServeError>(1)
+            }),
+            stage: Stage::Serving,
         };
-        let response = handler.await.unwrap();
-        assert_eq!(response.status(), 500);
-        assert_eq!(stats.panics.load(Ordering::Relaxed), 1);
+        let e = step.await.unwrap_err();
+        assert_eq!(e.code(), "internal_error");
+        assert!(e.message().contains("in forwarding"), "{}", e.message());
     }
 
     #[test]
