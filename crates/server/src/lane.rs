@@ -8,7 +8,8 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -93,10 +94,7 @@ fn lower_priority(nice: u8) {
 fn work(rx: &Mutex<Receiver<Job>>) {
     loop {
         // The lock is held only to take the next job, never while running one.
-        let job = match rx.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
+        let job = rx.lock().recv();
         let Ok(job) = job else { return };
         if catch_unwind(AssertUnwindSafe(job)).is_err() {
             tracing::error!("an evaluation panicked; the request got a 500");

@@ -238,6 +238,9 @@ impl Standin {
                     status: status.to_string(),
                 };
             }
+            // Called from spawn_blocking: this thread is the tool's own, not a runtime
+            // worker's.
+            #[allow(clippy::disallowed_methods)]
             std::thread::sleep(Duration::from_millis(20));
         }
         let _ = self.child.kill();

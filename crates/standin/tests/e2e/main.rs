@@ -1,5 +1,9 @@
 //! End-to-end tests: the real `standin` binary on loopback ports chosen by the OS.
 
+// These tests are plain threads driving a separate process: sleeping one blocks no
+// runtime.
+#![allow(clippy::disallowed_methods)]
+
 mod durability;
 mod forward;
 mod limits;
