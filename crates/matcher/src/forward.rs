@@ -287,10 +287,11 @@ impl CompiledForward {
         let query = if self.request_query.is_empty() {
             query.map(str::to_string)
         } else {
-            let mut pairs: Vec<(String, String)> = crate::parse_query(query.unwrap_or(""))
-                .into_iter()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
+            let mut pairs: Vec<(String, String)> =
+                standin_eval::parse::query_pairs(query.unwrap_or(""))
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
             self.request_query.apply(&mut pairs);
             let encoded = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(pairs)

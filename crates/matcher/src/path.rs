@@ -3,6 +3,7 @@
 
 use crate::CompileError;
 use regex::Regex;
+use standin_eval::parse::{percent_decode, segments};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -282,41 +283,6 @@ pub(crate) fn required_prefix(user: &str) -> Option<String> {
     Some(prefix)
 }
 
-/// Splits a path into its non-empty segments: repeated and trailing slashes do not count.
-pub(crate) fn segments(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/').filter(|s| !s.is_empty())
-}
-
-/// Splits and percent-decodes a request path. Allocates only for segments with `%`.
-pub fn decoded_segments(path: &str) -> Vec<Cow<'_, str>> {
-    segments(path).map(percent_decode).collect()
-}
-
-pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
-    if !s.contains('%') {
-        return Cow::Borrowed(s);
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (
-                bytes.get(i + 1).and_then(|b| hex(*b)),
-                bytes.get(i + 2).and_then(|b| hex(*b)),
-            ) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
 fn parse_pattern(p: &str, pointer: &str) -> Result<Vec<Seg>, CompileError> {
     let parts: Vec<&str> = segments(p).collect();
     let mut out = Vec::with_capacity(parts.len());
@@ -449,16 +415,10 @@ impl PathIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use standin_eval::parse::decoded_segments;
 
     fn pat(p: &str) -> Vec<Seg> {
         parse_pattern(p, "").unwrap()
-    }
-
-    #[test]
-    fn percent_decoding_handles_truncated_escapes() {
-        assert_eq!(percent_decode("a%20b"), "a b");
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%zz"), "%zz");
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Compiled conditions on strings and bodies. Everything that can fail to compile (regexes,
 //! JSONPath, JSON Schema) is compiled here, once, when a route is published.
 
-use crate::{Budget, CompileError, Request};
+use crate::CompileError;
 use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
+use standin_eval::json::{json_contains_in, json_eq_in, shape};
+use standin_eval::parse::ellipsize;
+use standin_eval::{Budget, Request};
 use standin_model::{BodyMatcher, StringMatcher};
 
 /// Compiles a user regex so that it must match the whole input.
@@ -52,48 +55,6 @@ fn schema_validator(schema: &Value, pointer: &str) -> Result<Schema, CompileErro
         validator,
         weight: shape(schema).0.max(1),
     })
-}
-
-/// How many values `v` holds (itself included) and how deeply it nests.
-pub(crate) fn shape(v: &Value) -> (u64, u64) {
-    match v {
-        Value::Array(items) => items.iter().fold((1, 1), |(n, d), x| {
-            let (xn, xd) = shape(x);
-            (n + xn, d.max(xd + 1))
-        }),
-        Value::Object(map) => map.values().fold((1, 1), |(n, d), x| {
-            let (xn, xd) = shape(x);
-            (n + xn, d.max(xd + 1))
-        }),
-        _ => (1, 0),
-    }
-}
-
-/// An upper bound on the work of a JSONPath query over a document of `nodes` values
-/// nested `depth` deep. A descendant segment (`..`) visits every node below each node it
-/// starts from, and a node has at most `depth` ancestors, so each `..` after the first
-/// multiplies the work by at most `depth + 1`; every other segment visits each node at
-/// most once.
-pub(crate) fn json_path_cost(text: &str, nodes: u64, depth: u64) -> u64 {
-    let mut descendants = 0u32;
-    let mut segments = 1u64;
-    let mut quote = None;
-    let mut prev = ' ';
-    for c in text.chars() {
-        match quote {
-            Some(q) if c == q && prev != '\\' => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' => quote = Some(c),
-                '.' if prev == '.' => descendants += 1,
-                '.' | '[' | '?' => segments += 1,
-                _ => {}
-            },
-        }
-        prev = if prev == '.' && c == '.' { ' ' } else { c };
-    }
-    let fan = (depth + 1).saturating_pow(descendants.saturating_sub(1));
-    nodes.saturating_mul(segments).saturating_mul(fan)
 }
 
 /// The regex as the user wrote it, without the anchors `full_regex` added.
@@ -236,8 +197,8 @@ pub(crate) enum BodyCond {
     JsonSchema(Box<Schema>),
     Bytes(bytes::Bytes),
     Form(Vec<(String, StrCond)>),
-    Xml(crate::xml::XNode),
-    Xpath(crate::xml::XPath),
+    Xml(standin_eval::xml::XNode),
+    Xpath(standin_eval::xml::XPath),
     Not(Box<BodyCond>),
     AllOf(Vec<BodyCond>),
 }
@@ -277,14 +238,16 @@ impl BodyCond {
                         })?,
                 )
             }
-            BodyMatcher::Xml(text) => BodyCond::Xml(crate::xml::parse(text).map_err(|e| {
-                CompileError::new(
-                    &format!("{pointer}/xml"),
-                    format!("invalid expected XML: {e}"),
-                )
-            })?),
+            BodyMatcher::Xml(text) => {
+                BodyCond::Xml(standin_eval::xml::parse(text).map_err(|e| {
+                    CompileError::new(
+                        &format!("{pointer}/xml"),
+                        format!("invalid expected XML: {e}"),
+                    )
+                })?)
+            }
             BodyMatcher::Xpath(expr) => {
-                BodyCond::Xpath(crate::xml::compile(expr).map_err(|e| {
+                BodyCond::Xpath(standin_eval::xml::compile(expr).map_err(|e| {
                     CompileError::new(
                         &format!("{pointer}/xpath"),
                         format!("\"{expr}\": invalid XPath: {e}"),
@@ -336,7 +299,7 @@ impl BodyCond {
                 .is_some_and(|j| json_contains_in(j, e, budget)),
             BodyCond::JsonPath { path, text, equals } => req.json(budget).is_some_and(|j| {
                 let (nodes, depth) = req.json_shape(budget);
-                if !budget.spend(json_path_cost(text, nodes, depth)) {
+                if !budget.spend(standin_eval::json::json_path_cost(text, nodes, depth)) {
                     return false;
                 }
                 let found = path.query(j);
@@ -350,14 +313,14 @@ impl BodyCond {
             BodyCond::Xml(expected) => {
                 budget.spend_bytes(body.len(), 1)
                     && text()
-                        .and_then(|t| crate::xml::parse(t).ok())
-                        .is_some_and(|a| crate::xml::equal(expected, &a, budget))
+                        .and_then(|t| standin_eval::xml::parse(t).ok())
+                        .is_some_and(|a| standin_eval::xml::equal(expected, &a, budget))
             }
-            BodyCond::Xpath(x) => crate::xml::xpath_matches(x, body, budget),
+            BodyCond::Xpath(x) => standin_eval::xml::xpath_matches(x, body, budget),
             BodyCond::Form(fields) => {
                 budget.spend_bytes(body.len(), 16)
                     && text().is_some_and(|t| {
-                        let pairs = crate::parse_query(t);
+                        let pairs = standin_eval::parse::query_pairs(t);
                         fields.iter().all(|(k, c)| {
                             let values: Vec<&str> = pairs
                                 .iter()
@@ -380,7 +343,7 @@ impl BodyCond {
         match self {
             BodyCond::Form(fields) => {
                 let text = String::from_utf8_lossy(req.body);
-                let pairs = crate::parse_query(&text);
+                let pairs = standin_eval::parse::query_pairs(&text);
                 let failed: Vec<String> = fields
                     .iter()
                     .filter_map(|(k, c)| {
@@ -393,7 +356,7 @@ impl BodyCond {
                             format!(
                                 "form field \"{k}\": expected {}, got {}",
                                 c.describe(),
-                                crate::show_values(&values)
+                                crate::conditions::show_values(&values)
                             )
                         })
                     })
@@ -416,10 +379,10 @@ impl BodyCond {
             },
             BodyCond::Xml(expected) => {
                 let text = String::from_utf8_lossy(req.body);
-                match crate::xml::parse(&text) {
+                match standin_eval::xml::parse(&text) {
                     Ok(actual) => format!(
                         "body is not the expected XML: {}",
-                        crate::xml::first_difference(expected, &actual, budget)
+                        standin_eval::xml::first_difference(expected, &actual, budget)
                     ),
                     Err(e) => format!("expected XML, got a body that is not: {e}"),
                 }
@@ -467,154 +430,9 @@ impl BodyCond {
     }
 }
 
-pub(crate) fn ellipsize(s: &str) -> String {
-    const MAX: usize = 120;
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut end = MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-/// JsonUnit's placeholders, as MockServer and WireMock read them in expected JSON:
-/// `${json-unit.ignore}`, `${json-unit.ignore-element}`, `${json-unit.any-string}`,
-/// `${json-unit.any-number}`, `${json-unit.any-boolean}`. `None` when `expected` is not one.
-fn placeholder(expected: &Value, actual: &Value) -> Option<bool> {
-    let Value::String(s) = expected else {
-        return None;
-    };
-    Some(match s.as_str() {
-        "${json-unit.ignore}" | "${json-unit.ignore-element}" => true,
-        "${json-unit.any-string}" => actual.is_string(),
-        "${json-unit.any-number}" => actual.is_number(),
-        "${json-unit.any-boolean}" => actual.is_boolean(),
-        _ => return None,
-    })
-}
-
-/// JSON equality where `1` equals `1.0`, object key order does not matter, and JsonUnit
-/// placeholders in `a` (the expected side) stand for what they say.
-pub fn json_eq(a: &Value, b: &Value) -> bool {
-    json_eq_in(a, b, &Budget::unlimited())
-}
-
-/// [`json_eq`] spending one unit per value compared.
-pub(crate) fn json_eq_in(a: &Value, b: &Value, budget: &Budget) -> bool {
-    if !budget.spend(1) {
-        return false;
-    }
-    if let Some(result) = placeholder(a, b) {
-        return result;
-    }
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-                (Some(p), Some(q), _, _) => p == q,
-                (_, _, Some(p), Some(q)) => p == q,
-                _ => x.as_f64() == y.as_f64(),
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq_in(p, q, budget))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq_in(v, w, budget)))
-        }
-        _ => a == b,
-    }
-}
-
-/// Whether `actual` contains `expected`: objects may have extra keys, arrays may have extra
-/// elements and any order (each expected element needs its own matching actual element).
-pub fn json_contains(actual: &Value, expected: &Value) -> bool {
-    json_contains_in(actual, expected, &Budget::unlimited())
-}
-
-/// [`json_contains`] spending fuel for every value and every pairing it tries.
-pub(crate) fn json_contains_in(actual: &Value, expected: &Value, budget: &Budget) -> bool {
-    if !budget.spend(1) {
-        return false;
-    }
-    if let Some(result) = placeholder(expected, actual) {
-        return result;
-    }
-    match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => e
-            .iter()
-            .all(|(k, v)| a.get(k).is_some_and(|w| json_contains_in(w, v, budget))),
-        (Value::Array(a), Value::Array(e)) => {
-            e.len() <= a.len()
-                && crate::pairing::pair_all(e, a, budget, |x, y| json_contains_in(y, x, budget))
-        }
-        _ => json_eq_in(expected, actual, budget),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn json_unit_placeholders() {
-        let expected = json!({"id": "${json-unit.any-number}", "ok": "${json-unit.any-boolean}", "x": "${json-unit.ignore}"});
-        assert!(json_contains(
-            &json!({"id": 5, "ok": true, "x": [1]}),
-            &expected
-        ));
-        assert!(!json_contains(
-            &json!({"id": "5", "ok": true, "x": 1}),
-            &expected
-        ));
-        assert!(
-            !json_contains(&json!({"id": 5, "ok": true}), &expected),
-            "ignore still needs the key"
-        );
-        assert!(json_eq(
-            &json!(["${json-unit.ignore-element}", 2]),
-            &json!([{"a": 1}, 2])
-        ));
-    }
-
-    #[test]
-    fn partial_arrays_pair_elements_without_greed() {
-        let actual = json!({"items": [{"a": 1, "b": 2}, {"a": 1}]});
-        assert!(json_contains(
-            &actual,
-            &json!({"items": [{"a": 1}, {"a": 1, "b": 2}]})
-        ));
-        assert!(!json_contains(
-            &actual,
-            &json!({"items": [{"a": 1, "b": 2}, {"a": 1, "b": 2}]})
-        ));
-    }
-
-    #[test]
-    fn numbers_compare_by_value() {
-        assert!(json_eq(&json!(1), &json!(1.0)));
-        assert!(!json_eq(&json!(1), &json!(2)));
-        assert!(!json_eq(&json!(1), &json!("1")));
-    }
-
-    #[test]
-    fn partial_ignores_extra_fields_and_array_order() {
-        let actual = json!({"a": 1, "b": [3, 2, 1], "c": {"d": true, "e": null}});
-        assert!(json_contains(
-            &actual,
-            &json!({"b": [1, 3], "c": {"d": true}})
-        ));
-        assert!(!json_contains(&actual, &json!({"b": [4]})));
-        assert!(
-            !json_contains(&actual, &json!({"b": [1, 1]})),
-            "each expected element needs its own match"
-        );
-        assert!(!json_contains(&actual, &json!({"z": 1})));
-    }
 
     #[test]
     fn regex_errors_are_one_line_and_named() {

@@ -6,6 +6,7 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use standin_model::{HttpResponse, ResponseBody};
+use standin_template::TextTemplate;
 
 /// The answer a matched route gives, ready to write.
 #[derive(Debug)]
@@ -16,9 +17,9 @@ pub struct CompiledResponse {
     pub chunk_size: Option<usize>,
     pub omit_content_length: bool,
     pub content_length_override: Option<u64>,
-    pub fault: Option<Fault>,
+    pub fault: Option<CompiledFault>,
     /// Renders the whole response per request (MockServer's MUSTACHE templates).
-    pub document: Option<crate::DocumentTemplate>,
+    pub document: Option<standin_template::MockServerTemplate>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     pub delay_ms: u64,
@@ -28,20 +29,20 @@ pub struct CompiledResponse {
 
 #[derive(Debug)]
 struct ResponseTemplate {
-    body: Template,
-    headers: Vec<(HeaderName, Template)>,
+    body: TextTemplate,
+    headers: Vec<(HeaderName, TextTemplate)>,
 }
 
 /// A deliberate connection fault, compiled.
 #[derive(Debug, Clone)]
-pub enum Fault {
+pub enum CompiledFault {
     CloseAfterResponse,
     DropConnection,
     RawBytes(Bytes),
 }
 
 /// The parts of a response that depend on the request, rendered per request.
-pub struct Rendered {
+pub struct RenderedParts {
     pub body: Bytes,
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -129,9 +130,11 @@ impl CompiledResponse {
         }
         let fault = match &r.fault {
             None => None,
-            Some(standin_model::Fault::CloseAfterResponse) => Some(Fault::CloseAfterResponse),
-            Some(standin_model::Fault::DropConnection) => Some(Fault::DropConnection),
-            Some(standin_model::Fault::RawBytes(b)) => Some(Fault::RawBytes(
+            Some(standin_model::Fault::CloseAfterResponse) => {
+                Some(CompiledFault::CloseAfterResponse)
+            }
+            Some(standin_model::Fault::DropConnection) => Some(CompiledFault::DropConnection),
+            Some(standin_model::Fault::RawBytes(b)) => Some(CompiledFault::RawBytes(
                 base64::engine::general_purpose::STANDARD
                     .decode(b)
                     .map(Bytes::from)
@@ -145,12 +148,14 @@ impl CompiledResponse {
         };
         let document = match &r.document_template {
             None => None,
-            Some(t) => Some(crate::DocumentTemplate::parse(&t.source).map_err(|e| {
-                CompileError::new(
-                    &format!("{pointer}/documentTemplate/source"),
-                    format!("invalid mustache template: {e}"),
-                )
-            })?),
+            Some(t) => Some(
+                standin_template::MockServerTemplate::compile(&t.source).map_err(|e| {
+                    CompileError::new(
+                        &format!("{pointer}/documentTemplate/source"),
+                        format!("invalid mustache template: {e}"),
+                    )
+                })?,
+            ),
         };
         Ok(CompiledResponse {
             status,
@@ -172,7 +177,7 @@ impl CompiledResponse {
         &self,
         req: &Request<'_>,
         path_values: &[(Box<str>, String)],
-    ) -> Option<Rendered> {
+    ) -> Option<RenderedParts> {
         let t = self.template.as_ref()?;
         let body = Bytes::from(t.body.render(req, path_values));
         let mut headers = Vec::with_capacity(self.headers.len());
@@ -190,7 +195,7 @@ impl CompiledResponse {
                 None => headers.push((name.clone(), value.clone())),
             }
         }
-        Some(Rendered { body, headers })
+        Some(RenderedParts { body, headers })
     }
 }
 
@@ -205,130 +210,18 @@ fn compile_template(
             "a templated body must be UTF-8 text".to_string(),
         )
     })?;
-    let body = Template::parse(text, &format!("{pointer}/body"))?;
+    let body = text_template(text, &format!("{pointer}/body"))?;
     let mut out = Vec::new();
     for (name, value) in headers {
         let v = std::str::from_utf8(value.as_bytes()).unwrap_or_default();
         if v.contains("{{") {
             let hp = format!("{pointer}/headers/{}", crate::escape_pointer(name.as_str()));
-            out.push((name.clone(), Template::parse(v, &hp)?));
+            out.push((name.clone(), text_template(v, &hp)?));
         }
     }
     Ok(ResponseTemplate { body, headers: out })
 }
 
-/// Text with `{{request.…}}` placeholders, parsed once.
-#[derive(Debug)]
-struct Template {
-    parts: Vec<Part>,
-}
-
-#[derive(Debug)]
-enum Part {
-    Lit(String),
-    PathValue(String),
-    Query(String),
-    Header(HeaderName),
-    Method,
-    Url,
-    Body,
-}
-
-impl Template {
-    fn parse(text: &str, pointer: &str) -> Result<Self, CompileError> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            if start > 0 {
-                parts.push(Part::Lit(rest[..start].to_string()));
-            }
-            let after = &rest[start + 2..];
-            let end = after.find("}}").ok_or_else(|| {
-                CompileError::new(
-                    pointer,
-                    "a template placeholder \"{{\" is not closed by \"}}\"".to_string(),
-                )
-            })?;
-            parts.push(Self::placeholder(after[..end].trim(), pointer)?);
-            rest = &after[end + 2..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Lit(rest.to_string()));
-        }
-        Ok(Template { parts })
-    }
-
-    fn placeholder(expr: &str, pointer: &str) -> Result<Part, CompileError> {
-        let unsupported = || {
-            CompileError::new(
-                pointer,
-                format!(
-                    "unsupported template expression \"{{{{{expr}}}}}\"; supported: request.path.NAME, request.query.NAME, request.headers.NAME, request.method, request.url, request.body"
-                ),
-            )
-        };
-        let part = match expr {
-            "request.method" => Part::Method,
-            "request.url" => Part::Url,
-            "request.body" => Part::Body,
-            _ => {
-                let (kind, name) = expr
-                    .strip_prefix("request.")
-                    .and_then(|x| x.split_once('.'))
-                    .ok_or_else(unsupported)?;
-                match kind {
-                    "path" => Part::PathValue(name.to_string()),
-                    "query" => Part::Query(name.to_string()),
-                    "headers" => Part::Header(
-                        HeaderName::from_bytes(name.as_bytes()).map_err(|_| unsupported())?,
-                    ),
-                    _ => return Err(unsupported()),
-                }
-            }
-        };
-        Ok(part)
-    }
-
-    fn render(&self, req: &Request<'_>, path_values: &[(Box<str>, String)]) -> String {
-        let mut out = String::new();
-        for part in &self.parts {
-            // Output is bounded by the parts and the request; spend for what each adds.
-            let before = out.len();
-            match part {
-                Part::Lit(l) => out.push_str(l),
-                Part::PathValue(n) => {
-                    if let Some((_, v)) = path_values.iter().find(|(k, _)| k.as_ref() == n) {
-                        out.push_str(v);
-                    }
-                }
-                Part::Query(n) => {
-                    if let Some(v) = req.query_values(n).first() {
-                        out.push_str(v);
-                    }
-                }
-                Part::Header(n) => {
-                    if let Some(v) = req
-                        .headers
-                        .get(n)
-                        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-                    {
-                        out.push_str(v);
-                    }
-                }
-                Part::Method => out.push_str(req.method),
-                Part::Url => {
-                    out.push_str(req.path);
-                    if let Some(q) = req.query {
-                        out.push('?');
-                        out.push_str(q);
-                    }
-                }
-                Part::Body => out.push_str(&String::from_utf8_lossy(req.body)),
-            }
-            if !req.budget().spend_bytes(out.len() - before, 64) {
-                break;
-            }
-        }
-        out
-    }
+fn text_template(text: &str, pointer: &str) -> Result<TextTemplate, CompileError> {
+    TextTemplate::compile(text, pointer).map_err(|e| CompileError::new(&e.pointer, e.message))
 }

@@ -321,12 +321,11 @@ async fn expectation(app: &App, req: &ControlRequest) -> Answer {
 
 /// `type=` of clear and retrieve, upper-cased; `default` when absent.
 fn query_param(req: &ControlRequest, name: &str) -> Option<String> {
-    req.uri.query().and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.to_ascii_uppercase())
-    })
+    let pairs = standin_eval::parse::query_pairs(req.uri.query()?);
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.to_ascii_uppercase())
 }
 
 /// A filter given to clear, retrieve or verify: an expectation id or a request matcher.

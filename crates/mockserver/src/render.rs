@@ -17,7 +17,7 @@ pub(crate) fn request(e: &JournalEntry) -> Value {
     out.insert("path".into(), json!(e.path));
     if let Some(q) = &e.query {
         let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        for (k, v) in standin_eval::parse::query_pairs(q) {
             params
                 .entry(k.into_owned())
                 .or_default()
@@ -28,16 +28,12 @@ pub(crate) fn request(e: &JournalEntry) -> Value {
         }
     }
     let mut headers: Map<String, Value> = Map::new();
-    let mut cookies: Map<String, Value> = Map::new();
+    let cookies: Map<String, Value> = standin_eval::parse::cookie_pairs(&e.headers)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     for (name, value) in &e.headers {
         let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        if name == http::header::COOKIE {
-            for pair in text.split(';') {
-                if let Some((k, v)) = pair.trim().split_once('=') {
-                    cookies.insert(k.to_string(), json!(v));
-                }
-            }
-        }
         let key = standin_matcher::title_case(name.as_str());
         match headers.get_mut(&key) {
             Some(Value::Array(list)) => list.push(json!(text)),

@@ -253,7 +253,7 @@ pub(crate) fn build_response(
 }
 
 /// A whole response rendered from a document template.
-fn document_response(d: standin_matcher::RenderedDocument) -> Response<MockBody> {
+fn document_response(d: standin_matcher::RenderedResponse) -> Response<MockBody> {
     let mut response = Response::new(MockBody::full(d.body));
     *response.status_mut() = d.status;
     for (name, value) in d.headers {

@@ -98,12 +98,8 @@ impl Forwarder {
         }
         f.request_headers.apply(&mut out_headers);
         if !f.request_cookies.is_empty() {
-            let mut pairs: Vec<(String, String)> = out_headers
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(';'))
-                .filter_map(|kv| kv.trim().split_once('='))
+            let mut pairs: Vec<(String, String)> = standin_eval::parse::cookie_pairs(&out_headers)
+                .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
             f.request_cookies.apply(&mut pairs);

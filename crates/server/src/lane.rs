@@ -6,10 +6,10 @@
 //! many items) is handed here with the full budget, so the workers stay free for
 //! everyone else. The queue is bounded: when it is full the request gets 503 at once.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use parking_lot::Mutex;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce() + Send>;

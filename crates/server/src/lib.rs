@@ -25,7 +25,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use standin_journal::{JournalEntry, JournalWriter, UNRESOLVED};
-use standin_matcher::{Budget, Exhausted, Fault, RouteTable};
+use standin_matcher::{Budget, CompiledFault, Exhausted, RouteTable};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -643,15 +643,15 @@ fn deliver(
     }
     match &r.fault {
         None => Ok(d.response),
-        Some(Fault::CloseAfterResponse) => {
+        Some(CompiledFault::CloseAfterResponse) => {
             let mut response = d.response;
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             Ok(response)
         }
-        Some(Fault::DropConnection) => Err(Dropped),
-        Some(Fault::RawBytes(bytes)) => {
+        Some(CompiledFault::DropConnection) => Err(Dropped),
+        Some(CompiledFault::RawBytes(bytes)) => {
             let _ = raw.set(bytes.clone());
             Err(Dropped)
         }

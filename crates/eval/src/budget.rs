@@ -6,7 +6,7 @@
 //! release build. When the fuel, the deadline or the client runs out, [`Budget::spend`]
 //! answers false from then on, evaluation stops promptly, and the caller learns why from
 //! [`Budget::exhausted`]. Conditions cut short this way are neither a match nor a miss:
-//! [`crate::CompiledService::find`] reports the request as over budget.
+//! the matcher reports the request as over budget.
 
 use std::cell::Cell;
 use std::sync::Arc;

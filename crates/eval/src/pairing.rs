@@ -9,7 +9,7 @@ use crate::Budget;
 /// `fits` it (a maximum bipartite matching by augmenting paths). Spends one unit per
 /// candidate pair tested and per edge followed while augmenting, and fails once the
 /// budget is gone.
-pub(crate) fn pair_all<E, A>(
+pub fn pair_all<E, A>(
     expected: &[E],
     actual: &[A],
     budget: &Budget,

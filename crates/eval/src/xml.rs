@@ -20,7 +20,7 @@ mod xpath_value;
 #[cfg(test)]
 mod xpath_tests;
 
-pub(crate) use xpath::{XPath, compile};
+pub use xpath::{XPath, compile};
 
 use crate::budget::Budget;
 
@@ -31,7 +31,7 @@ const MAX_XNODE_DEPTH: usize = 256;
 
 /// An XML element or text, with what XML equality ignores already dropped.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum XNode {
+pub enum XNode {
     Element {
         name: String,
         attributes: Vec<(String, String)>,
@@ -52,7 +52,7 @@ fn read(text: &str) -> Result<roxmltree::Document<'_>, roxmltree::Error> {
 /// Parses XML text into a tree; whitespace-only text is dropped and other text trimmed,
 /// comments and processing instructions are dropped, attributes are sorted. Names are
 /// `{namespace-uri}local` for namespaced elements and attributes.
-pub(crate) fn parse(text: &str) -> Result<XNode, String> {
+pub fn parse(text: &str) -> Result<XNode, String> {
     let doc = read(text).map_err(|e| format!("not well-formed XML: {e}"))?;
     build(doc.root_element())
 }
@@ -124,14 +124,14 @@ fn qualified(namespace: Option<&str>, local: &str) -> String {
 /// Whether `actual` equals `expected`, ignoring sibling order; expected text may be an
 /// XMLUnit placeholder. Spends one unit per node pair compared and per 16 bytes of text,
 /// and answers false once the budget is gone.
-pub(crate) fn equal(expected: &XNode, actual: &XNode, budget: &Budget) -> bool {
+pub fn equal(expected: &XNode, actual: &XNode, budget: &Budget) -> bool {
     equal_within(expected, actual, budget) && !budget.is_exhausted()
 }
 
 /// Where `actual` first departs from `expected`, in words, for near-miss reports: the path
 /// of elements down to the first expected node without an equal counterpart. Siblings
 /// are compared without regard to order, so "first" is in the expected document's order.
-pub(crate) fn first_difference(expected: &XNode, actual: &XNode, budget: &Budget) -> String {
+pub fn first_difference(expected: &XNode, actual: &XNode, budget: &Budget) -> String {
     let mut at = String::new();
     let mut e = expected;
     let mut a = actual;
@@ -248,10 +248,7 @@ fn text_equal(expected: &str, actual: &str, budget: &Budget) -> bool {
 /// Parses a request body for XPath evaluation. Spends one unit per 16 bytes first, so
 /// that a body too large for the budget is not parsed at all; refuses DTDs; `None` when
 /// the XML is malformed or the budget is gone.
-pub(crate) fn parse_document<'t>(
-    text: &'t str,
-    budget: &Budget,
-) -> Option<roxmltree::Document<'t>> {
+pub fn parse_document<'t>(text: &'t str, budget: &Budget) -> Option<roxmltree::Document<'t>> {
     if !budget.spend(1 + text.len() as u64 / 16) {
         return None;
     }
@@ -260,7 +257,7 @@ pub(crate) fn parse_document<'t>(
 
 /// Whether the XPath selects at least one node, or evaluates to true, a non-empty string
 /// or a number, in the body (which must be UTF-8 XML).
-pub(crate) fn xpath_matches(x: &XPath, body: &[u8], budget: &Budget) -> bool {
+pub fn xpath_matches(x: &XPath, body: &[u8], budget: &Budget) -> bool {
     let Ok(text) = std::str::from_utf8(body) else {
         return false;
     };
@@ -270,7 +267,7 @@ pub(crate) fn xpath_matches(x: &XPath, body: &[u8], budget: &Budget) -> bool {
 /// The XPath's value as a string (XPath's `string()`: the first selected node's text in
 /// document order), or empty when the body is not XML, the expression fails or the
 /// budget runs out.
-pub(crate) fn xpath_string(x: &XPath, body: &str, budget: &Budget) -> String {
+pub fn xpath_string(x: &XPath, body: &str, budget: &Budget) -> String {
     match parse_document(body, budget) {
         Some(doc) => x.string_value(&doc, budget),
         None => String::new(),

@@ -11,7 +11,7 @@ use crate::budget::Budget;
 /// A compiled XPath 1.0 expression. It holds only owned data, so one compiled
 /// expression can be shared by every thread that matches requests.
 #[derive(Clone)]
-pub(crate) struct XPath {
+pub struct XPath {
     source: String,
     expr: Expr,
 }
@@ -23,7 +23,7 @@ impl fmt::Debug for XPath {
 }
 
 /// Compiles an expression, or says what is wrong with it and at which byte offset.
-pub(crate) fn compile(expr: &str) -> Result<XPath, String> {
+pub fn compile(expr: &str) -> Result<XPath, String> {
     Ok(XPath {
         source: expr.to_string(),
         expr: parse_expression(expr)?,
@@ -32,14 +32,14 @@ pub(crate) fn compile(expr: &str) -> Result<XPath, String> {
 
 impl XPath {
     /// The expression as it was written.
-    pub(crate) fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         &self.source
     }
 
     /// Whether the expression, evaluated with the document's root as the context node,
     /// selects at least one node, is true, is a non-empty string or is a number other
     /// than NaN. False when the evaluation fails or the budget runs out.
-    pub(crate) fn matches(&self, doc: &roxmltree::Document, budget: &Budget) -> bool {
+    pub fn matches(&self, doc: &roxmltree::Document, budget: &Budget) -> bool {
         let evaluator = Evaluator::new(doc, budget);
         let truthy = match evaluator.eval(&self.expr, evaluator.root_context()) {
             Ok(Value::Nodes(nodes)) => !nodes.is_empty(),
@@ -53,7 +53,7 @@ impl XPath {
 
     /// XPath's `string()` of the result: for a node-set, the string-value of its first
     /// node in document order. Empty when the evaluation fails or the budget runs out.
-    pub(crate) fn string_value(&self, doc: &roxmltree::Document, budget: &Budget) -> String {
+    pub fn string_value(&self, doc: &roxmltree::Document, budget: &Budget) -> String {
         let evaluator = Evaluator::new(doc, budget);
         let text = evaluator
             .eval(&self.expr, evaluator.root_context())

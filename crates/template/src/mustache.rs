@@ -13,8 +13,8 @@
 //! exceed `MAX_OUTPUT` bytes and sections nest at most `MAX_DEPTH` deep. Nothing reaches
 //! files, the environment or the network.
 
-use crate::Budget;
 use serde_json::{Map, Value, json};
+use standin_eval::Budget;
 use std::borrow::Cow;
 
 pub(crate) const MAX_OUTPUT: usize = 1024 * 1024;
@@ -215,9 +215,9 @@ fn render_into<'a>(
                 children,
             } if path.len() == 1 && path[0] == "xPath" && !inverted => {
                 let expr = render_inner(children, stack, st)?;
-                if let Ok(x) = crate::xml::compile(&expr) {
+                if let Ok(x) = standin_eval::xml::compile(&expr) {
                     st.out
-                        .push_str(&crate::xml::xpath_string(&x, &st.text, st.budget));
+                        .push_str(&standin_eval::xml::xpath_string(&x, &st.text, st.budget));
                 }
             }
             Node::Section {
@@ -228,7 +228,7 @@ fn render_into<'a>(
                 let value = lookup(stack, &st.vars, path).map(Cow::into_owned);
                 // The value is copied for the section: pay for its size.
                 if let Some(v) = &value {
-                    st.budget.spend(crate::predicate::shape(v).0);
+                    st.budget.spend(standin_eval::json::shape(v).0);
                 }
                 let truthy = value.as_ref().is_some_and(|v| match v {
                     Value::Null | Value::Bool(false) => false,
@@ -265,7 +265,7 @@ fn render_into<'a>(
         }
         if st.out.len() > MAX_OUTPUT {
             // Output size is a budget like work: over it, the request is over budget.
-            st.budget.exhaust(crate::Exhausted::Output);
+            st.budget.exhaust(standin_eval::Exhausted::Output);
             return Err(format!("the template's output exceeds {MAX_OUTPUT} bytes"));
         }
         if st.budget.is_exhausted() {
@@ -301,8 +301,8 @@ fn json_path(expr: &str, body: Option<&Value>, budget: &Budget) -> Value {
     let (Some(body), Ok(path)) = (body, serde_json_path::JsonPath::parse(expr)) else {
         return Value::Null;
     };
-    let (nodes, depth) = crate::predicate::shape(body);
-    if !budget.spend(crate::predicate::json_path_cost(expr, nodes, depth)) {
+    let (nodes, depth) = standin_eval::json::shape(body);
+    if !budget.spend(standin_eval::json::json_path_cost(expr, nodes, depth)) {
         return Value::Null;
     }
     let nodes = path.query(body).all();

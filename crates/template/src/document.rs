@@ -1,21 +1,22 @@
-//! Response templates that render a whole response document per request (MockServer's
+//! MockServer's response templates, which render a whole response document per request (its
 //! `httpResponseTemplate`): the template produces the JSON of a MockServer `httpResponse`,
 //! which becomes the status, headers and body sent.
 
-use crate::{Request, mustache};
+use crate::mustache;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::{Map, Value, json};
+use standin_eval::Request;
 
 /// A parsed template.
 #[derive(Debug)]
-pub struct DocumentTemplate {
+pub struct MockServerTemplate {
     nodes: Vec<mustache::Node>,
 }
 
 /// What a template produced for one request.
-pub struct Rendered {
+pub struct RenderedResponse {
     pub status: StatusCode,
     pub reason: Option<Bytes>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -23,9 +24,10 @@ pub struct Rendered {
     pub delay_ms: u64,
 }
 
-impl DocumentTemplate {
-    pub(crate) fn parse(source: &str) -> Result<Self, String> {
-        Ok(DocumentTemplate {
+impl MockServerTemplate {
+    /// Parses a MUSTACHE template; the error says what is wrong and at which byte.
+    pub fn compile(source: &str) -> Result<Self, String> {
+        Ok(MockServerTemplate {
             nodes: mustache::parse(source)?,
         })
     }
@@ -36,7 +38,7 @@ impl DocumentTemplate {
         &self,
         req: &Request<'_>,
         path_values: &[(Box<str>, String)],
-    ) -> Result<Rendered, String> {
+    ) -> Result<RenderedResponse, String> {
         let budget = req.budget();
         let body = if budget.spend_bytes(req.body.len(), 4) {
             serde_json::from_slice(req.body).ok()
@@ -53,7 +55,7 @@ impl DocumentTemplate {
         let doc: Value = serde_json::from_str(&lenient_json(&text)).map_err(|e| {
             format!(
                 "the template did not render JSON ({e}): {}",
-                crate::predicate::ellipsize(&text)
+                standin_eval::parse::ellipsize(&text)
             )
         })?;
         response_from(&doc)
@@ -131,11 +133,11 @@ fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
         headers.insert("content-length".into(), json!(["0"]));
     }
     let mut query: Map<String, Value> = Map::new();
-    for (k, v) in crate::parse_query(req.query.unwrap_or("")) {
+    for (k, v) in req.query_pairs() {
         match query.get_mut(k.as_ref()) {
             Some(Value::Array(list)) => list.push(json!(v)),
             _ => {
-                query.insert(k.into_owned(), json!([v]));
+                query.insert(k.to_string(), json!([v]));
             }
         }
     }
@@ -144,12 +146,8 @@ fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
         .map(|(k, v)| (k.to_string(), json!([v])))
         .collect();
     let cookies: Map<String, Value> = req
-        .headers
-        .get_all(http::header::COOKIE)
+        .cookie_pairs()
         .iter()
-        .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
     let now = jiff::Timestamp::now();
@@ -224,7 +222,7 @@ fn uuid_like(seed: u64) -> String {
 }
 
 /// A MockServer `httpResponse` document as a response.
-fn response_from(doc: &Value) -> Result<Rendered, String> {
+fn response_from(doc: &Value) -> Result<RenderedResponse, String> {
     let obj = doc
         .as_object()
         .ok_or("the template must render a JSON object (a MockServer httpResponse)")?;
@@ -329,7 +327,7 @@ fn response_from(doc: &Value) -> Result<Rendered, String> {
         .get("reasonPhrase")
         .and_then(Value::as_str)
         .map(|r| Bytes::from(r.to_string()));
-    Ok(Rendered {
+    Ok(RenderedResponse {
         status,
         reason,
         headers,
@@ -372,7 +370,7 @@ mod tests {
 
     #[test]
     fn renders_a_response_from_the_request() {
-        let t = DocumentTemplate::parse(
+        let t = MockServerTemplate::compile(
             r#"{"statusCode": 201, "headers": {"X-Method": ["{{ request.method }}"]}, "body": "{{ request.path }} {{ request.queryStringParameters.q.0 }} {{ request.headers.host.0 }}"}"#,
         )
         .unwrap();
@@ -387,7 +385,7 @@ mod tests {
 
     #[test]
     fn a_template_that_renders_no_json_is_an_error() {
-        let t = DocumentTemplate::parse("not json {{request.method}}").unwrap();
+        let t = MockServerTemplate::compile("not json {{request.method}}").unwrap();
         let headers = http::HeaderMap::new();
         assert!(
             t.render(&Request::new("GET", "/", None, &headers, b""), &[])

@@ -1,0 +1,131 @@
+//! A route ready to match and answer, and its counters.
+
+use crate::{CompileError, CompiledForward, CompiledRequestMatcher, CompiledResponse};
+use standin_model::Route;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Per-route counters that outlive table rebuilds while the route is unchanged.
+#[derive(Debug, Default)]
+pub struct RouteCounters {
+    /// Requests this route answered.
+    pub served: AtomicU64,
+    /// Requests whose matching or rendering ran out of budget on this route.
+    pub over_budget: AtomicU64,
+}
+
+/// A route ready to match and answer.
+#[derive(Debug)]
+pub struct CompiledRoute {
+    pub id: Arc<str>,
+    pub name: String,
+    pub priority: i32,
+    pub created_seq: u64,
+    pub(crate) specificity: (u8, Vec<u8>),
+    pub request: CompiledRequestMatcher,
+    pub response: CompiledResponse,
+    /// Send the request on to a real server instead of answering with `response`.
+    pub forward: Option<CompiledForward>,
+    pub times: Option<u64>,
+    /// Milliseconds since the Unix epoch after which the route no longer matches.
+    pub expires_at_ms: Option<u64>,
+    pub counters: Arc<RouteCounters>,
+}
+
+impl CompiledRoute {
+    /// Compiles a route definition; errors point into the route document.
+    pub fn compile(
+        route: &Route,
+        created_seq: u64,
+        counters: Arc<RouteCounters>,
+    ) -> Result<Self, CompileError> {
+        let http = route.http.as_ref().ok_or_else(|| {
+            CompileError::new(
+                "/http",
+                "a route needs exactly one protocol section; today that is \"http\"".to_string(),
+            )
+        })?;
+        let request = CompiledRequestMatcher::compile(&http.request, "/http/request")?;
+        let response = CompiledResponse::compile(&http.response, "/http/response")?;
+        let forward = http
+            .forward
+            .as_ref()
+            .map(|f| CompiledForward::compile(f, "/http/forward"))
+            .transpose()?;
+        let expires_at_ms = match &route.expires_at {
+            None => None,
+            Some(t) => Some(
+                t.parse::<jiff::Timestamp>()
+                    .map_err(|e| {
+                        CompileError::new(
+                            "/expiresAt",
+                            format!("\"{t}\" is not an RFC 3339 time: {e}"),
+                        )
+                    })?
+                    .as_millisecond()
+                    .max(0) as u64,
+            ),
+        };
+        Ok(CompiledRoute {
+            id: Arc::from(route.id.as_str()),
+            name: route.name.clone(),
+            priority: route.priority,
+            created_seq,
+            specificity: request.path.specificity(),
+            request,
+            response,
+            forward,
+            times: route.times,
+            expires_at_ms,
+            counters,
+        })
+    }
+
+    /// Takes one use of the route. Fails only when `times` is set and used up; the check
+    /// and the count are one atomic step, so concurrent requests never exceed `times`.
+    pub(crate) fn claim(&self) -> bool {
+        if self.expired() {
+            return false;
+        }
+        let served = &self.counters.served;
+        match self.times {
+            None => {
+                served.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Some(limit) => served
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < limit).then_some(n + 1)
+                })
+                .is_ok(),
+        }
+    }
+
+    pub(crate) fn expired(&self) -> bool {
+        self.expires_at_ms.is_some_and(|at| now_ms() >= at)
+    }
+
+    pub(crate) fn exhausted(&self) -> bool {
+        self.times
+            .is_some_and(|t| self.counters.served.load(Ordering::Relaxed) >= t)
+    }
+
+    pub(crate) fn order_key(&self, order: standin_model::MatchOrder) -> impl Ord + '_ {
+        let specificity = match order {
+            standin_model::MatchOrder::Specific => Some(&self.specificity),
+            standin_model::MatchOrder::Oldest => None,
+        };
+        (
+            std::cmp::Reverse(self.priority),
+            std::cmp::Reverse(specificity),
+            self.created_seq,
+            &self.id,
+        )
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

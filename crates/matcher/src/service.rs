@@ -1,0 +1,252 @@
+//! A service's routes in match order, the index that finds candidates, and the search for
+//! the winner (or the near misses).
+
+use crate::path::{self, CompiledPath, PathIndex};
+use crate::route::CompiledRoute;
+use crate::{CompileError, predicate};
+use http::HeaderName;
+use serde::Serialize;
+use standin_eval::{Budget, Exhausted, Request};
+use std::sync::Arc;
+
+/// The service fields the data plane needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceInfo {
+    pub team: String,
+    pub slug: String,
+    /// Normalized: leading slash, no trailing slash, `/` for the root.
+    pub base_path: String,
+    /// Lowercase host names without port.
+    pub hosts: Vec<String>,
+    pub default_delay_ms: u64,
+    pub match_order: standin_model::MatchOrder,
+    pub not_found: standin_model::NotFound,
+    /// Headers whose values the journal keeps only as `<redacted>`.
+    pub redact_headers: Vec<HeaderName>,
+}
+
+/// A service's routes in match order, with the index that finds candidates.
+#[derive(Debug)]
+pub struct CompiledService {
+    pub info: ServiceInfo,
+    /// `team/service`, built once for journal entries.
+    pub key: Arc<str>,
+    routes: Vec<Arc<CompiledRoute>>,
+    index: PathIndex,
+    regexes: path::RegexIndex,
+    regex_routes: Vec<u32>,
+    scan_routes: Vec<u32>,
+}
+
+/// How many near misses a 404 lists.
+pub const NEAR_MISS_LIMIT: usize = 5;
+
+/// Near-miss reports check body conditions only on bodies up to this size, so an
+/// unmatched large request costs no more than a matched one.
+pub(crate) const NEAR_MISS_BODY_LIMIT: usize = 64 * 1024;
+
+/// Fuel for the near-miss search of one unmatched request.
+pub(crate) const NEAR_MISS_FUEL: u64 = 2_000_000;
+
+/// The result of matching a request against a service.
+pub enum Outcome<'t> {
+    Matched(Match<'t>),
+    Unmatched(Vec<NearMiss>),
+    /// The budget ran out while checking `route`: neither a match nor a miss, and no
+    /// route was used.
+    OverBudget {
+        route: Arc<str>,
+        why: Exhausted,
+    },
+}
+
+pub struct Match<'t> {
+    pub route: &'t Arc<CompiledRoute>,
+    /// Values captured by the path: `{name}` segments or named regex groups.
+    pub path_values: Vec<(Box<str>, String)>,
+}
+
+/// A route that almost matched, and the conditions that failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NearMiss {
+    pub route_id: String,
+    pub route_name: String,
+    pub failed: Vec<String>,
+}
+
+impl CompiledService {
+    /// Orders the routes and builds the index.
+    pub fn build(
+        info: ServiceInfo,
+        mut routes: Vec<Arc<CompiledRoute>>,
+    ) -> Result<Self, CompileError> {
+        let order = info.match_order;
+        routes.sort_by(|a, b| a.order_key(order).cmp(&b.order_key(order)));
+        let mut index = PathIndex::default();
+        let mut regex_src = Vec::new();
+        let mut regex_routes = Vec::new();
+        let mut scan_routes = Vec::new();
+        for (i, r) in routes.iter().enumerate() {
+            let i = i as u32;
+            match &r.request.path {
+                CompiledPath::Pattern(p) => index.insert(p, i),
+                CompiledPath::Regex(re) => {
+                    regex_src.push((i, predicate::user_regex(re)));
+                    regex_routes.push(i);
+                }
+                CompiledPath::Any | CompiledPath::Not(_) => scan_routes.push(i),
+            }
+        }
+        let regexes = path::RegexIndex::build(&regex_src).map_err(|e| {
+            CompileError::new(
+                "/http/request/path/regex",
+                format!("the service's path regexes do not fit in one set: {e}"),
+            )
+        })?;
+
+        Ok(CompiledService {
+            key: Arc::from(format!("{}/{}", info.team, info.slug)),
+            info,
+            routes,
+            index,
+            regexes,
+            regex_routes,
+            scan_routes,
+        })
+    }
+
+    /// Routes in match order.
+    pub fn routes(&self) -> &[Arc<CompiledRoute>] {
+        &self.routes
+    }
+
+    fn candidates(&self, req: &Request<'_>) -> Vec<u32> {
+        let mut out = Vec::with_capacity(8);
+        self.index.collect(req.segments(), &mut out);
+        self.regexes.collect(req.path, &mut out);
+        out.extend_from_slice(&self.scan_routes);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Finds the route that answers `req`, or explains why none does, spending from the
+    /// request's budget. A route is used (its `times` counted) only when every condition
+    /// held within the budget.
+    pub fn find<'t>(&'t self, req: &Request<'_>) -> Outcome<'t> {
+        let budget = req.budget();
+        let candidates = self.candidates(req);
+        for &i in &candidates {
+            let route = &self.routes[i as usize];
+            let holds = route.request.matches_beyond_path(req, budget)
+                && path_check(route, req)
+                && route.request.path_values_hold(req, budget);
+            // Checked before anything is claimed: a condition cut short (under `not`, say)
+            // may have answered true.
+            if let Some(why) = budget.exhausted() {
+                return Outcome::OverBudget {
+                    route: route.id.clone(),
+                    why,
+                };
+            }
+            if holds && route.claim() {
+                let path_values = route
+                    .request
+                    .path
+                    .captures(req.segments(), req.path)
+                    .unwrap_or_default();
+                return Outcome::Matched(Match { route, path_values });
+            }
+        }
+        Outcome::Unmatched(self.near_misses(req, candidates))
+    }
+
+    /// The routes closest to matching, on a budget of their own: running out shortens
+    /// the report, it never fails the request.
+    fn near_misses(&self, req: &Request<'_>, mut candidates: Vec<u32>) -> Vec<NearMiss> {
+        let budget = Budget::new(NEAR_MISS_FUEL.min(req.budget().remaining()));
+        // Routes whose path matched come first; when there are few, routes whose pattern
+        // or regex shares the longest prefix with the request are the next closest.
+        if candidates.len() < NEAR_MISS_LIMIT {
+            let mut closest = Vec::new();
+            self.index
+                .closest(req.segments(), NEAR_MISS_LIMIT, &mut closest);
+            candidates.extend(closest);
+            candidates.extend(self.closest_regexes(req.path, &budget));
+            candidates.sort_unstable();
+            candidates.dedup();
+        }
+        // Closest first: fewest failed conditions, then most conditions that held.
+        let mut scored: Vec<(usize, std::cmp::Reverse<usize>, NearMiss)> = Vec::new();
+        for &i in &candidates {
+            if budget.is_exhausted() {
+                break;
+            }
+            let route = &self.routes[i as usize];
+            let mut failed = route.request.failures(req, &budget);
+            let held = route.request.condition_count().saturating_sub(failed.len());
+            if failed.is_empty() && route.expired() {
+                failed.push("expired".to_string());
+            } else if failed.is_empty() && route.exhausted() {
+                failed.push(format!(
+                    "already served its {} time(s)",
+                    route.times.unwrap_or_default()
+                ));
+            }
+            scored.push((
+                failed.len(),
+                std::cmp::Reverse(held),
+                NearMiss {
+                    route_id: route.id.to_string(),
+                    route_name: route.name.clone(),
+                    failed,
+                },
+            ));
+        }
+        scored.sort_by_key(|(f, h, _)| (*f, *h));
+        scored
+            .into_iter()
+            .take(NEAR_MISS_LIMIT)
+            .map(|(_, _, m)| m)
+            .collect()
+    }
+
+    /// Regex routes whose required literal prefix shares the most characters with `path`.
+    fn closest_regexes(&self, path: &str, budget: &Budget) -> Vec<u32> {
+        let folded: String = path.chars().map(path::fold).collect();
+        let mut ranked: Vec<(usize, u32)> = self
+            .regex_routes
+            .iter()
+            .filter(|_| budget.spend(1))
+            .filter_map(|&i| {
+                let CompiledPath::Regex(r) = &self.routes[i as usize].request.path else {
+                    return None;
+                };
+                let prefix = path::required_prefix(predicate::user_regex(r))?;
+                let shared = prefix
+                    .bytes()
+                    .zip(folded.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                (shared > 1).then_some((shared, i))
+            })
+            .collect();
+        ranked.sort_by_key(|(shared, i)| (std::cmp::Reverse(*shared), *i));
+        ranked
+            .into_iter()
+            .take(NEAR_MISS_LIMIT)
+            .map(|(_, i)| i)
+            .collect()
+    }
+}
+
+/// Candidates from the trie already match their pattern; regex and `not` paths are checked.
+fn path_check(route: &CompiledRoute, req: &Request<'_>) -> bool {
+    match &route.request.path {
+        CompiledPath::Pattern(_) | CompiledPath::Any => true,
+        CompiledPath::Regex(_) | CompiledPath::Not(_) => {
+            route.request.path.matches(req.segments(), req.path)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Response templates: compiled once when a route is published, rendered per request
+//! against the request context ([`standin_eval::Request`], built once per request), and
+//! bounded in work (the request's budget) and in output.
+//!
+//! Two engines today:
+//! - [`TextTemplate`], the placeholder language of a route's `templated` body and headers
+//!   (WireMock's names: `{{request.path.id}}`);
+//! - [`MockServerTemplate`], MockServer's `httpResponseTemplate` with `MUSTACHE`: it renders
+//!   the JSON of a whole MockServer response. It and [`mustache`] are the only code here
+//!   that knows MockServer's shapes.
+//!
+//! Handlebars with WireMock's helpers will be one more module beside them. Nothing here
+//! reaches files, the environment or the network.
+
+mod document;
+mod mustache;
+mod text;
+
+pub use document::{MockServerTemplate, RenderedResponse, title_case};
+pub use text::TextTemplate;
+
+/// A template that does not compile, with the JSON pointer of the field it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{pointer}: {message}")]
+pub struct TemplateError {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl TemplateError {
+    pub fn new(pointer: &str, message: String) -> Self {
+        TemplateError {
+            pointer: pointer.to_string(),
+            message,
+        }
+    }
+}
