@@ -1,0 +1,110 @@
+//! Liveness, and what needs an operator's attention.
+
+use crate::AdminState;
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use standin_app::App;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Health {
+    status: &'static str,
+    teams: usize,
+    services: usize,
+    routes: usize,
+}
+
+/// Liveness and a count of what is loaded.
+#[utoipa::path(get, path = "/api/v1/health", tag = "teams", responses((status = 200, body = Health)))]
+pub(crate) async fn health(State(app): State<App>) -> Json<Health> {
+    let c = app.catalog();
+    Json(Health {
+        status: "ok",
+        teams: c.teams.len(),
+        services: c.services.len(),
+        routes: c.route_count(),
+    })
+}
+
+/// A stored definition that is not served.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct QuarantinedView {
+    /// `team`, `service` or `route`.
+    entity: String,
+    key: String,
+    reason: String,
+}
+
+/// A route whose evaluation ran out of budget.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OverBudgetRoute {
+    /// `team/service/routeId`.
+    route: String,
+    /// Requests that ran out of budget on it since it was last changed.
+    count: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Status {
+    /// `ok`, or `degraded` when definitions are quarantined.
+    status: &'static str,
+    /// Stored definitions that are not served (unreadable, orphaned, or not compilable),
+    /// kept in the store until a change writes the same key.
+    quarantined: Vec<QuarantinedView>,
+    /// Routes whose matching or rendering ran out of budget.
+    over_budget_routes: Vec<OverBudgetRoute>,
+    /// The mock listener's counters: panics, budget and lane refusals, upload and
+    /// connection limits.
+    #[schema(value_type = Object)]
+    serving: serde_json::Value,
+    #[schema(value_type = Object)]
+    journal: standin_journal::JournalStats,
+}
+
+/// What needs an operator's attention: quarantined definitions, routes over budget, and
+/// the mock listener's refusals and failures.
+#[utoipa::path(get, path = "/api/v1/status", tag = "teams", responses((status = 200, body = Status)))]
+pub(crate) async fn status(State(s): State<AdminState>) -> Json<Status> {
+    let quarantined: Vec<QuarantinedView> = s
+        .app
+        .quarantined()
+        .iter()
+        .map(|q| QuarantinedView {
+            entity: q.entity.clone(),
+            key: q.key.clone(),
+            reason: q.reason.clone(),
+        })
+        .collect();
+    let table = s.app.table().load_full();
+    let over_budget_routes = table
+        .services()
+        .iter()
+        .flat_map(|svc| {
+            svc.routes().iter().filter_map(move |r| {
+                let count = r
+                    .counters
+                    .over_budget
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                (count > 0).then(|| OverBudgetRoute {
+                    route: format!("{}/{}", svc.key, r.id),
+                    count,
+                })
+            })
+        })
+        .collect();
+    Json(Status {
+        status: if quarantined.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        },
+        quarantined,
+        over_budget_routes,
+        serving: (s.serving)(),
+        journal: s.app.journal().stats(),
+    })
+}
