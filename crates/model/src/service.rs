@@ -1,0 +1,118 @@
+//! A mock service: a set of routes under one base path.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A mock service: a set of routes served under one base path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Service {
+    /// Unique within its team. Required when creating; on `PUT` and `PATCH` it comes from
+    /// the URL.
+    #[serde(default)]
+    pub slug: String,
+    #[serde(default)]
+    pub name: String,
+    /// Markdown notes: what the service mocks, who to ask, what is missing.
+    #[serde(default)]
+    pub memo: String,
+    /// Path prefix under which the routes are served; defaults to `/{team}/{service}`.
+    /// `/` serves the routes at the root of the mock listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_path: Option<String>,
+    /// Host names (without port) that select this service whatever the path prefix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// The real service's URL, for forwarding (used by later features).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// Delay added before every response of this service, in milliseconds.
+    #[serde(default)]
+    pub default_delay_ms: u64,
+    /// How routes of equal priority are ordered: `specific` (the more specific path first,
+    /// then the older route; the default) or `oldest` (the older route first, as
+    /// MockServer orders expectations).
+    #[serde(default, skip_serializing_if = "MatchOrder::is_default")]
+    pub match_order: MatchOrder,
+    /// How an unmatched request is answered: `explain` (404 with the near misses; the
+    /// default) or `empty` (a bare 404, as MockServer answers). The journal keeps the near
+    /// misses either way.
+    #[serde(default, skip_serializing_if = "NotFound::is_default")]
+    pub not_found: NotFound,
+    /// Headers whose values the request journal keeps only as `<redacted>` (cookies keep
+    /// their names). Absent: [`DEFAULT_REDACTED_HEADERS`]; an empty list keeps every value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redact_headers: Option<Vec<String>>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Headers the journal redacts unless a service says otherwise: credentials.
+pub const DEFAULT_REDACTED_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+];
+
+/// The answer to a request no route matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotFound {
+    #[default]
+    Explain,
+    Empty,
+}
+
+impl NotFound {
+    pub fn is_default(&self) -> bool {
+        *self == NotFound::Explain
+    }
+}
+
+/// Tie-breaking among routes of equal priority.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchOrder {
+    #[default]
+    Specific,
+    Oldest,
+}
+
+impl MatchOrder {
+    pub fn is_default(&self) -> bool {
+        *self == MatchOrder::Specific
+    }
+}
+
+impl Service {
+    /// The headers the journal redacts for this service (lower case).
+    pub fn redacted_headers(&self) -> Vec<String> {
+        match &self.redact_headers {
+            Some(list) => list.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            None => DEFAULT_REDACTED_HEADERS
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+        }
+    }
+
+    /// The base path in force: the configured one, or `/{team}/{service}`.
+    pub fn effective_base_path(&self, team: &str) -> String {
+        match &self.base_path {
+            Some(p) => normalize_base_path(p),
+            None => format!("/{team}/{}", self.slug),
+        }
+    }
+}
+
+/// Removes a trailing slash and ensures a leading one; `/` stays `/`.
+pub fn normalize_base_path(p: &str) -> String {
+    let trimmed = p.trim_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{trimmed}")
+    }
+}
