@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use standin_app::App;
+use standin_app::ServiceKey;
 use standin_journal::{EntryView, JournalStats, Query as JournalQuery};
 use standin_matcher::CompiledRequestMatcher;
 use standin_model::HttpRequestMatcher;
@@ -35,9 +36,7 @@ fn known_service(app: &App, service: Option<&str>) -> Result<(), ApiError> {
     let Some(key) = service.filter(|k| !k.is_empty()) else {
         return Ok(());
     };
-    let exists = key
-        .split_once('/')
-        .is_some_and(|(t, s)| app.catalog().services.contains_key(&(t.into(), s.into())));
+    let exists = ServiceKey::parse(key).is_some_and(|k| app.catalog().services.contains_key(&k));
     if exists {
         Ok(())
     } else {

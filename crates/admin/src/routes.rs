@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
+use standin_app::ServiceKey;
 use standin_app::{App, AppError};
 use standin_model::{Route, RouteRecord};
 use std::sync::Arc;
@@ -23,7 +24,7 @@ pub(crate) async fn list_routes(
     find_service(&app, &team, &service)?;
     let catalog = app.catalog();
     let routes = catalog
-        .routes_of(&(team.clone(), service.clone()))
+        .routes_of(&ServiceKey::new(&team, &service))
         .cloned()
         .unwrap_or_default();
     // Present routes in the order the data plane tries them; disabled ones last.
@@ -105,7 +106,7 @@ pub(crate) async fn get_route(
 ) -> ApiResult<Json<Arc<RouteRecord>>> {
     find_service(&app, &team, &service)?;
     app.catalog()
-        .routes_of(&(team.clone(), service.clone()))
+        .routes_of(&ServiceKey::new(&team, &service))
         .and_then(|m| m.get(&id).cloned())
         .map(Json)
         .ok_or_else(|| {
@@ -198,7 +199,7 @@ pub(crate) fn with_warnings(
     status: StatusCode,
 ) -> axum::response::Response {
     let mut response = (status, Json(record)).into_response();
-    let key = (record.team.clone(), record.service.clone());
+    let key = ServiceKey::new(&record.team, &record.service);
     if let Some(service) = app.catalog().services.get(&key) {
         for w in standin_app::route_warnings(service, &record.route) {
             let text = format!("199 standin \"{}\"", w.replace('"', "'"));

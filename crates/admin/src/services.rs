@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use standin_app::ServiceKey;
 use standin_app::{App, AppError};
 use standin_model::{Service, ServiceRecord};
 use std::sync::Arc;
@@ -33,9 +34,7 @@ pub(crate) fn summarize(
     records
         .map(|s| ServiceSummary {
             effective_base_path: s.service.effective_base_path(&s.team),
-            route_count: c
-                .routes_of(&(s.team.clone(), s.service.slug.clone()))
-                .map_or(0, |m| m.len()),
+            route_count: c.routes_of(&ServiceKey::of(&s)).map_or(0, |m| m.len()),
             record: s,
         })
         .collect()
@@ -91,7 +90,7 @@ pub(crate) struct ServicePath {
 pub(crate) fn find_service(app: &App, team: &str, service: &str) -> ApiResult<Arc<ServiceRecord>> {
     app.catalog()
         .services
-        .get(&(team.to_string(), service.to_string()))
+        .get(&ServiceKey::new(team, service))
         .cloned()
         .ok_or_else(|| not_found(format!("service \"{team}/{service}\" does not exist")))
 }
@@ -138,7 +137,7 @@ pub(crate) async fn patch_service(
             let current = d
                 .catalog()
                 .services
-                .get(&(team.clone(), slug.clone()))
+                .get(&ServiceKey::new(&team, &slug))
                 .ok_or_else(|| {
                     AppError::NotFound(format!("service \"{team}/{slug}\" does not exist"))
                 })?

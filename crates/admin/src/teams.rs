@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use standin_app::ServiceKey;
 use standin_app::{App, AppError};
 use standin_model::{Team, TeamRecord};
 use std::sync::Arc;
@@ -34,10 +35,7 @@ pub(crate) async fn list_teams(State(app): State<App>) -> Json<Vec<TeamSummary>>
                 let services: Vec<_> = c.services_of(&t.team.slug).collect();
                 let route_count = services
                     .iter()
-                    .map(|s| {
-                        c.routes_of(&(s.team.clone(), s.service.slug.clone()))
-                            .map_or(0, |m| m.len())
-                    })
+                    .map(|s| c.routes_of(&ServiceKey::of(s)).map_or(0, |m| m.len()))
                     .sum();
                 TeamSummary {
                     record: t.clone(),

@@ -8,8 +8,54 @@ use standin_model::{EntityKind, RouteRecord, ServiceRecord, TeamRecord};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// `(team, service)`.
-pub type ServiceKey = (String, String);
+/// A service's identity: its team's slug and its own. Prints as `team/service`, the form
+/// the API, the journal and the history use.
+///
+/// ```
+/// use standin_app::ServiceKey;
+/// let k = ServiceKey::parse("pay/cards").unwrap();
+/// assert_eq!(k, ServiceKey::new("pay", "cards"));
+/// assert_eq!(k.to_string(), "pay/cards");
+/// assert_eq!(k.route_key("r1"), "pay/cards/r1");
+/// assert!(ServiceKey::parse("pay").is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceKey {
+    pub team: String,
+    pub service: String,
+}
+
+impl ServiceKey {
+    pub fn new(team: impl Into<String>, service: impl Into<String>) -> Self {
+        ServiceKey {
+            team: team.into(),
+            service: service.into(),
+        }
+    }
+
+    /// The key of a stored service.
+    pub fn of(record: &ServiceRecord) -> Self {
+        Self::new(&record.team, &record.service.slug)
+    }
+
+    /// Reads `team/service`; `None` when either part is missing.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (team, service) = text.split_once('/')?;
+        (!team.is_empty() && !service.is_empty() && !service.contains('/'))
+            .then(|| Self::new(team, service))
+    }
+
+    /// The store key of one of the service's routes: `team/service/id`.
+    pub fn route_key(&self, id: &str) -> String {
+        route_key(&self.team, &self.service, id)
+    }
+}
+
+impl std::fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.team, self.service)
+    }
+}
 
 pub type RouteMap = BTreeMap<String, Arc<RouteRecord>>;
 
@@ -29,8 +75,8 @@ impl Catalog {
         team: &'a str,
     ) -> impl Iterator<Item = &'a Arc<ServiceRecord>> + 'a {
         self.services
-            .range((team.to_string(), String::new())..)
-            .take_while(move |((t, _), _)| t == team)
+            .range(ServiceKey::new(team, "")..)
+            .take_while(move |(k, _)| k.team == team)
             .map(|(_, s)| s)
     }
 
@@ -119,14 +165,14 @@ impl Catalog {
                 out.push(Quarantined::new(EntityKind::Service, key, reason));
                 continue;
             }
-            let k = (s.team.clone(), s.service.slug.clone());
+            let k = ServiceKey::of(&s);
             c.routes.entry(k.clone()).or_default();
             c.services.insert(k, Arc::new(s));
         }
         for (key, r) in routes {
-            let k = (r.team.clone(), r.service.clone());
+            let k = ServiceKey::new(&r.team, &r.service);
             let Some(map) = c.routes.get_mut(&k) else {
-                let reason = format!("its service \"{}/{}\" does not exist", k.0, k.1);
+                let reason = format!("its service \"{k}\" does not exist");
                 out.push(Quarantined::new(EntityKind::Route, key, reason));
                 continue;
             };

@@ -101,7 +101,7 @@ impl Draft {
         self.require_team(team)?;
         self.catalog
             .services
-            .get(&(team.to_string(), service.to_string()))
+            .get(&ServiceKey::new(team, service))
             .ok_or_else(|| {
                 AppError::NotFound(format!("service \"{team}/{service}\" does not exist"))
             })
@@ -189,7 +189,7 @@ impl Draft {
     ) -> Result<Arc<ServiceRecord>, AppError> {
         validate::service(&mut service)?;
         self.require_team(team)?;
-        let key = (team.to_string(), service.slug.clone());
+        let key = ServiceKey::new(team, &service.slug);
         if self.catalog.services.contains_key(&key) {
             return Err(AppError::Conflict(format!(
                 "service \"{team}/{}\" already exists",
@@ -230,11 +230,11 @@ impl Draft {
             meta: self.meta(previous.as_ref().map(|p| &p.meta), 0),
             service,
         });
-        let key = (team.to_string(), record.service.slug.clone());
+        let key = ServiceKey::new(team, &record.service.slug);
         let doc = validate::storable::<ServiceRecord>(to_json(&*record), "")?;
         self.record(
             EntityKind::Service,
-            service_key(team, &key.1),
+            service_key(team, &key.service),
             previous.map(|p| to_json(&*p)),
             Some(doc),
         );
@@ -246,7 +246,7 @@ impl Draft {
     /// Deletes a service and all its routes.
     pub fn delete_service(&mut self, team: &str, slug: &str) -> Result<(), AppError> {
         self.require_service(team, slug)?;
-        let key = (team.to_string(), slug.to_string());
+        let key = ServiceKey::new(team, slug);
         let ids: Vec<String> = self
             .catalog
             .routes_of(&key)
@@ -299,7 +299,7 @@ impl Draft {
             route.id = uuid::Uuid::now_v7().to_string();
         }
         validate::route(&mut route, pointer)?;
-        let key = (team.to_string(), service.to_string());
+        let key = ServiceKey::new(team, service);
         let previous = self.route(team, service, &route.id).cloned();
 
         let seq = self.catalog.next_route_seq;
@@ -329,7 +329,7 @@ impl Draft {
 
     pub fn delete_route(&mut self, team: &str, service: &str, id: &str) -> Result<(), AppError> {
         self.require_service(team, service)?;
-        let key = (team.to_string(), service.to_string());
+        let key = ServiceKey::new(team, service);
         let map = self.catalog.routes.entry(key.clone()).or_default();
         let previous = Arc::make_mut(map).remove(id).ok_or_else(|| {
             AppError::NotFound(format!(
@@ -366,7 +366,7 @@ impl Draft {
                 ));
             }
         }
-        let key = (team.to_string(), service.to_string());
+        let key = ServiceKey::new(team, service);
         let existing: Vec<String> = self
             .catalog
             .routes_of(&key)
@@ -384,7 +384,7 @@ impl Draft {
 
     pub fn route(&self, team: &str, service: &str, id: &str) -> Option<&Arc<RouteRecord>> {
         self.catalog
-            .routes_of(&(team.to_string(), service.to_string()))
+            .routes_of(&ServiceKey::new(team, service))
             .and_then(|m| m.get(id))
     }
 }

@@ -7,7 +7,7 @@
 //! a load from the store (at start, or after a failed commit) runs prepare → publish, and
 //! so will a replica or a restore.
 
-use crate::catalog::{Catalog, ServiceKey, route_key};
+use crate::catalog::{Catalog, ServiceKey};
 use crate::{AppError, Quarantined};
 use standin_matcher::{
     CompiledRoute, CompiledService, RouteCounters, RouteTable, ServiceInfo, TableError,
@@ -85,7 +85,7 @@ pub(crate) fn prepare(
                 let key = clashing_service(&e);
                 quarantined.push(Quarantined::new(
                     EntityKind::Service,
-                    format!("{}/{}", key.0, key.1),
+                    key.to_string(),
                     e.to_string(),
                 ));
                 catalog.services.remove(&key);
@@ -110,8 +110,7 @@ fn clashing_service(e: &TableError) -> ServiceKey {
             second
         }
     };
-    let (team, service) = second.split_once('/').unwrap_or((second, ""));
-    (team.to_string(), service.to_string())
+    ServiceKey::parse(second).unwrap_or_else(|| ServiceKey::new(second.as_str(), ""))
 }
 
 /// Makes `prepared` what the data plane serves and what readers see. Cannot fail.
@@ -123,7 +122,7 @@ pub(crate) fn publish(
 ) {
     for key in &prepared.touched {
         cache.services.remove(key);
-        let prefix = format!("{}/{}/", key.0, key.1);
+        let prefix = format!("{key}/");
         cache.routes.retain(|k, _| !k.starts_with(&prefix));
     }
     cache.services.extend(prepared.fresh.services);
@@ -153,7 +152,7 @@ fn compile_services(
             .flat_map(|m| m.iter())
             .filter(|(_, r)| r.route.enabled);
         for (id, record) in enabled {
-            let rkey = route_key(&key.0, &key.1, id);
+            let rkey = key.route_key(id);
             let compiled = match cache.routes.get(&rkey) {
                 Some((rev, c)) if *rev == record.meta.revision => c.clone(),
                 _ => match CompiledRoute::compile(
@@ -193,7 +192,7 @@ fn compile_services(
             }
             Err(e) => quarantined.push(Quarantined::new(
                 EntityKind::Service,
-                format!("{}/{}", key.0, key.1),
+                key.to_string(),
                 format!("does not compile: {e}"),
             )),
         }

@@ -1,6 +1,7 @@
 //! The application core against a real SQLite store in a temporary directory.
 
 use serde_json::json;
+use standin_app::ServiceKey;
 use standin_app::{App, AppError};
 use standin_journal::{Journal, JournalConfig};
 use standin_matcher::{Outcome, Request};
@@ -144,7 +145,7 @@ async fn a_bad_route_in_a_bulk_replace_applies_nothing_and_names_the_field() {
     assert_eq!(serve(&app, "/pay/api/ok"), None);
     assert!(
         app.catalog()
-            .routes_of(&("pay".into(), "api".into()))
+            .routes_of(&ServiceKey::new("pay", "api"))
             .unwrap()
             .contains_key("r1")
     );
@@ -212,7 +213,7 @@ async fn state_and_order_survive_a_restart() {
     );
     let r2 = app
         .catalog()
-        .routes_of(&("pay".into(), "api".into()))
+        .routes_of(&ServiceKey::new("pay", "api"))
         .unwrap()["r2"]
         .clone();
     assert_eq!(r2.meta.created_seq, 2);
@@ -223,7 +224,7 @@ async fn state_and_order_survive_a_restart() {
     .unwrap();
     let r3 = app
         .catalog()
-        .routes_of(&("pay".into(), "api".into()))
+        .routes_of(&ServiceKey::new("pay", "api"))
         .unwrap()["r3"]
         .clone();
     assert_eq!(
@@ -420,7 +421,7 @@ async fn disabled_routes_are_kept_but_not_served() {
     assert_eq!(serve(&app, "/pay/api/a"), None);
     assert!(
         !app.catalog()
-            .routes_of(&("pay".into(), "api".into()))
+            .routes_of(&ServiceKey::new("pay", "api"))
             .unwrap()["r1"]
             .route
             .enabled
@@ -545,7 +546,7 @@ async fn a_document_nested_too_deep_is_refused_with_its_pointer() {
     }
     assert!(
         app.catalog()
-            .routes_of(&("pay".into(), "api".into()))
+            .routes_of(&ServiceKey::new("pay", "api"))
             .unwrap()
             .get("deep")
             .is_none()

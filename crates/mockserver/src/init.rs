@@ -1,6 +1,7 @@
 //! Initialization files: expectations loaded at start into the default service.
 
 use crate::*;
+use standin_app::ServiceKey;
 
 /// Loads a MockServer initialization file (a JSON array of expectations, or one) into the
 /// default service. Expectations from the file replace those the file loaded last time, so
@@ -68,7 +69,7 @@ async fn apply_initialization(
         .map_err(|e| e.to_string())?;
     let count = routes.len();
     app.change(ACTOR, |d| {
-        let key = (DEFAULT_TEAM.to_string(), DEFAULT_SERVICE.to_string());
+        let key = ServiceKey::new(DEFAULT_TEAM, DEFAULT_SERVICE);
         let stale: Vec<String> = d
             .catalog()
             .routes_of(&key)

@@ -28,6 +28,7 @@ use requests::{clear, reset, retrieve, status, verify, verify_sequence};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use serde_json::{Value, json};
+use standin_app::ServiceKey;
 use standin_app::{App, AppError};
 use standin_model::{MatchOrder, NotFound, Service, Team};
 use standin_server::{Control, ControlRequest, MockBody};
@@ -257,7 +258,7 @@ pub(crate) fn target(req: &ControlRequest) -> Result<(String, String), Response<
 
 /// Creates `default/default` at the root of the mock listener the first time it is needed.
 pub async fn ensure_default_service(app: &App) -> Result<(), AppError> {
-    let key = (DEFAULT_TEAM.to_string(), DEFAULT_SERVICE.to_string());
+    let key = ServiceKey::new(DEFAULT_TEAM, DEFAULT_SERVICE);
     if app.catalog().services.contains_key(&key) {
         return Ok(());
     }
@@ -307,7 +308,7 @@ pub(crate) async fn prepare(
     } else if !app
         .catalog()
         .services
-        .contains_key(&(team.clone(), service.clone()))
+        .contains_key(&ServiceKey::new(&team, &service))
     {
         return Err(text(
             StatusCode::NOT_FOUND,

@@ -4,6 +4,7 @@
 use base64::Engine;
 use serde_json::{Map, Value, json};
 use standin_app::App;
+use standin_app::ServiceKey;
 use standin_journal::JournalEntry;
 use standin_matcher::{CompiledRequestMatcher, Request};
 use standin_model::RouteRecord;
@@ -149,7 +150,7 @@ pub(crate) fn active_expectations(
     filter: &Option<Value>,
 ) -> Vec<Value> {
     let catalog = app.catalog();
-    let Some(records) = catalog.routes_of(&(team.to_string(), service.to_string())) else {
+    let Some(records) = catalog.routes_of(&ServiceKey::new(team, service)) else {
         return Vec::new();
     };
     let table = app.table().load_full();

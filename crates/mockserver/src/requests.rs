@@ -103,7 +103,7 @@ pub(crate) async fn clear(app: &App, req: &ControlRequest) -> Answer {
 /// Routes of the service a clear applies to.
 pub(crate) fn matching_routes(app: &App, team: &str, service: &str, f: &Filter) -> Vec<String> {
     let catalog = app.catalog();
-    let Some(routes) = catalog.routes_of(&(team.to_string(), service.to_string())) else {
+    let Some(routes) = catalog.routes_of(&ServiceKey::new(team, service)) else {
         return Vec::new();
     };
     match f {

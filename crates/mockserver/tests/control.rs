@@ -5,6 +5,7 @@ use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use standin_app::App;
+use standin_app::ServiceKey;
 use standin_journal::{Journal, JournalConfig, JournalEntry};
 use standin_matcher::{Outcome, Request};
 use standin_mockserver::dispatch;
@@ -116,7 +117,7 @@ async fn an_expectation_becomes_a_route_served_at_the_root() {
     assert_eq!(env.serve("POST", "/simple").0, 404);
     let catalog = env.app.catalog();
     let route = &catalog
-        .routes_of(&("default".into(), "default".into()))
+        .routes_of(&ServiceKey::new("default", "default"))
         .unwrap()[&id];
     assert_eq!(route.route.origin.as_ref().unwrap().format, "mockserver");
     assert_eq!(route.meta.updated_by, "mockserver-api");
@@ -340,7 +341,7 @@ async fn a_header_puts_expectations_in_another_service() {
         !env.app
             .catalog()
             .services
-            .contains_key(&("default".into(), "default".into())),
+            .contains_key(&ServiceKey::new("default", "default")),
         "the default service was not needed"
     );
     assert_eq!(
@@ -421,7 +422,7 @@ async fn an_initialization_file_loads_once_however_often_it_is_applied() {
     let revision = env
         .app
         .catalog()
-        .routes_of(&("default".into(), "default".into()))
+        .routes_of(&ServiceKey::new("default", "default"))
         .unwrap()["named"]
         .meta
         .revision;
