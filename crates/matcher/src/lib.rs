@@ -49,6 +49,6 @@ pub use service::{CompiledService, Match, NEAR_MISS_LIMIT, NearMiss, Outcome, Se
 pub use table::RouteTable;
 
 pub use forward::CompiledForward;
-pub use response::{CompiledFault, CompiledResponse, RenderedParts};
+pub use response::{CompiledFault, CompiledResponse, RawFraming, RenderedParts};
 pub use standin_eval::{Budget, DEFAULT_FUEL, Exhausted, Request};
 pub use standin_template::{RenderedResponse, title_case};

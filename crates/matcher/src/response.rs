@@ -17,6 +17,10 @@ pub struct CompiledResponse {
     pub chunk_size: Option<usize>,
     pub omit_content_length: bool,
     pub content_length_override: Option<u64>,
+    /// Set when the response must go out with no or a false `Content-Length`, which an
+    /// HTTP library would correct: over HTTP/1 the server writes it raw and ends the body
+    /// by closing the connection. Decided here, once, not per request.
+    pub raw_http1: Option<RawFraming>,
     pub fault: Option<CompiledFault>,
     /// Renders the whole response per request (MockServer's MUSTACHE templates).
     pub document: Option<standin_template::MockServerTemplate>,
@@ -31,6 +35,13 @@ pub struct CompiledResponse {
 struct ResponseTemplate {
     body: TextTemplate,
     headers: Vec<(HeaderName, TextTemplate)>,
+}
+
+/// A response written raw over HTTP/1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawFraming {
+    /// The `Content-Length` to send, true or not; none when `None`.
+    pub content_length: Option<u64>,
 }
 
 /// A deliberate connection fault, compiled.
@@ -157,8 +168,22 @@ impl CompiledResponse {
                 })?,
             ),
         };
+        let raw_http1 = match (
+            r.content_length_override,
+            r.omit_content_length,
+            r.chunk_size,
+        ) {
+            (Some(n), _, _) => Some(RawFraming {
+                content_length: Some(n),
+            }),
+            (None, true, None) => Some(RawFraming {
+                content_length: None,
+            }),
+            _ => None,
+        };
         Ok(CompiledResponse {
             status,
+            raw_http1,
             document,
             reason,
             chunk_size: r.chunk_size,

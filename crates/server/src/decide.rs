@@ -304,6 +304,7 @@ fn no_service(method: &str, path: &str) -> Response<MockBody> {
         StatusCode::NOT_FOUND,
         serde_json::json!({
             "error": "no_service",
+            "source": "client",
             "message": format!("no service is served at {path}; services live under their base path, /{{team}}/{{service}} by default"),
             "request": { "method": method, "path": path },
         }),
@@ -315,6 +316,7 @@ fn no_route(service: &str, method: &str, path: &str, misses: &[NearMiss]) -> Res
         StatusCode::NOT_FOUND,
         serde_json::json!({
             "error": "no_route_matched",
+            "source": "client",
             "message": format!("no route of {service} matched {method} {path}"),
             "service": service,
             "request": { "method": method, "path": path },

@@ -7,6 +7,29 @@ use standin_matcher::Exhausted;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Whose doing an error is: what metrics and logs keep apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The request itself: a body too large, too slow or unreadable (and, outside this
+    /// enum, a request for no service or no route).
+    Client,
+    /// A definition a user wrote: a route too costly for its budget, a template that
+    /// renders nothing, an upstream that does not answer.
+    Configured,
+    /// standin: a full lane or upload budget (capacity), or a bug.
+    Standin,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Client => "client",
+            Source::Configured => "configured",
+            Source::Standin => "standin",
+        }
+    }
+}
+
 /// Why the data plane answered with an error of its own (not a configured response).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServeError {
@@ -33,6 +56,8 @@ pub enum ServeError {
     Panic { stage: Stage, message: String },
     /// A forwarding route could not reach its upstream.
     ForwardFailed(String),
+    /// The upstream did not answer within `forward.timeout-ms`.
+    ForwardTimeout(String),
     /// The request was forwarded by standin already and would be forwarded again.
     ForwardLoop,
 }
@@ -68,6 +93,7 @@ impl ServeError {
             ServeError::TemplateFailed { .. } => "template_failed",
             ServeError::Panic { .. } => "internal_error",
             ServeError::ForwardFailed(_) => "forward_failed",
+            ServeError::ForwardTimeout(_) => "forward_timeout",
             ServeError::ForwardLoop => "forward_loop",
         }
     }
@@ -86,7 +112,25 @@ impl ServeError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             ServeError::ForwardFailed(_) => StatusCode::BAD_GATEWAY,
+            ServeError::ForwardTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ServeError::ForwardLoop => StatusCode::LOOP_DETECTED,
+        }
+    }
+
+    /// Whose doing it is.
+    pub fn source(&self) -> Source {
+        match self {
+            ServeError::BodyTooLarge { .. }
+            | ServeError::BodyTimeout
+            | ServeError::BodyUnreadable(_) => Source::Client,
+            ServeError::OverBudget { .. }
+            | ServeError::TemplateFailed { .. }
+            | ServeError::ForwardFailed(_)
+            | ServeError::ForwardTimeout(_)
+            | ServeError::ForwardLoop => Source::Configured,
+            ServeError::UploadsFull { .. } | ServeError::LaneFull | ServeError::Panic { .. } => {
+                Source::Standin
+            }
         }
     }
 
@@ -118,7 +162,7 @@ impl ServeError {
                 "standin failed while {} this request (a bug; it has been logged): {message}",
                 stage.as_str()
             ),
-            ServeError::ForwardFailed(m) => m.clone(),
+            ServeError::ForwardFailed(m) | ServeError::ForwardTimeout(m) => m.clone(),
             ServeError::ForwardLoop => {
                 "this request was forwarded by standin and would be forwarded again".into()
             }
@@ -127,7 +171,11 @@ impl ServeError {
 
     /// The JSON error body.
     pub fn body(&self) -> serde_json::Value {
-        let mut body = serde_json::json!({ "error": self.code(), "message": self.message() });
+        let mut body = serde_json::json!({
+            "error": self.code(),
+            "message": self.message(),
+            "source": self.source().as_str(),
+        });
         if let ServeError::OverBudget { route, why, .. } = self {
             body["route"] = serde_json::json!(route.as_ref());
             body["budget"] = serde_json::json!(why.as_str());
@@ -156,6 +204,8 @@ pub struct ServeStats {
     pub bodies_too_large: AtomicU64,
     /// Response templates that rendered no response (answered 404, as MockServer does).
     pub template_failures: AtomicU64,
+    /// Forwarding routes whose upstream failed, timed out or looped.
+    pub forward_failures: AtomicU64,
     /// Connections refused at the connection cap.
     pub connections_refused: AtomicU64,
     /// Connections closed for sending nothing or sitting idle.
@@ -173,9 +223,10 @@ impl ServeStats {
             ServeError::BodyTimeout => &self.body_timeouts,
             ServeError::BodyTooLarge { .. } => &self.bodies_too_large,
             ServeError::TemplateFailed { .. } => &self.template_failures,
-            ServeError::BodyUnreadable(_)
-            | ServeError::ForwardFailed(_)
-            | ServeError::ForwardLoop => return,
+            ServeError::ForwardFailed(_)
+            | ServeError::ForwardTimeout(_)
+            | ServeError::ForwardLoop => &self.forward_failures,
+            ServeError::BodyUnreadable(_) => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -192,6 +243,7 @@ impl ServeStats {
             "bodyTimeouts": n(&self.body_timeouts),
             "bodiesTooLarge": n(&self.bodies_too_large),
             "templateFailures": n(&self.template_failures),
+            "forwardFailures": n(&self.forward_failures),
             "connectionsRefused": n(&self.connections_refused),
             "connectionsIdleClosed": n(&self.connections_idle_closed),
         })

@@ -123,7 +123,9 @@ impl Forwarder {
         let timeout = self.timeout;
         let answer = match tokio::time::timeout(timeout, self.client.request(req)).await {
             Err(_) => {
-                return failed(format!("{uri} did not answer within {timeout:?}"));
+                return Err(ServeError::ForwardTimeout(format!(
+                    "{uri} did not answer within {timeout:?} (forward.timeout-ms)"
+                )));
             }
             Ok(Err(e)) => return failed(format!("{uri}: {e}")),
             Ok(Ok(a)) => a,

@@ -6,25 +6,28 @@
 //!
 //! 1. **read** the body within its size limit, its deadline and the shared in-flight byte
 //!    budget ([`limits`]);
-//! 2. **decide** (service, route, response) synchronously on the worker, on a small
-//!    budget ([`decide`]); a request that outgrows it is decided again on the evaluation
-//!    lane with the full budget ([`lane`]), so costly definitions never hold a worker;
-//! 3. **wait** out a configured delay, **forward** when the route says so;
-//! 4. **journal** the request and response without waiting;
-//! 5. **write**, or inject the route's connection fault.
+//! 2. **resolve** the service, route and response synchronously on the worker, on a
+//!    small budget ([`decide`]); a request that outgrows it is decided again on the
+//!    evaluation lane with the full budget ([`lane`]), so costly definitions never hold a
+//!    worker;
+//! 3. **answer**: wait out a configured delay, forward when the route says so;
+//! 4. **record**: count a failure, journal the exchange without waiting ([`record`]);
+//! 5. **deliver**: hand the response to hyper, write it raw, or inject the route's
+//!    connection fault.
+//!
+//! Connections ([`conn`]) are capped, and a watchdog closes those that send nothing or
+//! sit idle.
 //!
 //! It never touches the store, never takes a lock the control plane holds, and a panic
-//! anywhere in it becomes a 500 for that request alone. Connections are capped, and a
-//! watchdog closes those that send nothing or sit idle.
+//! anywhere in it becomes a 500 for that request alone.
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Request, Response, header};
+use http::{HeaderValue, Request, Response, header};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use standin_journal::{JournalEntry, JournalWriter, UNRESOLVED};
+use hyper_util::rt::TokioIo;
+use standin_journal::JournalWriter;
 use standin_matcher::{Budget, CompiledFault, Exhausted, RouteTable};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -32,19 +35,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
-use tokio::io::AsyncWriteExt;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+mod conn;
 mod decide;
 mod error;
 mod forward;
 mod io;
 mod lane;
 mod limits;
+mod record;
 
-pub use error::{ServeError, ServeStats, Stage};
+pub use error::{ServeError, ServeStats, Source, Stage};
 pub use forward::check_ca_pem;
 pub use io::MockBody;
 
@@ -202,7 +206,7 @@ pub async fn serve(
         config,
         control,
     });
-    let builder = connection_builder(&ctx.config);
+    let builder = conn::connection_builder(&ctx.config);
     let slots = Arc::new(Semaphore::new(ctx.config.max_connections));
     let (closing_tx, closing) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -224,7 +228,7 @@ pub async fn serve(
             ctx.stats
                 .connections_refused
                 .fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(refuse(stream, ctx.config.max_connections));
+            tokio::spawn(conn::refuse(stream, ctx.config.max_connections));
             continue;
         };
         let state = io::ConnState::new();
@@ -233,7 +237,7 @@ pub async fn serve(
         let service = service_fn(move |req| handle(c.clone(), req, s.clone(), r.clone()));
         let io = TokioIo::new(io::FaultIo::new(stream, raw, state.clone()));
         let conn = builder.serve_connection(io, service).into_owned();
-        let watch = Watch {
+        let watch = conn::Watch {
             stats: ctx.stats.clone(),
             state,
             closing: closing.clone(),
@@ -254,104 +258,6 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("connections still open after {grace:?}; closing them");
-    }
-}
-
-/// hyper's own limit on request headers.
-const HYPER_MAX_HEADERS: usize = 100;
-
-fn connection_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // hyper needs a timer for header_read_timeout and HTTP/2 keep-alive; without one the
-    // timeout silently does nothing (or panics when set explicitly).
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
-        .max_buf_size(config.max_header_bytes.max(8192));
-    // hyper parses up to 100 headers into a stack array; any explicit limit makes it
-    // allocate and zero the slots on every request (about a thousand instructions), so
-    // the limit is set only when it differs.
-    if config.max_headers != HYPER_MAX_HEADERS {
-        builder.http1().max_headers(config.max_headers);
-    }
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(config.max_header_bytes as u32);
-    builder
-}
-
-/// Answers a connection over the cap with 503 and closes it.
-async fn refuse(mut stream: tokio::net::TcpStream, cap: usize) {
-    let body = serde_json::json!({
-        "error": "too_many_connections",
-        "message": format!("standin already has {cap} connections open (limits.max-connections); retry shortly"),
-    })
-    .to_string();
-    let head = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n",
-        body.len()
-    );
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body.as_bytes()).await?;
-        stream.shutdown().await
-    })
-    .await;
-}
-
-/// Watches one connection: closes it when the client sends nothing within
-/// `first_byte`, when it has been idle for `idle`, and at shutdown (gracefully: a request
-/// in progress is finished).
-struct Watch {
-    stats: Arc<ServeStats>,
-    state: Arc<io::ConnState>,
-    closing: watch::Receiver<bool>,
-    first_byte: Duration,
-    idle: Duration,
-}
-
-impl Watch {
-    async fn run<C, E>(mut self, conn: C, shut_down: impl Fn(Pin<&mut C>))
-    where
-        C: Future<Output = Result<(), E>>,
-        E: std::fmt::Display,
-    {
-        tokio::pin!(conn);
-        let tick = self
-            .first_byte
-            .min(self.idle)
-            .max(Duration::from_millis(100))
-            / 4;
-        let mut stopping = false;
-        loop {
-            tokio::select! {
-                ended = conn.as_mut() => {
-                    if let Err(e) = ended {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                    return;
-                }
-                _ = self.closing.changed(), if !stopping => {
-                    shut_down(conn.as_mut());
-                    stopping = true;
-                }
-                () = tokio::time::sleep(tick), if !stopping => {
-                    let idle = self.state.idle_for();
-                    if !self.state.read_any() && idle >= self.first_byte {
-                        // Nothing was ever sent: there is nothing to finish.
-                        self.stats.connections_idle_closed.fetch_add(1, Ordering::Relaxed);
-                        return;
-                    }
-                    if idle >= self.idle {
-                        self.stats.connections_idle_closed.fetch_add(1, Ordering::Relaxed);
-                        shut_down(conn.as_mut());
-                        stopping = true;
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -457,35 +363,60 @@ async fn handle(
         headers: parts.headers,
         body,
     };
+    let mut d = resolve(&ctx, &mut inc, started).await?;
+    answer(&ctx, &inc, &mut d).await;
+    record(&ctx, &mut inc, &d, started);
+    match guarded(Stage::Serving, || deliver(&inc, d, &raw)) {
+        Ok(delivered) => delivered,
+        Err(e) => {
+            ctx.stats.count(&e);
+            Ok(decide::error_response(&e))
+        }
+    }
+}
+
+/// Step 1: which service and route, and the response it renders. Decided inline within
+/// a small budget; a request that needs more is decided again on the evaluation lane.
+async fn resolve(ctx: &Arc<Ctx>, inc: &mut Req, started: Instant) -> Result<Decision, Dropped> {
     let table = ctx.table.load_full();
     let inline = Budget::new(ctx.config.inline_fuel);
     let step = guarded(Stage::Matching, || {
         decide::decide(
             &table,
-            &inc,
+            inc,
             ctx.config.host_routing,
             inline,
             Resume::Match,
             true,
         )
     });
-    let mut d = match step {
-        Ok(Step::Done(d)) => d,
-        Ok(Step::Again(resume)) => on_the_lane(&ctx, &mut inc, table, resume, started).await?,
-        Err(e) => failed(e),
-    };
+    match step {
+        Ok(Step::Done(d)) => Ok(d),
+        Ok(Step::Again(resume)) => on_the_lane(ctx, inc, table, resume, started).await,
+        Err(e) => Ok(failed(e)),
+    }
+}
+
+/// Step 2: what only time and the network add: the route's delay, then its upstream's
+/// answer for a forwarding route.
+async fn answer(ctx: &Ctx, inc: &Req, d: &mut Decision) {
     if d.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(d.delay_ms)).await;
     }
     if d.forwards() {
-        forward(&ctx, &inc, &mut d).await;
+        forward(ctx, inc, d).await;
     }
-    match guarded(Stage::Serving, || deliver(&ctx, &mut inc, d, started, &raw)) {
-        Ok(delivered) => delivered,
-        Err(e) => {
-            ctx.stats.count(&e);
-            Ok(decide::error_response(&e))
-        }
+}
+
+/// Step 3: counts the failure, if any, and journals the exchange (never waiting: the
+/// journal drops an entry rather than block).
+fn record(ctx: &Ctx, inc: &mut Req, d: &Decision, started: Instant) {
+    if let Some(e) = &d.error {
+        ctx.stats.count(e);
+    }
+    if ctx.journal.enabled() {
+        ctx.journal
+            .record(record::journal_entry(ctx, inc, d, started));
     }
 }
 
@@ -608,37 +539,18 @@ async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision) {
     }
 }
 
-/// Counts, journals and writes the decided response, or injects the route's fault.
-fn deliver(
-    ctx: &Ctx,
-    inc: &mut Req,
-    d: Decision,
-    started: Instant,
-    raw: &io::RawSlot,
-) -> Result<Response<MockBody>, Dropped> {
-    if let Some(e) = &d.error {
-        ctx.stats.count(e);
-    }
-    if ctx.journal.enabled() {
-        ctx.journal.record(journal_entry(ctx, inc, &d, started));
-    }
+/// Step 4: hands the response to hyper, writes it raw when its framing is deliberately
+/// wrong, or injects the route's fault.
+fn deliver(inc: &Req, d: Decision, raw: &io::RawSlot) -> Result<Response<MockBody>, Dropped> {
     let Some(route) = d.route.as_ref().filter(|_| d.error.is_none()) else {
         return Ok(d.response);
     };
     let r = &route.response;
-    // A response that must go out with no or a false Content-Length is written raw over
-    // HTTP/1 (hyper would frame it correctly); the connection then ends the body.
-    let raw_framing = match (
-        r.content_length_override,
-        r.omit_content_length,
-        r.chunk_size,
-    ) {
-        (Some(n), _, _) => Some(Some(n)),
-        (None, true, None) => Some(None),
-        _ => None,
-    };
-    if let Some(length) = raw_framing.filter(|_| inc.version <= http::Version::HTTP_11) {
-        let _ = raw.set(raw_http1(&d.response, length));
+    if let Some(framing) = r
+        .raw_http1
+        .filter(|_| inc.version <= http::Version::HTTP_11)
+    {
+        let _ = raw.set(raw_http1(&d.response, framing.content_length));
         return Err(Dropped);
     }
     match &r.fault {
@@ -658,88 +570,6 @@ fn deliver(
     }
 }
 
-/// The journal entry: the request (its headers taken, not copied; its body copied up to
-/// the kept bytes, since a slice would keep hyper's whole read buffer alive), and the
-/// response.
-fn journal_entry(ctx: &Ctx, inc: &mut Req, d: &Decision, started: Instant) -> JournalEntry {
-    let keep = ctx.journal.max_body_bytes();
-    let redact: &[HeaderName] = d
-        .service
-        .as_ref()
-        .map_or(&[], |s| s.info.redact_headers.as_slice());
-    let response_body = d.response.body().shared(keep);
-    let response_body_size = d.response.body().bytes().len();
-    let mut headers = std::mem::take(&mut inc.headers);
-    redact_in_place(&mut headers, redact);
-    let mut response_headers = d.response.headers().clone();
-    redact_in_place(&mut response_headers, redact);
-    let path = inc.uri.path();
-    JournalEntry {
-        seq: 0,
-        at: SystemTime::now(),
-        service: d
-            .service
-            .as_ref()
-            .map_or_else(|| Arc::from(UNRESOLVED), |s| s.key.clone()),
-        protocol: "http",
-        method: inc.method.to_string(),
-        path: path.to_string(),
-        relative_path: d.relative(path).to_string(),
-        query: inc.uri.query().map(str::to_string),
-        headers,
-        body: Bytes::copy_from_slice(&inc.body[..inc.body.len().min(keep)]),
-        body_size: inc.body.len(),
-        matched_route: d.route.as_ref().map(|r| r.id.clone()),
-        near_misses: d.near_misses.clone(),
-        status: d.response.status().as_u16(),
-        response_headers,
-        response_body,
-        response_body_size,
-        error: d.error.as_ref().map(ServeError::code),
-        latency_us: started.elapsed().as_micros() as u64,
-    }
-}
-
-/// Replaces the values of `names` present in `headers`. One pass over the (few) headers
-/// finds out whether there is anything to do, so the usual request without credentials
-/// costs no lookups.
-fn redact_in_place(headers: &mut http::HeaderMap, names: &[HeaderName]) {
-    if names.is_empty() || !headers.keys().any(|k| names.contains(k)) {
-        return;
-    }
-    for name in names {
-        if headers.contains_key(name) {
-            let hidden: Vec<HeaderValue> = headers
-                .get_all(name)
-                .iter()
-                .map(|v| hide(name, v))
-                .collect();
-            headers.remove(name);
-            for v in hidden {
-                headers.append(name.clone(), v);
-            }
-        }
-    }
-}
-
-const REDACTED: &str = "<redacted>";
-
-fn hide(name: &HeaderName, value: &HeaderValue) -> HeaderValue {
-    let cookie_like = name == header::COOKIE || name == header::SET_COOKIE;
-    let text = value.to_str().unwrap_or("");
-    if !cookie_like || text.is_empty() {
-        return HeaderValue::from_static(REDACTED);
-    }
-    let separator = if name == header::COOKIE { ";" } else { "\u{0}" };
-    let kept: Vec<String> = text
-        .split(separator)
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) => format!("{}={REDACTED}", k.trim()),
-            None => REDACTED.to_string(),
-        })
-        .collect();
-    HeaderValue::from_str(&kept.join("; ")).unwrap_or(HeaderValue::from_static(REDACTED))
-}
 /// The response as HTTP/1.1 bytes with the given Content-Length (none when `None`).
 fn raw_http1(response: &Response<MockBody>, length: Option<u64>) -> Bytes {
     let status = response.status();
@@ -794,24 +624,5 @@ mod tests {
         let e = step.await.unwrap_err();
         assert_eq!(e.code(), "internal_error");
         assert!(e.message().contains("in forwarding"), "{}", e.message());
-    }
-
-    #[test]
-    fn credentials_are_redacted_and_cookie_names_kept() {
-        let mut h = http::HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer secret"),
-        );
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("session=abc; theme=dark"),
-        );
-        h.insert("x-other", HeaderValue::from_static("kept"));
-        let mut out = h.clone();
-        redact_in_place(&mut out, &[header::AUTHORIZATION, header::COOKIE]);
-        assert_eq!(out[header::AUTHORIZATION], "<redacted>");
-        assert_eq!(out[header::COOKIE], "session=<redacted>; theme=<redacted>");
-        assert_eq!(out["x-other"], "kept");
     }
 }

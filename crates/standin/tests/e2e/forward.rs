@@ -142,3 +142,51 @@ fn a_bad_ca_file_stops_start_with_a_reason() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_upstream_that_does_not_answer_is_a_504_after_the_forward_timeout() {
+    // An upstream that accepts and then says nothing.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let (conn, _) = silent.accept().unwrap();
+        std::thread::park_timeout(std::time::Duration::from_secs(10));
+        drop(conn);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("standin.toml");
+    std::fs::write(&config, "[forward]\ntimeout-ms = 300\n").unwrap();
+    let s = Standin::start(&["--config", config.to_str().unwrap()]);
+    json_call(s.admin, "POST", "/api/v1/teams", Some(json!({"slug": "t"})));
+    json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams/t/services",
+        Some(json!({"slug": "s"})),
+    );
+    let route = json!({"id": "f", "http": {"request": {"path": "/slow"}, "forward": {"to": format!("http://127.0.0.1:{port}")}}});
+    let created = json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams/t/services/s/routes",
+        Some(route),
+    );
+    assert_eq!(created.0, 201);
+
+    let r = http(s.mock, "GET", "/t/s/slow", &[], b"");
+    assert_eq!(r.status, 504, "{}", String::from_utf8_lossy(&r.body));
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["error"], "forward_timeout");
+    assert_eq!(body["source"], "configured");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("forward.timeout-ms"),
+        "{body}"
+    );
+    let status = json_call(s.admin, "GET", "/api/v1/status", None).1;
+    assert_eq!(status["serving"]["forwardFailures"], 1, "{status}");
+    held.thread().unpark();
+    held.join().unwrap();
+}
