@@ -60,6 +60,9 @@ soak-smoke:
 	$(CARGO) build -p standin -p standin-soak
 	target/debug/standin-soak --standin target/debug/standin --smoke
 
-## Print the management API's OpenAPI document.
+## Rewrite docs/openapi.json, the management API's OpenAPI document as the code generates
+## it (a test fails when the checked-in copy is stale). Written to a temporary file first,
+## so a failed build leaves the old document in place instead of an empty one.
 openapi:
-	$(CARGO) run -q -p standin -- openapi
+	$(CARGO) run -q -p standin -- openapi > docs/openapi.json.tmp || { rm -f docs/openapi.json.tmp; exit 1; }
+	mv docs/openapi.json.tmp docs/openapi.json
