@@ -8,7 +8,9 @@
 //!
 //! The examples come from the unit tests in `src/convert.rs` and from the differential
 //! cases in `compat/cases/`, whose `about` names them. When a conversion changes on
-//! purpose, the failure prints the new document to copy into the fixture.
+//! purpose, the failure prints the new document; `STANDIN_BLESS=1 cargo test -p
+//! standin-mockserver --test conversions` rewrites the expected routes in place (read the
+//! diff before committing it: it is the change in behaviour).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -105,9 +107,29 @@ fn check_file(file: &str) {
     let cases: Vec<Case> = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{file} is not a list of cases: {e}"));
     assert!(!cases.is_empty(), "{file} has no cases");
+    if std::env::var_os("STANDIN_BLESS").is_some() {
+        return bless(file, &text);
+    }
     for case in &cases {
         check(file, case);
     }
+}
+
+/// Rewrites the expected routes of `file` with what the converter makes now.
+fn bless(file: &str, text: &str) {
+    let mut cases: Vec<Value> = serde_json::from_str(text).expect("checked above");
+    for case in &mut cases {
+        if case.get("route").is_none() {
+            continue;
+        }
+        let about = format!("{file}: {}", case["about"]);
+        let converted = standin_mockserver::convert::expectation(&case["expectation"], "", NOW_MS)
+            .unwrap_or_else(|refusal| panic!("{about}: refused ({refusal})"));
+        let route = serde_json::to_value(&converted.route).expect("a route serializes");
+        case["route"] = as_written(&case["expectation"], route, &about);
+    }
+    std::fs::write(fixtures_dir().join(file), pretty(&Value::from(cases)) + "\n")
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
 }
 
 #[track_caller]

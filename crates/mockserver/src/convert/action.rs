@@ -107,22 +107,28 @@ pub(crate) fn http_error(v: &Value, pointer: &str) -> R<HttpResponse> {
     })
 }
 
-pub(crate) fn http_response(v: &Value, pointer: &str) -> R<HttpResponse> {
-    let obj = object(v, pointer)?;
-    known_fields(obj, pointer, RESPONSE_FIELDS)?;
-    let status = match obj.get("statusCode") {
-        None | Some(Value::Null) => 200,
+/// A `statusCode`: absent, or a number from 100 to 999.
+pub(crate) fn status_code(v: Option<&Value>, pointer: &str) -> R<Option<u16>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
         Some(s) => s
             .as_u64()
             .and_then(|s| u16::try_from(s).ok())
             .filter(|s| (100..=999).contains(s))
+            .map(Some)
             .ok_or_else(|| {
                 refuse(
                     &format!("{pointer}/statusCode"),
-                    "must be an HTTP status code",
+                    "must be an HTTP status code (100 to 999)",
                 )
-            })?,
-    };
+            }),
+    }
+}
+
+pub(crate) fn http_response(v: &Value, pointer: &str) -> R<HttpResponse> {
+    let obj = object(v, pointer)?;
+    known_fields(obj, pointer, RESPONSE_FIELDS)?;
+    let status = status_code(obj.get("statusCode"), pointer)?.unwrap_or(200);
     let mut headers: BTreeMap<String, HeaderValues> = BTreeMap::new();
     for (name, values) in multi_values(obj.get("headers"), &format!("{pointer}/headers"))? {
         let list: Vec<String> = values.into_iter().map(|v| v.text).collect();

@@ -176,11 +176,8 @@ pub(crate) fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Opt
     }
     if let Some(r) = resp_override {
         let p = format!("{pointer}/responseOverride");
-        if let Some(code) = r.get("statusCode").and_then(Value::as_u64) {
-            f.response_status =
-                Some(u16::try_from(code).map_err(|_| {
-                    refuse(&format!("{p}/statusCode"), "must be an HTTP status code")
-                })?);
+        if let Some(code) = super::action::status_code(r.get("statusCode"), &p)? {
+            f.response_status = Some(code);
         }
         for (name, values) in multi_values(r.get("headers"), &format!("{p}/headers"))? {
             f.response_headers.set.insert(

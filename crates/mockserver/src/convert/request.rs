@@ -347,9 +347,24 @@ pub(crate) fn path_matcher(
                 ),
             ));
         }
-        PathMatcher::Regex(regex)
-    } else if has_regex_syntax(&p.text) && regex::Regex::new(&format!("^(?:{})$", p.text)).is_ok() {
-        PathMatcher::Regex(format!("(?is){}", p.text))
+        // MockServer matches these ignoring case, like every other path.
+        PathMatcher::Regex(format!("(?i){regex}"))
+    } else if let Some(own) = has_regex_syntax(&p.text)
+        .then(|| regex::Regex::new(&format!("(?is)^(?:{})$", p.text)).ok())
+        .flatten()
+    {
+        // MockServer compares the path as text first, then as a regex: `/odata/$metadata`
+        // matches itself although its `$` would anchor the regex. The text is spelled
+        // out only when the regex would not match it anyway.
+        if own.is_match(&p.text) {
+            PathMatcher::Regex(format!("(?is){}", p.text))
+        } else {
+            PathMatcher::Regex(format!(
+                "(?is)(?:{}|{})",
+                regex::escape(&p.text),
+                p.text
+            ))
+        }
     } else {
         // MockServer compares the path as sent, ignoring case, trailing slash included.
         PathMatcher::Regex(format!("(?i){}", regex::escape(&p.text)))
