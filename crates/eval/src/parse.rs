@@ -83,6 +83,16 @@ pub fn cookie_pairs(headers: &HeaderMap) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// The cookie name a `Set-Cookie` line sets.
+///
+/// ```
+/// assert_eq!(standin_eval::parse::set_cookie_name(b"sid=1; Path=/"), Some("sid"));
+/// ```
+pub fn set_cookie_name(line: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(line).ok()?;
+    Some(text.split_once('=')?.0.trim())
+}
+
 /// Text cut to about 120 bytes for messages, with an ellipsis when cut.
 pub fn ellipsize(s: &str) -> String {
     const MAX: usize = 120;

@@ -132,7 +132,7 @@ impl PairChanges {
     /// `Set-Cookie` lines to append to an answer that already sets the cookies `present`:
     /// `set` and `add` always, `replace` only for cookies present (as MockServer does);
     /// and the names whose lines to remove.
-    pub fn set_cookie_lines(&self, present: &[&str]) -> (Vec<String>, &[String]) {
+    fn set_cookie_lines(&self, present: &[&str]) -> (Vec<String>, &[String]) {
         let mut lines: Vec<String> = self
             .replace
             .iter()
@@ -142,6 +142,66 @@ impl PairChanges {
             .collect();
         lines.extend(self.add.iter().map(|(k, v)| format!("{k}={v}")));
         (lines, &self.remove)
+    }
+}
+
+impl CompiledForward {
+    /// Applies the request's cookie edits to its `Cookie` header.
+    pub fn edit_request_cookies(&self, headers: &mut HeaderMap) {
+        if self.request_cookies.is_empty() {
+            return;
+        }
+        let mut pairs: Vec<(String, String)> = standin_eval::parse::cookie_pairs(headers)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.request_cookies.apply(&mut pairs);
+        headers.remove(http::header::COOKIE);
+        let joined = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if let Ok(v) = HeaderValue::from_str(&joined)
+            && !joined.is_empty()
+        {
+            headers.insert(http::header::COOKIE, v);
+        }
+    }
+
+    /// Applies the answer's cookie edits to its `Set-Cookie` lines: removes the named
+    /// ones, then appends what is set, added, or replaced (only cookies it set).
+    pub fn edit_response_cookies(&self, headers: &mut HeaderMap) {
+        if self.response_cookies.is_empty() {
+            return;
+        }
+        fn name(v: &HeaderValue) -> Option<&str> {
+            standin_eval::parse::set_cookie_name(v.as_bytes())
+        }
+        let present: Vec<String> = headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| name(v).map(str::to_string))
+            .collect();
+        let present: Vec<&str> = present.iter().map(String::as_str).collect();
+        let (set_cookies, removed) = self.response_cookies.set_cookie_lines(&present);
+        if !removed.is_empty() {
+            let kept: Vec<HeaderValue> = headers
+                .get_all(http::header::SET_COOKIE)
+                .iter()
+                .filter(|v| !removed.iter().any(|r| Some(r.as_str()) == name(v)))
+                .cloned()
+                .collect();
+            headers.remove(http::header::SET_COOKIE);
+            for v in kept {
+                headers.append(http::header::SET_COOKIE, v);
+            }
+        }
+        for line in set_cookies {
+            if let Ok(v) = HeaderValue::from_str(&line) {
+                headers.append(http::header::SET_COOKIE, v);
+            }
+        }
     }
 }
 
@@ -156,10 +216,10 @@ pub struct CompiledForward {
     rewrite: Option<(Regex, String)>,
     pub request_headers: CompiledChanges,
     pub request_query: PairChanges,
-    pub request_cookies: PairChanges,
+    request_cookies: PairChanges,
     pub body: Option<Bytes>,
     pub response_headers: CompiledChanges,
-    pub response_cookies: PairChanges,
+    response_cookies: PairChanges,
     pub response_status: Option<StatusCode>,
     /// The body to answer with instead of the upstream's, and its content type if implied.
     pub response_body: Option<(Bytes, Option<HeaderValue>)>,

@@ -128,8 +128,11 @@ fn bless(file: &str, text: &str) {
         let route = serde_json::to_value(&converted.route).expect("a route serializes");
         case["route"] = as_written(&case["expectation"], route, &about);
     }
-    std::fs::write(fixtures_dir().join(file), pretty(&Value::from(cases)) + "\n")
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    std::fs::write(
+        fixtures_dir().join(file),
+        pretty(&Value::from(cases)) + "\n",
+    )
+    .unwrap_or_else(|e| panic!("{file}: {e}"));
 }
 
 #[track_caller]

@@ -97,24 +97,7 @@ impl Forwarder {
             out_headers.insert(header::HOST, a);
         }
         f.request_headers.apply(&mut out_headers);
-        if !f.request_cookies.is_empty() {
-            let mut pairs: Vec<(String, String)> = standin_eval::parse::cookie_pairs(&out_headers)
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            f.request_cookies.apply(&mut pairs);
-            out_headers.remove(header::COOKIE);
-            let joined = pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            if let Ok(v) = HeaderValue::from_str(&joined)
-                && !joined.is_empty()
-            {
-                out_headers.insert(header::COOKIE, v);
-            }
-        }
+        f.edit_request_cookies(&mut out_headers);
         out_headers.insert(FORWARDED, HeaderValue::from_static("1"));
         let mut req = Request::new(http_body_util::Full::new(f.body.clone().unwrap_or(body)));
         *req.method_mut() = method.clone();
@@ -148,43 +131,7 @@ impl Forwarder {
             }
         };
         f.response_headers.apply(&mut headers);
-        let present: Vec<String> = headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| {
-                v.to_str()
-                    .ok()
-                    .and_then(|t| t.split('=').next())
-                    .map(|n| n.trim().to_string())
-            })
-            .collect();
-        let present: Vec<&str> = present.iter().map(String::as_str).collect();
-        let (set_cookies, removed) = f.response_cookies.set_cookie_lines(&present);
-        if !removed.is_empty() {
-            let kept: Vec<HeaderValue> = headers
-                .get_all(header::SET_COOKIE)
-                .iter()
-                .filter(|v| {
-                    let name = v
-                        .to_str()
-                        .ok()
-                        .and_then(|t| t.split('=').next())
-                        .unwrap_or("")
-                        .trim();
-                    !removed.iter().any(|r| r == name)
-                })
-                .cloned()
-                .collect();
-            headers.remove(header::SET_COOKIE);
-            for v in kept {
-                headers.append(header::SET_COOKIE, v);
-            }
-        }
-        for line in set_cookies {
-            if let Ok(v) = HeaderValue::from_str(&line) {
-                headers.append(header::SET_COOKIE, v);
-            }
-        }
+        f.edit_response_cookies(&mut headers);
         let mut response = Response::new(MockBody::full(data));
         *response.status_mut() = f.response_status.unwrap_or(parts.status);
         *response.headers_mut() = headers;

@@ -100,7 +100,9 @@ mod tests {
         let req = r.http.unwrap().request;
         assert_eq!(
             req.path,
-            Some(PathMatcher::Regex(r"(?i)/cart/(?P<cartId>[^/]+)/item".into()))
+            Some(PathMatcher::Regex(
+                r"(?i)/cart/(?P<cartId>[^/]+)/item".into()
+            ))
         );
         assert!(matches!(req.path_values["cartId"], StringMatcher::AnyOf(_)));
     }

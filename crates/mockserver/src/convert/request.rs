@@ -359,11 +359,7 @@ pub(crate) fn path_matcher(
         if own.is_match(&p.text) {
             PathMatcher::Regex(format!("(?is){}", p.text))
         } else {
-            PathMatcher::Regex(format!(
-                "(?is)(?:{}|{})",
-                regex::escape(&p.text),
-                p.text
-            ))
+            PathMatcher::Regex(format!("(?is)(?:{}|{})", regex::escape(&p.text), p.text))
         }
     } else {
         // MockServer compares the path as sent, ignoring case, trailing slash included.
