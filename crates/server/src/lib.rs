@@ -363,8 +363,13 @@ async fn handle(
         headers: parts.headers,
         body,
     };
-    let mut d = resolve(&ctx, &mut inc, started).await?;
-    answer(&ctx, &inc, &mut d).await;
+    let mut d = match resolve_inline(&ctx, &inc) {
+        Ok(d) => d,
+        Err((table, resume)) => on_the_lane(&ctx, &mut inc, table, resume, started).await?,
+    };
+    if d.delay_ms > 0 || d.forwards() {
+        answer(&ctx, &inc, &mut d).await;
+    }
     record(&ctx, &mut inc, &d, started);
     match guarded(Stage::Serving, || deliver(&inc, d, &raw)) {
         Ok(delivered) => delivered,
@@ -375,9 +380,11 @@ async fn handle(
     }
 }
 
-/// Step 1: which service and route, and the response it renders. Decided inline within
-/// a small budget; a request that needs more is decided again on the evaluation lane.
-async fn resolve(ctx: &Arc<Ctx>, inc: &mut Req, started: Instant) -> Result<Decision, Dropped> {
+/// Step 1: which service and route, and the response it renders, decided inline within
+/// a small budget. A request that needs more comes back with where to resume, and is
+/// decided again on the evaluation lane ([`on_the_lane`]).
+#[allow(clippy::result_large_err)]
+fn resolve_inline(ctx: &Ctx, inc: &Req) -> Result<Decision, (Arc<RouteTable>, Resume)> {
     let table = ctx.table.load_full();
     let inline = Budget::new(ctx.config.inline_fuel);
     let step = guarded(Stage::Matching, || {
@@ -392,7 +399,7 @@ async fn resolve(ctx: &Arc<Ctx>, inc: &mut Req, started: Instant) -> Result<Deci
     });
     match step {
         Ok(Step::Done(d)) => Ok(d),
-        Ok(Step::Again(resume)) => on_the_lane(ctx, inc, table, resume, started).await,
+        Ok(Step::Again(resume)) => Err((table, resume)),
         Err(e) => Ok(failed(e)),
     }
 }

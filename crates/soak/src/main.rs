@@ -14,14 +14,14 @@ mod tally;
 mod traffic;
 
 use clap::Parser;
+use report::{Class, cpu_use, render, round3};
+use rss::{RSS_EVERY, TIMELINE_STEP, sample_rss};
 use serde_json::json;
 use standin::{LIMITS, Standin};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use report::{Class, cpu_use, render, round3};
-use rss::{RSS_EVERY, TIMELINE_STEP, sample_rss};
 use tally::Outcomes;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
