@@ -383,7 +383,6 @@ async fn handle(
 /// Step 1: which service and route, and the response it renders, decided inline within
 /// a small budget. A request that needs more comes back with where to resume, and is
 /// decided again on the evaluation lane ([`on_the_lane`]).
-#[allow(clippy::result_large_err)]
 fn resolve_inline(ctx: &Ctx, inc: &Req) -> Result<Decision, (Arc<RouteTable>, Resume)> {
     let table = ctx.table.load_full();
     let inline = Budget::new(ctx.config.inline_fuel);
