@@ -23,8 +23,62 @@ pub(crate) enum CompiledPath {
     /// No condition: every path.
     Any,
     Pattern(Vec<Seg>),
-    Regex(Regex),
+    Regex(PathRegex),
     Not(Box<CompiledPath>),
+}
+
+/// A path regex: compiled, or, when it can only ever match one text (up to ASCII case),
+/// kept as that text. MockServer's plain paths are case-insensitive regexes of their
+/// literal text; thousands of them as regexes cost about 13 KiB each.
+#[derive(Debug)]
+pub(crate) enum PathRegex {
+    Compiled(Regex),
+    /// The regex as the user wrote it, and the one text it matches, folded.
+    Literal {
+        user: Box<str>,
+        folded: Box<str>,
+    },
+}
+
+impl PathRegex {
+    pub(crate) fn compile(user: &str, pointer: &str) -> Result<Self, CompileError> {
+        // Compiled first, so an invalid regex gets the regex engine's message.
+        let compiled = crate::predicate::full_regex(user, pointer)?;
+        Ok(match whole_literal(user) {
+            Some(folded) => PathRegex::Literal {
+                user: user.into(),
+                folded: folded.into(),
+            },
+            None => PathRegex::Compiled(compiled),
+        })
+    }
+
+    /// The regex as the user wrote it.
+    pub(crate) fn user(&self) -> &str {
+        match self {
+            PathRegex::Compiled(r) => crate::predicate::user_regex(r),
+            PathRegex::Literal { user, .. } => user,
+        }
+    }
+
+    pub(crate) fn is_match(&self, raw: &str) -> bool {
+        match self {
+            PathRegex::Compiled(r) => r.is_match(raw),
+            PathRegex::Literal { folded, .. } => raw.chars().map(fold).eq(folded.chars()),
+        }
+    }
+
+    fn captures(&self, raw: &str) -> Option<Vec<(Box<str>, String)>> {
+        match self {
+            PathRegex::Compiled(r) => r.captures(raw).map(|c| {
+                r.capture_names()
+                    .flatten()
+                    .filter_map(|n| c.name(n).map(|m| (Box::from(n), m.as_str().to_string())))
+                    .collect()
+            }),
+            PathRegex::Literal { .. } => self.is_match(raw).then(Vec::new),
+        }
+    }
 }
 
 // Specificity ranks, compared segment by segment: a literal is more specific than a
@@ -48,10 +102,9 @@ impl CompiledPath {
                     .map(|s| Seg::Lit(percent_decode(s).into()))
                     .collect(),
             ),
-            Some(P::Regex(r)) => CompiledPath::Regex(crate::predicate::full_regex(
-                r,
-                &format!("{pointer}/regex"),
-            )?),
+            Some(P::Regex(r)) => {
+                CompiledPath::Regex(PathRegex::compile(r, &format!("{pointer}/regex"))?)
+            }
             Some(P::Not(inner)) => CompiledPath::Not(Box::new(Self::compile(
                 Some(inner),
                 &format!("{pointer}/not"),
@@ -115,12 +168,7 @@ impl CompiledPath {
                 }
                 Some(out)
             }
-            CompiledPath::Regex(r) => r.captures(raw).map(|c| {
-                r.capture_names()
-                    .flatten()
-                    .filter_map(|n| c.name(n).map(|m| (Box::from(n), m.as_str().to_string())))
-                    .collect()
-            }),
+            CompiledPath::Regex(r) => r.captures(raw),
             CompiledPath::Not(inner) => (!inner.matches(segs, raw)).then(Vec::new),
             CompiledPath::Any => Some(Vec::new()),
         }
@@ -131,7 +179,7 @@ impl CompiledPath {
         match self {
             CompiledPath::Any => "any path".into(),
             CompiledPath::Pattern(p) => format!("path pattern \"{}\"", render(p)),
-            CompiledPath::Regex(r) => format!("path regex \"{}\"", crate::predicate::user_regex(r)),
+            CompiledPath::Regex(r) => format!("path regex \"{}\"", r.user()),
             CompiledPath::Not(inner) => format!("not {}", inner.describe()),
         }
     }
@@ -281,6 +329,65 @@ pub(crate) fn required_prefix(user: &str) -> Option<String> {
         }
     }
     Some(prefix)
+}
+
+/// The one text (folded) that `user`, anchored at both ends, matches up to case, or `None`
+/// when it can match anything else. Letters count only as case-insensitive classes that
+/// hold exactly what folds to them (`(?i)a` is `[Aa]`, `(?i)k` is `[Kk\u{212A}]`), so that
+/// comparing folded texts is exactly what the regex would do; a case-sensitive letter,
+/// any other class, a repetition or a group keeps the regex.
+pub(crate) fn whole_literal(user: &str) -> Option<String> {
+    use regex_syntax::hir::{Class, HirKind, Look};
+    let hir = regex_syntax::Parser::new().parse(user).ok()?;
+    let parts: Vec<&regex_syntax::hir::Hir> = match hir.kind() {
+        HirKind::Concat(parts) => parts.iter().collect(),
+        _ => vec![&hir],
+    };
+    let last = parts.len().saturating_sub(1);
+    let mut text = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        match part.kind() {
+            HirKind::Look(Look::Start) if i == 0 => {}
+            HirKind::Look(Look::End) if i == last => {}
+            HirKind::Literal(lit) => {
+                let chars = std::str::from_utf8(&lit.0).ok()?;
+                // A letter written here is case-sensitive: folding would widen it.
+                if chars
+                    .chars()
+                    .any(|c| fold(c) != c || c.is_ascii_lowercase())
+                {
+                    return None;
+                }
+                text.push_str(chars);
+            }
+            HirKind::Class(Class::Unicode(class)) => {
+                let members: Vec<char> = class
+                    .ranges()
+                    .iter()
+                    .flat_map(|r| r.start()..=r.end())
+                    .take(4)
+                    .collect();
+                let first = fold(*members.first()?);
+                if !first.is_ascii_lowercase() || members != folds_to(first) {
+                    return None;
+                }
+                text.push(first);
+            }
+            _ => return None,
+        }
+    }
+    Some(text)
+}
+
+/// Every character that [`fold`] maps to the ASCII letter `c`, in order.
+fn folds_to(c: char) -> Vec<char> {
+    let mut all = vec![c.to_ascii_uppercase(), c];
+    match c {
+        's' => all.push('\u{17F}'),
+        'k' => all.push('\u{212A}'),
+        _ => {}
+    }
+    all
 }
 
 fn parse_pattern(p: &str, pointer: &str) -> Result<Vec<Seg>, CompileError> {
@@ -436,6 +543,62 @@ mod tests {
         let exact_prefix = CompiledPath::Pattern(pat("/a/b")).specificity();
         let rest_prefix = CompiledPath::Pattern(pat("/a/b/**")).specificity();
         assert!(exact_prefix > rest_prefix);
+    }
+
+    #[test]
+    fn regexes_of_one_text_are_kept_as_text_and_match_exactly_as_the_regex() {
+        let literal = [
+            "(?i)/api/item/12",
+            "(?i)/api/v1\\.json",
+            "/1-2",
+            "(?is)/Orders/7",
+            "(?i)^/x-y_z$",
+            "(?i)/kiss",
+        ];
+        let regex = [
+            "/api/item/[0-9]+",
+            "/api/v1\\.json",
+            "/Api",
+            "(?i)/caf\u{e9}",
+            "(?i)/a(b)",
+            "/a|/b",
+            "[Aa]/x",
+            "(?i)/item/.*",
+        ];
+        for user in literal {
+            assert!(whole_literal(user).is_some(), "{user} is one text");
+        }
+        for user in regex {
+            assert!(whole_literal(user).is_none(), "{user} is a regex");
+        }
+        let paths = [
+            "/api/item/12",
+            "/API/Item/12",
+            "/api/item/123",
+            "/api/v1.json",
+            "/api/v1xjson",
+            "/orders/7",
+            "/ORDERS/7",
+            "/x-y_z",
+            "/KISS",
+            "/\u{212A}i\u{17F}\u{17F}",
+            "/ki\u{17F}",
+            "",
+            "/",
+        ];
+        for user in literal {
+            let fast = PathRegex::compile(user, "").unwrap();
+            assert!(matches!(fast, PathRegex::Literal { .. }), "{user}");
+            assert_eq!(fast.user(), user);
+            let slow = crate::predicate::full_regex(user, "").unwrap();
+            for path in paths {
+                assert_eq!(
+                    fast.is_match(path),
+                    slow.is_match(path),
+                    "{user} against {path:?}"
+                );
+            }
+        }
     }
 
     #[test]

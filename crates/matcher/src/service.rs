@@ -1,9 +1,9 @@
 //! A service's routes in match order, the index that finds candidates, and the search for
 //! the winner (or the near misses).
 
+use crate::CompileError;
 use crate::path::{self, CompiledPath, PathIndex};
 use crate::route::CompiledRoute;
-use crate::{CompileError, predicate};
 use http::HeaderName;
 use serde::Serialize;
 use standin_eval::{Budget, Exhausted, Request};
@@ -92,7 +92,7 @@ impl CompiledService {
             match &r.request.path {
                 CompiledPath::Pattern(p) => index.insert(p, i),
                 CompiledPath::Regex(re) => {
-                    regex_src.push((i, predicate::user_regex(re)));
+                    regex_src.push((i, re.user()));
                     regex_routes.push(i);
                 }
                 CompiledPath::Any | CompiledPath::Not(_) => scan_routes.push(i),
@@ -223,7 +223,7 @@ impl CompiledService {
                 let CompiledPath::Regex(r) = &self.routes[i as usize].request.path else {
                     return None;
                 };
-                let prefix = path::required_prefix(predicate::user_regex(r))?;
+                let prefix = path::required_prefix(r.user())?;
                 let shared = prefix
                     .bytes()
                     .zip(folded.bytes())
