@@ -55,10 +55,10 @@ impl Budget {
     /// A budget of `fuel` units, with no deadline.
     ///
     /// ```
-    /// let b = standin_matcher::Budget::new(10);
+    /// let b = standin_eval::Budget::new(10);
     /// assert!(b.spend(7));
     /// assert!(!b.spend(7));
-    /// assert_eq!(b.exhausted(), Some(standin_matcher::Exhausted::Fuel));
+    /// assert_eq!(b.exhausted(), Some(standin_eval::Exhausted::Fuel));
     /// assert!(!b.spend(1), "an exhausted budget stays exhausted");
     /// ```
     pub fn new(fuel: u64) -> Self {
