@@ -12,6 +12,8 @@ use standin_template::TextTemplate;
 #[derive(Debug)]
 pub struct CompiledResponse {
     pub status: StatusCode,
+    /// The name `Prefer: example=NAME` picks this answer by.
+    pub name: Option<Box<str>>,
     /// A reason phrase other than the standard one.
     pub reason: Option<Bytes>,
     pub chunk_size: Option<usize>,
@@ -183,6 +185,7 @@ impl CompiledResponse {
         };
         Ok(CompiledResponse {
             status,
+            name: r.name.as_deref().map(Box::from),
             raw_http1,
             document,
             reason,

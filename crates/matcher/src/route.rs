@@ -24,6 +24,8 @@ pub struct CompiledRoute {
     pub(crate) specificity: (u8, Vec<u8>),
     pub request: CompiledRequestMatcher,
     pub response: CompiledResponse,
+    /// The answers a client can pick with `Prefer` ([`CompiledRoute::answer`]).
+    pub alternatives: Box<[CompiledResponse]>,
     /// Send the request on to a real server instead of answering with `response`.
     pub forward: Option<CompiledForward>,
     pub times: Option<u64>,
@@ -47,6 +49,12 @@ impl CompiledRoute {
         })?;
         let request = CompiledRequestMatcher::compile(&http.request, "/http/request")?;
         let response = CompiledResponse::compile(&http.response, "/http/response")?;
+        let alternatives = http
+            .alternatives
+            .iter()
+            .enumerate()
+            .map(|(i, a)| CompiledResponse::compile(a, &format!("/http/alternatives/{i}")))
+            .collect::<Result<Box<[_]>, _>>()?;
         let forward = http
             .forward
             .as_ref()
@@ -74,11 +82,61 @@ impl CompiledRoute {
             specificity: request.path.specificity(),
             request,
             response,
+            alternatives,
             forward,
             times: route.times,
             expires_at_ms,
             counters,
         })
+    }
+
+    /// The answer for a request with this `Prefer` header (Prism's `code=404`,
+    /// `example=name`, separated by commas or semicolons): the first of the default
+    /// response and the alternatives that has the status and the name asked for. Without
+    /// alternatives, or when none fits, the default response.
+    ///
+    /// ```
+    /// # use standin_matcher::{CompiledRoute, RouteCounters};
+    /// let route: standin_model::Route = serde_json::from_value(serde_json::json!({
+    ///     "id": "r", "http": {"response": {"status": 200},
+    ///     "alternatives": [{"status": 404, "name": "missing"}, {"status": 404, "name": "gone"}]}})).unwrap();
+    /// let r = CompiledRoute::compile(&route, 1, Default::default()).unwrap();
+    /// let pick = |p: &str| r.answer(Some(&http::HeaderValue::from_str(p).unwrap())).status.as_u16();
+    /// assert_eq!(pick("code=404"), 404);
+    /// assert_eq!(r.answer(Some(&"example=gone".parse().unwrap())).name.as_deref(), Some("gone"));
+    /// assert_eq!(pick("code=500"), 200, "no such answer: the default");
+    /// assert_eq!(r.answer(None).status.as_u16(), 200);
+    /// ```
+    pub fn answer(&self, prefer: Option<&http::HeaderValue>) -> &CompiledResponse {
+        if self.alternatives.is_empty() {
+            return &self.response;
+        }
+        let Some(prefer) = prefer.and_then(|p| p.to_str().ok()) else {
+            return &self.response;
+        };
+        let mut code = None;
+        let mut example = None;
+        for part in prefer.split([',', ';']) {
+            match part.trim().split_once('=') {
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("code") => {
+                    code = v.trim().trim_matches('"').parse::<u16>().ok();
+                }
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("example") => {
+                    example = Some(v.trim().trim_matches('"'));
+                }
+                _ => {}
+            }
+        }
+        if code.is_none() && example.is_none() {
+            return &self.response;
+        }
+        std::iter::once(&self.response)
+            .chain(self.alternatives.iter())
+            .find(|r| {
+                code.is_none_or(|c| r.status.as_u16() == c)
+                    && example.is_none_or(|e| r.name.as_deref() == Some(e))
+            })
+            .unwrap_or(&self.response)
     }
 
     /// Takes one use of the route. Fails only when `times` is set and used up; the check

@@ -14,6 +14,12 @@ pub struct HttpRoute {
     pub request: HttpRequestMatcher,
     #[serde(default)]
     pub response: HttpResponse,
+    /// Other answers a client can pick: `Prefer: code=404` takes the first response (the
+    /// default one included) with that status, `Prefer: example=NAME` the one with that
+    /// `name`, and both together the one with both. Without a `Prefer` header, or when
+    /// none fits, `response` answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<HttpResponse>,
     /// Send the request on to a real server and relay its answer instead of `response`
     /// (whose `delayMs` still applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +152,10 @@ pub struct NamePattern {
 pub struct HttpResponse {
     #[serde(default = "ok")]
     pub status: u16,
+    /// A name a client can pick this answer by, with `Prefer: example=NAME` (an OpenAPI
+    /// example's name, when imported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Header name → one value or a list of values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, HeaderValues>,
@@ -218,6 +228,7 @@ impl Default for HttpResponse {
     fn default() -> Self {
         Self {
             status: 200,
+            name: None,
             headers: BTreeMap::new(),
             body: None,
             delay_ms: 0,

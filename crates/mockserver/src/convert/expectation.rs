@@ -66,6 +66,7 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
         http: Some(HttpRoute {
             request,
             response,
+            alternatives: Vec::new(),
             forward,
         }),
     };
