@@ -22,7 +22,9 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## Unit, data-driven, API and end-to-end tests. nextest when installed, cargo test otherwise.
+## The import corpus (real API descriptions from npm) is installed first.
 unit:
+	crates/import/corpus.sh --install
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast; \
 	else \

@@ -1,0 +1,193 @@
+//! Readers of the formats teams already have: a document goes in; routes, warnings with
+//! their locations, and a plan against the routes a service has come out.
+//!
+//! This crate does no IO. A caller that has files (the CLI) or a request body (the admin
+//! API) hands their text over as [`Sources`]; references to files that are not there are
+//! errors that name them, and [`missing_files`] lists them so that a caller with a file
+//! system can add them and try again. Applying a plan is the app's business: it is one
+//! recorded change.
+//!
+//! Formats: OpenAPI 3.0 and 3.1 and Swagger 2.0 ([`openapi`]), standin's own export
+//! ([`native`]). MockServer expectations are read by the `mockserver` crate.
+
+pub mod generate;
+pub mod native;
+pub mod openapi;
+pub mod plan;
+mod refs;
+mod text;
+
+pub use plan::{Plan, PlanEntry, RouteDiff, plan};
+pub use refs::missing_files;
+pub use text::parse_document;
+
+use serde::Serialize;
+use standin_model::Route;
+use std::collections::BTreeMap;
+
+/// The text of a document and of the files it refers to, by name. Names are paths
+/// relative to nothing in particular: a reference is resolved against the name of the
+/// file it appears in (`schemas/pet.yaml` next to `openapi.yaml`).
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub main: String,
+    pub files: BTreeMap<String, String>,
+}
+
+impl Sources {
+    /// One document, with no files beside it.
+    pub fn single(name: &str, text: impl Into<String>) -> Self {
+        let mut files = BTreeMap::new();
+        files.insert(name.to_string(), text.into());
+        Sources {
+            main: name.to_string(),
+            files,
+        }
+    }
+}
+
+/// The format of a document, as asked for or as detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// OpenAPI 3.x or Swagger 2.0.
+    Openapi,
+    /// standin's own export of a service.
+    Native,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Openapi => "openapi",
+            Format::Native => "native",
+        }
+    }
+
+    /// The format a request asks for; `auto` and absent are `None`.
+    pub fn parse(s: &str) -> Result<Option<Format>, String> {
+        match s {
+            "" | "auto" => Ok(None),
+            "openapi" | "swagger" => Ok(Some(Format::Openapi)),
+            "native" | "standin" => Ok(Some(Format::Native)),
+            other => Err(format!(
+                "\"{other}\" is not a format standin imports: auto, openapi (also Swagger 2.0) or native"
+            )),
+        }
+    }
+}
+
+/// Whether an OpenAPI document's server base path (`/v1` in `https://api.example.com/v1`)
+/// becomes part of each route's path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BasePath {
+    /// Routes are the document's paths as written (`/pets`), as Prism serves them.
+    #[default]
+    Drop,
+    /// Routes carry the base path (`/v1/pets`).
+    Keep,
+}
+
+/// How to import.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub base_path: BasePath,
+    /// Seeds the bodies generated from schemas; the same seed gives the same bodies.
+    pub seed: u64,
+}
+
+/// What a reader made of a document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Imported {
+    pub format: Format,
+    /// The document's own title, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub routes: Vec<Route>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Something a reader could not carry over, and where it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub file: String,
+    /// JSON pointer into `file`.
+    pub pointer: String,
+    pub message: String,
+}
+
+/// Why a document imports nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{file}{}: {message}", location(.pointer, .line, .column))]
+pub struct ImportError {
+    pub file: String,
+    /// JSON pointer into `file`, when the document parsed.
+    pub pointer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+fn location(pointer: &str, line: &Option<usize>, column: &Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" line {l} column {c}"),
+        (Some(l), None) => format!(" line {l}"),
+        _ if pointer.is_empty() => String::new(),
+        _ => format!(" at {pointer}"),
+    }
+}
+
+impl ImportError {
+    pub(crate) fn at(file: &str, pointer: &str, message: impl Into<String>) -> Self {
+        ImportError {
+            file: file.to_string(),
+            pointer: pointer.to_string(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads `sources` in `format` (detected when `None`).
+pub fn import(
+    sources: &Sources,
+    format: Option<Format>,
+    options: &Options,
+) -> Result<Imported, ImportError> {
+    let docs = refs::Docs::parse(sources)?;
+    let main = docs.main();
+    let format = match format {
+        Some(f) => f,
+        None => detect(main).ok_or_else(|| {
+            ImportError::at(
+                &sources.main,
+                "",
+                "not a format standin knows: an OpenAPI document has \"openapi\" (3.x) or \"swagger\" (2.0) at the top, a standin export has \"standin\"",
+            )
+        })?,
+    };
+    match format {
+        Format::Openapi => openapi::read(&docs, options),
+        Format::Native => native::read(&sources.main, main),
+    }
+}
+
+/// The format a parsed document is in, judged by its top-level keys.
+pub fn detect(doc: &serde_json::Value) -> Option<Format> {
+    let o = doc.as_object()?;
+    if o.contains_key("openapi") || o.contains_key("swagger") {
+        Some(Format::Openapi)
+    } else if o.contains_key("standin") {
+        Some(Format::Native)
+    } else {
+        None
+    }
+}
+
+/// Escapes one JSON pointer token.
+pub(crate) fn token(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
