@@ -9,6 +9,7 @@
 
 mod catalog;
 mod error;
+mod import;
 mod journal;
 mod patch;
 mod routes;
@@ -39,6 +40,7 @@ use utoipa_swagger_ui::SwaggerUi;
         (name = "routes", description = "Routes (stubs): a request matcher and a response."),
         (name = "history", description = "Every change ever made."),
         (name = "journal", description = "Requests the mock listener received."),
+        (name = "import", description = "Routes from documents teams already have (OpenAPI, Swagger, standin's export), and exports."),
     )
 )]
 struct ApiDoc;
@@ -159,6 +161,8 @@ fn api() -> OpenApiRouter<AdminState> {
         .routes(routes!(catalog::history))
         .routes(routes!(journal::query, journal::clear))
         .routes(routes!(journal::verify))
+        .routes(routes!(import::import))
+        .routes(routes!(import::export))
         .routes(routes!(journal::stats))
 }
 

@@ -11,6 +11,7 @@ mod catalog;
 pub mod demo;
 mod draft;
 mod error;
+mod import;
 mod publish;
 mod validate;
 
@@ -19,6 +20,7 @@ pub use catalog::{
 };
 pub use draft::Draft;
 pub use error::AppError;
+pub use import::ImportOutcome;
 pub use validate::{MAX_NESTING, not_expired, route_warnings};
 
 use arc_swap::ArcSwap;

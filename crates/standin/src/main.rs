@@ -9,6 +9,7 @@
 //! On start it prints one line per listener to stdout (`standin: mock listener on
 //! http://ADDR`, `standin: admin API on http://ADDR`); logs go to stderr.
 
+mod client;
 mod config;
 
 use anyhow::Context;
@@ -43,6 +44,13 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Print the management API's OpenAPI document (JSON) and exit.
     Openapi,
+    /// Import routes into a service of a running server from an OpenAPI 3.x or Swagger
+    /// 2.0 document (a file, with the files its $refs name, or a URL) or a standin
+    /// export. Prints the plan: routes created, updated, deleted, unchanged, and those
+    /// edited by hand since an earlier import, which are kept.
+    Import(client::ImportArgs),
+    /// Export a service of a running server in standin's own format (YAML or JSON).
+    Export(client::ExportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +63,8 @@ fn main() -> anyhow::Result<()> {
                 .context("serializing the OpenAPI document")?;
             print_quietly(&doc)
         }
+        Command::Import(args) => client::import(args),
+        Command::Export(args) => client::export(args),
     }
 }
 

@@ -23,6 +23,8 @@ const EXPECTED_PATHS: &[(&str, &[&str])] = &[
         "/api/v1/teams/{team}/services/{service}/routes/{id}",
         &["delete", "get", "patch", "put"],
     ),
+    ("/api/v1/teams/{team}/services/{service}/import", &["post"]),
+    ("/api/v1/teams/{team}/services/{service}/export", &["get"]),
     ("/api/v1/search", &["get"]),
     ("/api/v1/history", &["get"]),
     ("/api/v1/journal", &["delete", "get"]),

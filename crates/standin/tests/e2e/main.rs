@@ -6,6 +6,7 @@
 
 mod durability;
 mod forward;
+mod import;
 mod limits;
 mod mockserver;
 mod support;

@@ -1,0 +1,256 @@
+//! Import into a service from a document (OpenAPI 3.x, Swagger 2.0, standin's export),
+//! and export of a service.
+
+use crate::services::{ServicePath, find_service};
+use crate::{Actor, ApiError, ApiResult, ErrorBody, QueryParams};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use standin_app::{App, ServiceKey};
+use standin_import::{BasePath, Format, ImportError, Options, Plan, Sources, Warning};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// The largest document the import endpoint reads (GitHub's REST description is 13 MB).
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ImportQuery {
+    /// `auto` (the default), `openapi` (also Swagger 2.0) or `native`.
+    #[serde(default)]
+    format: Option<String>,
+    /// `true`: return the plan and change nothing.
+    #[serde(default)]
+    dry_run: bool,
+    /// `keep`: routes carry the path of the document's first server (`/v1/pets`);
+    /// `drop` (the default): the paths as written (`/pets`).
+    #[serde(default)]
+    base_path: Option<String>,
+    /// Seeds the bodies generated from schemas (default 0); the same seed gives the same
+    /// bodies.
+    #[serde(default)]
+    seed: Option<u64>,
+    /// `true`: the body is a bundle, `{"main": NAME, "files": {NAME: TEXT, ...}}`, for a
+    /// document whose `$ref`s name other files (the CLI sends one).
+    #[serde(default)]
+    bundle: bool,
+}
+
+/// A document and the files its `$ref`s name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Bundle {
+    main: String,
+    files: BTreeMap<String, String>,
+}
+
+/// What an import did (or, for a dry run, would do).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ImportReport {
+    dry_run: bool,
+    #[schema(value_type = String)]
+    format: Format,
+    service: String,
+    created_team: bool,
+    created_service: bool,
+    summary: Summary,
+    #[schema(value_type = Object)]
+    plan: Plan,
+    #[schema(value_type = Vec<Object>)]
+    warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Summary {
+    create: usize,
+    update: usize,
+    delete: usize,
+    unchanged: usize,
+    kept: usize,
+    conflicts: usize,
+    warnings: usize,
+}
+
+/// Imports a document into a service, creating the team and the service when they do not
+/// exist. The body is the document itself, JSON or YAML (any `Content-Type`), or a bundle
+/// with `bundle=true`. Routes come with a plan against what the service has: routes to
+/// create, update and delete, those unchanged, and those edited by hand since an earlier
+/// import, which are kept (`kept`, or `conflicts` when the document changed them too).
+/// Applying the plan is one recorded change; a document with an error imports nothing.
+#[utoipa::path(post, path = "/api/v1/teams/{team}/services/{service}/import", tag = "import", params(ServicePath, ImportQuery),
+    request_body(content = String, description = "The document (OpenAPI 3.x or Swagger 2.0 in JSON or YAML, or a standin export), or a bundle", content_type = "application/yaml"),
+    responses((status = 200, body = ImportReport), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub(crate) async fn import(
+    State(app): State<App>,
+    Actor(actor): Actor,
+    Path((team, service)): Path<(String, String)>,
+    QueryParams(q): QueryParams<ImportQuery>,
+    body: Body,
+) -> ApiResult<Json<ImportReport>> {
+    let format =
+        Format::parse(q.format.as_deref().unwrap_or("")).map_err(|m| query_error("/format", m))?;
+    let base_path = match q.base_path.as_deref() {
+        None | Some("drop") => BasePath::Drop,
+        Some("keep") => BasePath::Keep,
+        Some(other) => {
+            return Err(query_error(
+                "/basePath",
+                format!("\"{other}\" is not a base path mode: keep or drop"),
+            ));
+        }
+    };
+    let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("an imported document may have at most {MAX_IMPORT_BYTES} bytes"),
+            )
+        })?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!(
+                "the document is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    let sources = if q.bundle {
+        let b: Bundle = crate::parse_json(text.as_bytes())?;
+        Sources {
+            main: b.main,
+            files: b.files,
+        }
+    } else {
+        Sources::single("body", text)
+    };
+    let options = Options {
+        base_path,
+        seed: q.seed.unwrap_or(0),
+    };
+    // Reading a large document takes a while: off the admin runtime's threads.
+    let imported =
+        tokio::task::spawn_blocking(move || standin_import::import(&sources, format, &options))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    e.to_string(),
+                )
+            })?
+            .map_err(import_error)?;
+    let key = ServiceKey::new(&team, &service);
+    let format = imported.format;
+    let warnings = imported.warnings.clone();
+    let outcome = app.import(&actor, &key, imported, q.dry_run).await?;
+    let p = &outcome.plan;
+    Ok(Json(ImportReport {
+        dry_run: q.dry_run,
+        format,
+        service: key.to_string(),
+        created_team: outcome.created_team,
+        created_service: outcome.created_service,
+        summary: Summary {
+            create: p.create.len(),
+            update: p.update.len(),
+            delete: p.delete.len(),
+            unchanged: p.unchanged.len(),
+            kept: p.kept.len(),
+            conflicts: p.conflicts.len(),
+            warnings: warnings.len(),
+        },
+        plan: outcome.plan,
+        warnings,
+    }))
+}
+
+fn query_error(pointer: &str, message: impl Into<String>) -> ApiError {
+    ApiError::invalid_query(pointer, message)
+}
+
+fn import_error(e: ImportError) -> ApiError {
+    let mut err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_document", e.to_string());
+    err.body.pointer = Some(if e.pointer.is_empty() {
+        "/".into()
+    } else {
+        e.pointer.clone()
+    });
+    err.body.line = e.line;
+    err.body.column = e.column;
+    err
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportQuery {
+    /// `json` (the default) or `yaml`: standin's own format, which imports again
+    /// unchanged.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Exports a service and its routes in standin's own format (JSON or YAML): fit to keep
+/// in a repository, and to import again (`format=native`) with nothing changed.
+#[utoipa::path(get, path = "/api/v1/teams/{team}/services/{service}/export", tag = "import", params(ServicePath, ExportQuery),
+    responses((status = 200, description = "The export", content_type = "application/json"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn export(
+    State(app): State<App>,
+    Path((team, service)): Path<(String, String)>,
+    QueryParams(q): QueryParams<ExportQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let yaml = match q.format.as_deref() {
+        None | Some("json") | Some("native") => false,
+        Some("yaml") => true,
+        Some(other) => {
+            return Err(query_error(
+                "/format",
+                format!(
+                    "\"{other}\" is not an export format here: json or yaml (standin's own format)"
+                ),
+            ));
+        }
+    };
+    let record = find_service(&app, &team, &service)?;
+    let catalog = app.catalog();
+    let key = ServiceKey::new(&team, &service);
+    let mut routes: Vec<_> = catalog
+        .routes_of(&key)
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default();
+    // Creation order: an import of the export creates them in the same order.
+    routes.sort_by_key(|r| r.meta.created_seq);
+    let export = standin_import::native::Export {
+        standin: standin_import::native::VERSION,
+        team: team.clone(),
+        service: record.service.clone(),
+        routes: routes.into_iter().map(|r| r.route.clone()).collect(),
+    };
+    let text = standin_import::native::write(&export, yaml);
+    let content_type = if yaml {
+        "application/yaml"
+    } else {
+        "application/json"
+    };
+    let file = format!("{team}-{service}.{}", if yaml { "yaml" } else { "json" });
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        text,
+    ))
+}

@@ -1,0 +1,288 @@
+//! `standin import` and `standin export`: clients of a running server's management API.
+//!
+//! `import` reads a document from a file (with the files its `$ref`s name next to it) or
+//! a URL, sends it to `POST /api/v1/teams/{team}/services/{service}/import`, and prints
+//! the plan's summary. `export` writes `GET .../export` to stdout or a file.
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use clap::Args;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use standin_import::{Sources, missing_files};
+use std::path::Path;
+use std::time::Duration;
+
+/// How long one request to the server or a spec URL may take.
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The document: a file (OpenAPI 3.x or Swagger 2.0 in JSON or YAML, or a standin
+    /// export), or an http(s) URL.
+    pub source: String,
+    /// The service to import into, as TEAM/SERVICE; created when it does not exist.
+    #[arg(long)]
+    pub service: String,
+    /// auto, openapi (also Swagger 2.0) or native.
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// keep: routes carry the path of the document's first server (/v1/pets); drop: the
+    /// paths as written.
+    #[arg(long, default_value = "drop")]
+    pub base_path: String,
+    /// Seeds the bodies generated from schemas.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The management API of the running server.
+    #[arg(long, env = "STANDIN_ADMIN", default_value = "http://127.0.0.1:9090")]
+    pub admin: String,
+    /// Print the whole report (JSON) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The service to export, as TEAM/SERVICE.
+    #[arg(long)]
+    pub service: String,
+    /// json or yaml (standin's own format, which imports again unchanged).
+    #[arg(long, default_value = "yaml")]
+    pub format: String,
+    /// Write to this file instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<std::path::PathBuf>,
+    /// The management API of the running server.
+    #[arg(long, env = "STANDIN_ADMIN", default_value = "http://127.0.0.1:9090")]
+    pub admin: String,
+}
+
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+fn client() -> anyhow::Result<HttpClient> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting a runtime")
+}
+
+async fn send(
+    client: &HttpClient,
+    method: http::Method,
+    url: &str,
+    body: Bytes,
+    content_type: &str,
+) -> anyhow::Result<(http::StatusCode, Bytes)> {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header("x-standin-actor", actor())
+        .body(Full::new(body))
+        .with_context(|| format!("{url} is not a URL"))?;
+    let response = tokio::time::timeout(TIMEOUT, async {
+        let r = client.request(req).await?;
+        let status = r.status();
+        let body = r.into_body().collect().await?.to_bytes();
+        anyhow::Ok((status, body))
+    })
+    .await
+    .with_context(|| format!("{url} did not answer within {}s", TIMEOUT.as_secs()))?
+    .with_context(|| format!("could not reach {url}"))?;
+    Ok(response)
+}
+
+/// Who the change is recorded for: `cli:$USER`.
+fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_default();
+    let user: String = user
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect();
+    if user.is_empty() {
+        "cli".into()
+    } else {
+        format!("cli:{user}")
+    }
+}
+
+fn service_path(service: &str) -> anyhow::Result<(String, String)> {
+    match service.split_once('/') {
+        Some((t, s)) if !t.is_empty() && !s.is_empty() && !s.contains('/') => {
+            Ok((t.into(), s.into()))
+        }
+        _ => bail!("--service must be TEAM/SERVICE, not \"{service}\""),
+    }
+}
+
+/// The document and the files it refers to, read next to it.
+fn read_sources(path: &Path) -> anyhow::Result<Sources> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "document".into());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut sources = Sources::single(&name, text);
+    loop {
+        let missing = missing_files(&sources).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let readable: Vec<String> = missing
+            .into_iter()
+            .filter(|m| !m.contains("://") && !sources.files.contains_key(m))
+            .collect();
+        if readable.is_empty() {
+            return Ok(sources);
+        }
+        for m in readable {
+            let file = dir.join(&m);
+            let text = std::fs::read_to_string(&file).with_context(|| {
+                format!(
+                    "reading {} (a $ref in the document names it)",
+                    file.display()
+                )
+            })?;
+            sources.files.insert(m, text);
+        }
+    }
+}
+
+pub fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let (team, service) = service_path(&args.service)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = client()?;
+        let sources = if args.source.starts_with("http://") || args.source.starts_with("https://") {
+            let (status, body) = send(&client, http::Method::GET, &args.source, Bytes::new(), "text/plain").await?;
+            if !status.is_success() {
+                bail!("{} answered {status}", args.source);
+            }
+            Sources::single("document", String::from_utf8(body.to_vec()).context("the document is not UTF-8")?)
+        } else {
+            read_sources(Path::new(&args.source))?
+        };
+        let bundle = sources.files.len() > 1;
+        let body = if bundle {
+            serde_json::to_vec(&serde_json::json!({"main": sources.main, "files": sources.files}))?
+        } else {
+            sources.files[&sources.main].clone().into_bytes()
+        };
+        let size = body.len();
+        let url = format!(
+            "{}/api/v1/teams/{team}/services/{service}/import?format={}&dryRun={}&basePath={}&seed={}&bundle={bundle}",
+            args.admin.trim_end_matches('/'),
+            args.format,
+            args.dry_run,
+            args.base_path,
+            args.seed
+        );
+        eprintln!("standin: sending {size} bytes ({} file{}) to {}", sources.files.len(), if bundle { "s" } else { "" }, args.admin);
+        let (status, body) = send(&client, http::Method::POST, &url, Bytes::from(body), "application/yaml").await?;
+        let report: Value = serde_json::from_slice(&body)
+            .with_context(|| format!("{url} answered {status} with something that is not JSON"))?;
+        if !status.is_success() {
+            bail!("{}", describe_error(&report));
+        }
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print_summary(&report);
+        }
+        Ok(())
+    })
+}
+
+fn describe_error(e: &Value) -> String {
+    let mut s = e["message"]
+        .as_str()
+        .unwrap_or("the import failed")
+        .to_string();
+    if let Some(code) = e["error"].as_str() {
+        s = format!("{code}: {s}");
+    }
+    s
+}
+
+fn print_summary(r: &Value) {
+    let s = &r["summary"];
+    let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    let verb = if r["dryRun"] == Value::Bool(true) {
+        "would be"
+    } else {
+        "were"
+    };
+    println!(
+        "{}: {} created, {} updated, {} deleted, {} unchanged, {} kept (edited by hand), {} conflicts {verb} planned; {} warnings",
+        r["service"].as_str().unwrap_or(""),
+        n("create"),
+        n("update"),
+        n("delete"),
+        n("unchanged"),
+        n("kept"),
+        n("conflicts"),
+        n("warnings"),
+    );
+    for c in r["plan"]["conflicts"].as_array().into_iter().flatten() {
+        println!(
+            "  conflict: {} ({}): {}",
+            c["id"].as_str().unwrap_or(""),
+            c["operation"].as_str().unwrap_or(""),
+            c["reason"].as_str().unwrap_or("")
+        );
+    }
+    for w in r["warnings"].as_array().into_iter().flatten().take(20) {
+        println!(
+            "  warning: {}: {}",
+            w["pointer"].as_str().unwrap_or(""),
+            w["message"].as_str().unwrap_or("")
+        );
+    }
+}
+
+pub fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let (team, service) = service_path(&args.service)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = client()?;
+        let url = format!(
+            "{}/api/v1/teams/{team}/services/{service}/export?format={}",
+            args.admin.trim_end_matches('/'),
+            args.format
+        );
+        let (status, body) = send(
+            &client,
+            http::Method::GET,
+            &url,
+            Bytes::new(),
+            "application/json",
+        )
+        .await?;
+        if !status.is_success() {
+            let e: Value = serde_json::from_slice(&body).unwrap_or_default();
+            bail!("{}", describe_error(&e));
+        }
+        match &args.output {
+            Some(path) => std::fs::write(path, &body)
+                .with_context(|| format!("writing {}", path.display()))?,
+            None => crate::print_quietly(String::from_utf8_lossy(&body).trim_end())?,
+        }
+        Ok(())
+    })
+}
