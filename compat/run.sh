@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Run the MockServer compatibility suites:
+# Run the compatibility suites:
 #   compat/differential.test.mjs  standin against a real MockServer, case by case (compat/cases/*.json)
 #   compat/client.test.mjs        the official mockserver-client npm package driving a server
+#   compat/wiremock.test.mjs      WireMock mappings imported into standin, against a real WireMock,
+#                                 and standin's WireMock export loaded back into WireMock
+#                                 (compat/wiremock/cases.json)
 #
 # Usage (from anywhere):
 #   compat/run.sh                                  # both suites, standin compared with MockServer
@@ -18,7 +21,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 
 # --- dependencies -------------------------------------------------------------------------------
-if [ ! -d "$here/node_modules/mockserver-client" ] || [ ! -d "$here/node_modules/mockserver-node" ]; then
+if [ ! -d "$here/node_modules/mockserver-client" ] || [ ! -d "$here/node_modules/mockserver-node" ] \
+  || [ ! -d "$here/node_modules/wiremock" ]; then
   echo "compat: installing npm dependencies (npm ci)" >&2
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
@@ -29,6 +33,8 @@ case ",${COMPAT_TARGETS:-mockserver,standin}," in
   *) [ "${COMPAT_CLIENT_TARGET:-standin}" = "mockserver" ] || needs_java=0 ;;
 esac
 if [ -n "${MOCKSERVER_URL:-}" ]; then needs_java=0; fi
+# The WireMock suite runs a real WireMock whenever standin is a target.
+case ",${COMPAT_TARGETS:-mockserver,standin}," in *,standin,*) needs_java=1 ;; esac
 if [ "$needs_java" = 1 ] && ! command -v "${JAVA:-java}" >/dev/null 2>&1; then
   echo "compat: java not found; installing openjdk-17-jre-headless" >&2
   if [ "$(id -u)" = 0 ]; then
@@ -47,6 +53,8 @@ if [ "$#" -gt 0 ]; then
   files=("$@")
 else
   files=(compat/differential.test.mjs compat/client.test.mjs)
+  # WireMock needs java and standin whatever the MockServer targets are.
+  case ",$COMPAT_TARGETS," in *,standin,*) files+=(compat/wiremock.test.mjs) ;; esac
 fi
 
 case ",$COMPAT_TARGETS,$COMPAT_CLIENT_TARGET," in

@@ -375,3 +375,64 @@ export function startTarget(name, opts) {
   if (name === 'standin') return process.env.STANDIN_URL ? existingServer(name, process.env.STANDIN_URL) : startStandin(opts);
   throw new Error(`unknown target ${JSON.stringify(name)} (expected "mockserver" or "standin")`);
 }
+
+// ---------------------------------------------------------------------------------------------
+// WireMock
+
+export function wireMockJar() {
+  if (process.env.WIREMOCK_JAR) return process.env.WIREMOCK_JAR;
+  const dir = path.join(compatDir, 'node_modules', 'wiremock', 'build');
+  let names = [];
+  try {
+    names = fs.readdirSync(dir).filter((n) => /^wiremock-standalone-.*\.jar$/.test(n));
+  } catch {
+    // reported below
+  }
+  if (names.length !== 1) {
+    throw new Error(`expected one wiremock-standalone-*.jar in ${dir}, found ${JSON.stringify(names)}; run \`npm ci\` in compat/ (or set WIREMOCK_JAR)`);
+  }
+  return path.join(dir, names[0]);
+}
+
+/**
+ * Start a real WireMock (the standalone jar shipped in the wiremock npm package). Resolves to
+ * {name, url, host, port, reset(), stop(), output()} once GET /__admin/mappings answers 200.
+ */
+export async function startWireMock({ timeoutMs = 90000 } = {}) {
+  const jar = wireMockJar();
+  const java = process.env.JAVA || 'java';
+  const tmp = makeTempDir('compat-wiremock-');
+  const port = await freePort();
+  const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', jar, '--port', String(port), '--bind-address', HOST, '--root-dir', tmp, '--disable-banner'];
+  const child = spawnGuarded(java, args, { cwd: tmp, name: 'wiremock' });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !child.exitInfo) {
+    try {
+      const res = await httpCall({ port, method: 'GET', path: '/__admin/mappings', timeoutMs: 5000 });
+      if (res.status === 200) {
+        return {
+          name: 'wiremock',
+          host: HOST,
+          port,
+          url: `http://${HOST}:${port}`,
+          reset: async () => {
+            const r = await httpCall({ port, method: 'POST', path: '/__admin/reset' });
+            if (r.status !== 200) throw new Error(`POST /__admin/reset answered ${r.status}: ${r.body}`);
+          },
+          output: () => child.recentOutput(),
+          stop: async () => {
+            await stopGuarded(child);
+            removeTempDir(tmp);
+          },
+        };
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  const out = child.recentOutput();
+  await stopGuarded(child);
+  removeTempDir(tmp);
+  throw new Error(`WireMock did not answer on port ${port} within ${timeoutMs} ms:\n${out}`);
+}

@@ -21,7 +21,7 @@ pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ImportQuery {
-    /// `auto` (the default), `openapi` (also Swagger 2.0) or `native`.
+    /// `auto` (the default), `openapi` (also Swagger 2.0), `wiremock` or `native`.
     #[serde(default)]
     format: Option<String>,
     /// `true`: return the plan and change nothing.
@@ -195,7 +195,8 @@ fn import_error(e: ImportError) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExportQuery {
     /// `json` (the default) or `yaml`: standin's own format, which imports again
-    /// unchanged.
+    /// unchanged; `wiremock`: WireMock stub mappings (`{"mappings": [...]}`, what WireMock's
+    /// `POST /__admin/mappings/import` takes).
     #[serde(default)]
     format: Option<String>,
 }
@@ -208,15 +209,16 @@ pub(crate) async fn export(
     State(app): State<App>,
     Path((team, service)): Path<(String, String)>,
     QueryParams(q): QueryParams<ExportQuery>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<axum::response::Response> {
     let yaml = match q.format.as_deref() {
         None | Some("json") | Some("native") => false,
         Some("yaml") => true,
+        Some("wiremock") => return wiremock_export(&app, &team, &service),
         Some(other) => {
             return Err(query_error(
                 "/format",
                 format!(
-                    "\"{other}\" is not an export format here: json or yaml (standin's own format)"
+                    "\"{other}\" is not an export format: json or yaml (standin's own format), or wiremock"
                 ),
             ));
         }
@@ -252,5 +254,34 @@ pub(crate) async fn export(
             ),
         ],
         text,
-    ))
+    )
+        .into_response())
+}
+
+/// The service's routes as WireMock mappings, in creation order; what WireMock cannot
+/// express is listed in `meta.standinWarnings`.
+fn wiremock_export(app: &App, team: &str, service: &str) -> ApiResult<axum::response::Response> {
+    find_service(app, team, service)?;
+    let catalog = app.catalog();
+    let key = ServiceKey::new(team, service);
+    let mut routes: Vec<_> = catalog
+        .routes_of(&key)
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default();
+    routes.sort_by_key(|r| r.meta.created_seq);
+    let routes: Vec<_> = routes.into_iter().map(|r| r.route.clone()).collect();
+    let (mut doc, warnings) = standin_import::wiremock::export(&routes);
+    doc["meta"] = serde_json::json!({ "total": routes.len(), "standinWarnings": warnings });
+    let file = format!("{team}-{service}-wiremock.json");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        serde_json::to_string_pretty(&doc).expect("JSON values serialize"),
+    )
+        .into_response())
 }

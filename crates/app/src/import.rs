@@ -71,10 +71,16 @@ fn apply(
     }
     let created_service = !draft.catalog().services.contains_key(key);
     if created_service {
-        // Every field but these has a default.
-        let service: Service =
-            serde_json::from_value(serde_json::json!({"slug": key.service, "name": name}))
-                .expect("a service needs only its slug");
+        // Every field but these has a default. WireMock's stubs keep WireMock's order:
+        // among equal priorities the newest wins.
+        let order = match imported.format {
+            standin_import::Format::Wiremock => "newest",
+            _ => "specific",
+        };
+        let service: Service = serde_json::from_value(
+            serde_json::json!({"slug": key.service, "name": name, "matchOrder": order}),
+        )
+        .expect("a service needs only its slug");
         draft.create_service(&key.team, service)?;
     }
     let current = current_routes(draft.catalog(), key);

@@ -7,8 +7,8 @@
 //! system can add them and try again. Applying a plan is the app's business: it is one
 //! recorded change.
 //!
-//! Formats: OpenAPI 3.0 and 3.1 and Swagger 2.0 ([`openapi`]), standin's own export
-//! ([`native`]). MockServer expectations are read by the `mockserver` crate.
+//! Formats: OpenAPI 3.0 and 3.1 and Swagger 2.0 ([`openapi`]), WireMock stub mappings
+//! ([`wiremock`]), standin's own export ([`native`]). MockServer expectations are read by the `mockserver` crate.
 
 pub mod generate;
 pub mod native;
@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod plan;
 mod refs;
 mod text;
+pub mod wiremock;
 
 pub use plan::{Plan, PlanEntry, RouteDiff, plan};
 pub use refs::missing_files;
@@ -54,6 +55,8 @@ pub enum Format {
     Openapi,
     /// standin's own export of a service.
     Native,
+    /// WireMock stub mappings.
+    Wiremock,
 }
 
 impl Format {
@@ -61,6 +64,7 @@ impl Format {
         match self {
             Format::Openapi => "openapi",
             Format::Native => "native",
+            Format::Wiremock => "wiremock",
         }
     }
 
@@ -70,8 +74,9 @@ impl Format {
             "" | "auto" => Ok(None),
             "openapi" | "swagger" => Ok(Some(Format::Openapi)),
             "native" | "standin" => Ok(Some(Format::Native)),
+            "wiremock" => Ok(Some(Format::Wiremock)),
             other => Err(format!(
-                "\"{other}\" is not a format standin imports: auto, openapi (also Swagger 2.0) or native"
+                "\"{other}\" is not a format standin imports: auto, openapi (also Swagger 2.0), wiremock or native"
             )),
         }
     }
@@ -165,13 +170,14 @@ pub fn import(
             ImportError::at(
                 &sources.main,
                 "",
-                "not a format standin knows: an OpenAPI document has \"openapi\" (3.x) or \"swagger\" (2.0) at the top, a standin export has \"standin\"",
+                "not a format standin knows: an OpenAPI document has \"openapi\" (3.x) or \"swagger\" (2.0) at the top, WireMock mappings \"request\" and \"response\" or \"mappings\", a standin export \"standin\"",
             )
         })?,
     };
     match format {
         Format::Openapi => openapi::read(&docs, options),
         Format::Native => native::read(&sources.main, main),
+        Format::Wiremock => wiremock::read(&docs),
     }
 }
 
@@ -182,6 +188,8 @@ pub fn detect(doc: &serde_json::Value) -> Option<Format> {
         Some(Format::Openapi)
     } else if o.contains_key("standin") {
         Some(Format::Native)
+    } else if wiremock::looks_like(doc) {
+        Some(Format::Wiremock)
     } else {
         None
     }

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Docs {
     main: String,
     docs: BTreeMap<String, Value>,
+    /// Files that are data, not documents (WireMock's `__files/`), as given.
+    raw: BTreeMap<String, String>,
 }
 
 /// A place in one of the documents: the document's name and a pointer.
@@ -23,6 +25,7 @@ pub struct Loc {
 impl Docs {
     pub fn parse(sources: &Sources) -> Result<Docs, ImportError> {
         let mut docs = BTreeMap::new();
+        let mut raw = BTreeMap::new();
         if !sources.files.contains_key(&sources.main) {
             return Err(ImportError::at(
                 &sources.main,
@@ -31,12 +34,35 @@ impl Docs {
             ));
         }
         for (name, text) in &sources.files {
-            docs.insert(name.clone(), text::parse_document(name, text)?);
+            if is_data_file(name) {
+                raw.insert(name.clone(), text.clone());
+            } else {
+                docs.insert(name.clone(), text::parse_document(name, text)?);
+            }
         }
         Ok(Docs {
             main: sources.main.clone(),
             docs,
+            raw,
         })
+    }
+
+    /// The names of the parsed documents.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.docs.keys().map(String::as_str)
+    }
+
+    pub fn get_file(&self, name: &str) -> Option<&Value> {
+        self.docs.get(name)
+    }
+
+    /// The names of the data files.
+    pub fn raw_names(&self) -> impl Iterator<Item = &str> {
+        self.raw.keys().map(String::as_str)
+    }
+
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.raw.get(name).map(String::as_str)
     }
 
     pub fn main_name(&self) -> &str {
@@ -109,6 +135,11 @@ impl Docs {
     }
 }
 
+/// Files under a `__files/` folder are WireMock's response bodies, not documents.
+pub(crate) fn is_data_file(name: &str) -> bool {
+    name.starts_with("__files/") || name.contains("/__files/")
+}
+
 /// Resolves `path` against the directory of `base`, with `.` and `..` removed.
 /// URLs are kept as written.
 fn join(base: &str, path: &str) -> String {
@@ -173,6 +204,9 @@ fn percent_decode(s: &str) -> String {
 pub fn missing_files(sources: &Sources) -> Result<Vec<String>, ImportError> {
     let mut missing = BTreeSet::new();
     for (name, text) in &sources.files {
+        if is_data_file(name) {
+            continue;
+        }
         let doc = text::parse_document(name, text)?;
         collect_refs(&doc, &mut |r| {
             let path = r.split('#').next().unwrap_or("");

@@ -169,14 +169,22 @@ impl CompiledRoute {
     }
 
     pub(crate) fn order_key(&self, order: standin_model::MatchOrder) -> impl Ord + '_ {
+        use standin_model::MatchOrder;
         let specificity = match order {
-            standin_model::MatchOrder::Specific => Some(&self.specificity),
-            standin_model::MatchOrder::Oldest => None,
+            MatchOrder::Specific => Some(&self.specificity),
+            MatchOrder::Oldest | MatchOrder::Newest => None,
+        };
+        // Newest first: the creation order negated (it never reaches i64::MAX).
+        let age = match order {
+            MatchOrder::Newest => -(self.created_seq.min(i64::MAX as u64) as i64),
+            MatchOrder::Specific | MatchOrder::Oldest => {
+                self.created_seq.min(i64::MAX as u64) as i64
+            }
         };
         (
             std::cmp::Reverse(self.priority),
             std::cmp::Reverse(specificity),
-            self.created_seq,
+            age,
             &self.id,
         )
     }

@@ -30,8 +30,8 @@ pub struct Service {
     #[serde(default)]
     pub default_delay_ms: u64,
     /// How routes of equal priority are ordered: `specific` (the more specific path first,
-    /// then the older route; the default) or `oldest` (the older route first, as
-    /// MockServer orders expectations).
+    /// then the older route; the default), `oldest` (the older route first, as MockServer
+    /// orders expectations) or `newest` (the newer route first, as WireMock orders stubs).
     #[serde(default, skip_serializing_if = "MatchOrder::is_default")]
     pub match_order: MatchOrder,
     /// How an unmatched request is answered: `explain` (404 with the near misses; the
@@ -78,6 +78,7 @@ pub enum MatchOrder {
     #[default]
     Specific,
     Oldest,
+    Newest,
 }
 
 impl MatchOrder {

@@ -21,13 +21,14 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The document: a file (OpenAPI 3.x or Swagger 2.0 in JSON or YAML, or a standin
-    /// export), or an http(s) URL.
+    /// The document: a file (OpenAPI 3.x or Swagger 2.0 in JSON or YAML, WireMock
+    /// mappings, or a standin export), a WireMock folder (with mappings/ and __files/), or
+    /// an http(s) URL.
     pub source: String,
     /// The service to import into, as TEAM/SERVICE; created when it does not exist.
     #[arg(long)]
     pub service: String,
-    /// auto, openapi (also Swagger 2.0) or native.
+    /// auto, openapi (also Swagger 2.0), wiremock or native.
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// Show the plan and change nothing.
@@ -53,7 +54,7 @@ pub struct ExportArgs {
     /// The service to export, as TEAM/SERVICE.
     #[arg(long)]
     pub service: String,
-    /// json or yaml (standin's own format, which imports again unchanged).
+    /// json or yaml (standin's own format, which imports again unchanged), or wiremock.
     #[arg(long, default_value = "yaml")]
     pub format: String,
     /// Write to this file instead of stdout.
@@ -132,8 +133,63 @@ fn service_path(service: &str) -> anyhow::Result<(String, String)> {
     }
 }
 
+/// A WireMock folder: every file under `mappings/` and `__files/` (or the folder itself
+/// when it is `mappings/`), named relative to the folder.
+fn read_folder(dir: &Path) -> anyhow::Result<Sources> {
+    let root = if dir.file_name().is_some_and(|n| n == "mappings") {
+        dir.parent().unwrap_or(dir)
+    } else {
+        dir
+    };
+    let mut files = std::collections::BTreeMap::new();
+    for sub in ["mappings", "__files"] {
+        walk(&root.join(sub), root, &mut files)?;
+    }
+    let main = files
+        .keys()
+        .find(|n| n.starts_with("mappings/") && n.ends_with(".json"))
+        .cloned()
+        .with_context(|| format!("{} has no mappings/*.json", root.display()))?;
+    Ok(Sources { main, files })
+}
+
+fn walk(
+    dir: &Path,
+    root: &Path,
+    files: &mut std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries {
+        let path = e?.path();
+        if path.is_dir() {
+            walk(&path, root, files)?;
+        } else {
+            let name = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let text = String::from_utf8(bytes).with_context(|| {
+                format!(
+                    "{} is not UTF-8 text (binary body files are not supported yet)",
+                    path.display()
+                )
+            })?;
+            files.insert(name, text);
+        }
+    }
+    Ok(())
+}
+
 /// The document and the files it refers to, read next to it.
 fn read_sources(path: &Path) -> anyhow::Result<Sources> {
+    if path.is_dir() {
+        return read_folder(path);
+    }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path

@@ -203,3 +203,54 @@ fn an_export_imports_again_unchanged() {
     let b = http(s.mock, "GET", "/copy/petstore/pets", &[], b"");
     assert_eq!((a.status, a.body), (b.status, b.body));
 }
+
+#[test]
+fn a_wiremock_folder_imports_through_the_cli_and_exports_back() {
+    let s = Standin::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings")).unwrap();
+    std::fs::create_dir_all(dir.path().join("__files")).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/a.json"),
+        r#"{"request": {"method": "GET", "urlPath": "/a"}, "response": {"status": 200, "bodyFileName": "a.txt"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("mappings/b.json"),
+        r#"{"mappings": [{"request": {"urlPathTemplate": "/b/{id}"}, "response": {"status": 202, "jsonBody": {"b": true}}}]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("__files/a.txt"), "from a file").unwrap();
+    let out = run(&[
+        "import",
+        dir.path().to_str().unwrap(),
+        "--service",
+        "legacy/api",
+        "--admin",
+        &admin(&s),
+    ]);
+    assert!(out.contains("2 created"), "{out}");
+    let a = http(s.mock, "GET", "/legacy/api/a", &[], b"");
+    assert_eq!(
+        (a.status, a.body.as_slice()),
+        (200, b"from a file".as_slice())
+    );
+    assert_eq!(
+        http(s.mock, "DELETE", "/legacy/api/b/9", &[], b"").status,
+        202
+    );
+    let (_, svc) = json_call(s.admin, "GET", "/api/v1/teams/legacy/services/api", None);
+    assert_eq!(svc["matchOrder"], "newest", "WireMock's order");
+    let exported = run(&[
+        "export",
+        "--service",
+        "legacy/api",
+        "--format",
+        "wiremock",
+        "--admin",
+        &admin(&s),
+    ]);
+    let doc: Value = serde_json::from_str(&exported).unwrap();
+    assert_eq!(doc["mappings"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["meta"]["standinWarnings"], json!([]));
+}
