@@ -21,7 +21,8 @@ pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ImportQuery {
-    /// `auto` (the default), `openapi` (also Swagger 2.0), `wiremock` or `native`.
+    /// `auto` (the default), `openapi` (also Swagger 2.0), `wiremock`, `postman`, `har` or
+    /// `native`.
     #[serde(default)]
     format: Option<String>,
     /// `true`: return the plan and change nothing.
@@ -39,6 +40,9 @@ pub(crate) struct ImportQuery {
     /// document whose `$ref`s name other files (the CLI sends one).
     #[serde(default)]
     bundle: bool,
+    /// `true`: keep the credentials a capture holds (a HAR's `Set-Cookie` answers).
+    #[serde(default)]
+    credentials: bool,
 }
 
 /// A document and the files its `$ref`s name.
@@ -136,6 +140,7 @@ pub(crate) async fn import(
     let options = Options {
         base_path,
         seed: q.seed.unwrap_or(0),
+        credentials: q.credentials,
     };
     // Reading a large document takes a while: off the admin runtime's threads.
     let imported =

@@ -8,12 +8,14 @@
 //! recorded change.
 //!
 //! Formats: OpenAPI 3.0 and 3.1 and Swagger 2.0 ([`openapi`]), WireMock stub mappings
-//! ([`wiremock`]), standin's own export ([`native`]). MockServer expectations are read by the `mockserver` crate.
+//! ([`wiremock`]), Postman collections, HAR captures, standin's own export ([`native`]). MockServer expectations are read by the `mockserver` crate.
 
 pub mod generate;
+mod har;
 pub mod native;
 pub mod openapi;
 pub mod plan;
+mod postman;
 mod refs;
 mod text;
 pub mod wiremock;
@@ -57,6 +59,10 @@ pub enum Format {
     Native,
     /// WireMock stub mappings.
     Wiremock,
+    /// A Postman collection (v2.0, v2.1).
+    Postman,
+    /// A HAR 1.2 capture.
+    Har,
 }
 
 impl Format {
@@ -65,6 +71,8 @@ impl Format {
             Format::Openapi => "openapi",
             Format::Native => "native",
             Format::Wiremock => "wiremock",
+            Format::Postman => "postman",
+            Format::Har => "har",
         }
     }
 
@@ -75,8 +83,10 @@ impl Format {
             "openapi" | "swagger" => Ok(Some(Format::Openapi)),
             "native" | "standin" => Ok(Some(Format::Native)),
             "wiremock" => Ok(Some(Format::Wiremock)),
+            "postman" => Ok(Some(Format::Postman)),
+            "har" => Ok(Some(Format::Har)),
             other => Err(format!(
-                "\"{other}\" is not a format standin imports: auto, openapi (also Swagger 2.0), wiremock or native"
+                "\"{other}\" is not a format standin imports: auto, openapi (also Swagger 2.0), wiremock, postman, har or native"
             )),
         }
     }
@@ -99,6 +109,8 @@ pub struct Options {
     pub base_path: BasePath,
     /// Seeds the bodies generated from schemas; the same seed gives the same bodies.
     pub seed: u64,
+    /// Keep credentials a capture holds (HAR's `Set-Cookie` answers); left out by default.
+    pub credentials: bool,
 }
 
 /// What a reader made of a document.
@@ -170,7 +182,7 @@ pub fn import(
             ImportError::at(
                 &sources.main,
                 "",
-                "not a format standin knows: an OpenAPI document has \"openapi\" (3.x) or \"swagger\" (2.0) at the top, WireMock mappings \"request\" and \"response\" or \"mappings\", a standin export \"standin\"",
+                "not a format standin knows: an OpenAPI document has \"openapi\" (3.x) or \"swagger\" (2.0) at the top, WireMock mappings \"request\" and \"response\" or \"mappings\", a Postman collection \"info\" and \"item\", a HAR \"log\", a standin export \"standin\"",
             )
         })?,
     };
@@ -178,6 +190,8 @@ pub fn import(
         Format::Openapi => openapi::read(&docs, options),
         Format::Native => native::read(&sources.main, main),
         Format::Wiremock => wiremock::read(&docs),
+        Format::Postman => postman::read(&docs),
+        Format::Har => har::read(&sources.main, main, options),
     }
 }
 
@@ -190,8 +204,41 @@ pub fn detect(doc: &serde_json::Value) -> Option<Format> {
         Some(Format::Native)
     } else if wiremock::looks_like(doc) {
         Some(Format::Wiremock)
+    } else if har::looks_like(doc) {
+        Some(Format::Har)
+    } else if postman::looks_like(doc) {
+        Some(Format::Postman)
     } else {
         None
+    }
+}
+
+/// Headers of a recorded or saved response that describe its transfer, not its content:
+/// a recording stores the content decoded, and standin frames what it sends itself.
+pub(crate) const TRANSFER_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "content-encoding",
+    "connection",
+    "keep-alive",
+];
+
+/// Adds a header value, keeping earlier values of the same name.
+pub(crate) fn push_header(
+    headers: &mut std::collections::BTreeMap<String, standin_model::HeaderValues>,
+    name: &str,
+    value: String,
+) {
+    use standin_model::HeaderValues;
+    match headers.get_mut(name) {
+        Some(HeaderValues::One(first)) => {
+            let first = std::mem::take(first);
+            headers.insert(name.to_string(), HeaderValues::Many(vec![first, value]));
+        }
+        Some(HeaderValues::Many(all)) => all.push(value),
+        None => {
+            headers.insert(name.to_string(), HeaderValues::One(value));
+        }
     }
 }
 

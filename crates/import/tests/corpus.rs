@@ -162,29 +162,9 @@ const NO_VALID_VALUE: &[(&str, &str, &str)] = &[
 /// Every route compiles, and a request built from its path template (each parameter
 /// replaced by a value) is answered by that route with its default answer.
 fn answers_every_operation(path: &Path, routes: &[standin_model::Route]) {
-    use standin_matcher::{CompiledRoute, CompiledService, Outcome, ServiceInfo};
-    let compiled: Vec<_> = routes
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            std::sync::Arc::new(
-                CompiledRoute::compile(r, i as u64 + 1, Default::default()).unwrap_or_else(|e| {
-                    panic!("{}: route {} does not compile: {e:?}", path.display(), r.id)
-                }),
-            )
-        })
-        .collect();
-    let info = ServiceInfo {
-        team: "t".into(),
-        slug: "s".into(),
-        base_path: "/".into(),
-        hosts: Vec::new(),
-        default_delay_ms: 0,
-        match_order: Default::default(),
-        not_found: Default::default(),
-        redact_headers: Vec::new(),
-    };
-    let svc = CompiledService::build(info, compiled).unwrap();
+    use standin_matcher::Outcome;
+    let _ = path;
+    let svc = service(routes);
     let headers = http::HeaderMap::new();
     for r in routes {
         let operation = r.origin.as_ref().unwrap().document["operation"]
@@ -385,4 +365,228 @@ fn uri_fragment(pointer: &str) -> String {
         }
     }
     out
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (run crates/import/corpus.sh)", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The headers a test request carries to pick one answer of a route.
+fn pick(name: &str) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    h.insert("x-mock-response-name", name.parse().unwrap());
+    h
+}
+
+/// Every capture of `har-examples` imports, and every recorded exchange, replayed, is
+/// answered with its recorded status and body.
+#[test]
+fn every_har_capture_replays_as_recorded() {
+    let root = corpus().join("../har");
+    let files = files_in(&root);
+    assert!(files.len() >= 15, "{} captures", files.len());
+    let mut exchanges = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let i = import(
+            &Sources::single("capture.har", text.clone()),
+            None,
+            &Options::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(i.format, Format::Har);
+        let svc = service(&i.routes);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        for e in doc["log"]["entries"].as_array().unwrap() {
+            let req = &e["request"];
+            let url = req["url"].as_str().unwrap();
+            let after_host = url.split_once("://").map_or(url, |(_, r)| r);
+            let target = &after_host[after_host.find('/').unwrap_or(after_host.len())..];
+            let (path_part, query) = target
+                .split_once('?')
+                .map_or((target, None), |(p, q)| (p, Some(q)));
+            let body = match &req["postData"] {
+                Value::Object(p) => match p.get("text").and_then(Value::as_str) {
+                    Some(t) => t.as_bytes().to_vec(),
+                    None => {
+                        let params: Vec<(String, String)> = p
+                            .get("params")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .map(|x| {
+                                (
+                                    x["name"].as_str().unwrap_or("").to_string(),
+                                    x["value"].as_str().unwrap_or("").to_string(),
+                                )
+                            })
+                            .collect();
+                        form_body(&params).into_bytes()
+                    }
+                },
+                _ => Vec::new(),
+            };
+            let headers = http::HeaderMap::new();
+            let method = req["method"].as_str().unwrap();
+            let request = standin_matcher::Request::new(method, path_part, query, &headers, &body);
+            let standin_matcher::Outcome::Matched(m) = svc.find(&request) else {
+                panic!("{}: {method} {target} is not answered", path.display());
+            };
+            let answer = m.route.answer(&headers);
+            assert_eq!(
+                answer.status.as_u16() as u64,
+                e["response"]["status"].as_u64().unwrap(),
+                "{}: {target}",
+                path.display()
+            );
+            let content = &e["response"]["content"];
+            if let Some(t) = content["text"].as_str() {
+                let expected = if content["encoding"] == "base64" {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.decode(t).unwrap()
+                } else {
+                    t.as_bytes().to_vec()
+                };
+                assert_eq!(
+                    answer.body.as_ref(),
+                    expected.as_slice(),
+                    "{}: {target}",
+                    path.display()
+                );
+            }
+            exchanges += 1;
+        }
+    }
+    eprintln!("{} captures, {exchanges} exchanges replayed", files.len());
+}
+
+fn form_body(params: &[(String, String)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+fn service(routes: &[standin_model::Route]) -> standin_matcher::CompiledService {
+    use standin_matcher::{CompiledRoute, CompiledService, ServiceInfo};
+    let compiled = routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            std::sync::Arc::new(
+                CompiledRoute::compile(r, i as u64 + 1, Default::default())
+                    .unwrap_or_else(|e| panic!("{}: {e:?}", r.id)),
+            )
+        })
+        .collect();
+    let info = ServiceInfo {
+        team: "t".into(),
+        slug: "s".into(),
+        base_path: "/".into(),
+        hosts: Vec::new(),
+        default_delay_ms: 0,
+        match_order: Default::default(),
+        not_found: Default::default(),
+        redact_headers: Vec::new(),
+    };
+    CompiledService::build(info, compiled).unwrap()
+}
+
+/// Postman collections made by Postman's own converter from the OpenAPI examples: every
+/// one imports, every request answers, and every saved example is served as saved when
+/// asked for by name (Postman's `x-mock-response-name`).
+#[test]
+fn every_postman_collection_serves_its_saved_examples() {
+    let root = corpus().join("../postman");
+    let files = files_in(&root);
+    assert!(files.len() >= 30, "{} collections", files.len());
+    let (mut routes, mut examples) = (0, 0);
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let i = import(
+            &Sources::single("collection.json", text.clone()),
+            None,
+            &Options::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(i.format, Format::Postman, "{}", path.display());
+        answers_every_operation(path, &i.routes);
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let svc = service(&i.routes);
+        for r in &i.routes {
+            let item_pointer = r.origin.as_ref().unwrap().document["pointer"]
+                .as_str()
+                .unwrap();
+            let saved = examples_of(&doc.pointer(item_pointer).unwrap()["response"]);
+            let http = r.http.as_ref().unwrap();
+            let compiled = svc.routes().iter().find(|c| *c.id == *r.id).unwrap();
+            for a in std::iter::once(&http.response).chain(&http.alternatives) {
+                let Some(name) = &a.name else { continue };
+                // A name that cannot be a header value cannot be asked for by name.
+                if http::HeaderValue::from_str(name).is_err() {
+                    continue;
+                }
+                // A name two examples share picks the first; check that one only.
+                if std::iter::once(&http.response)
+                    .chain(&http.alternatives)
+                    .find(|b| b.name.as_ref() == Some(name))
+                    != Some(a)
+                {
+                    continue;
+                }
+                let got = compiled.answer(&pick(name));
+                let want = saved
+                    .iter()
+                    .find(|(n, _, _)| n == name)
+                    .unwrap_or_else(|| panic!("{}: no saved example {name}", path.display()));
+                assert_eq!(
+                    got.status.as_u16(),
+                    want.1,
+                    "{}: {} example {name}",
+                    path.display(),
+                    r.id
+                );
+                if !want.2.is_empty() {
+                    assert_eq!(
+                        String::from_utf8_lossy(&got.body),
+                        want.2,
+                        "{}: {} example {name}",
+                        path.display(),
+                        r.id
+                    );
+                }
+                examples += 1;
+            }
+        }
+        routes += i.routes.len();
+    }
+    eprintln!(
+        "{} collections, {routes} routes, {examples} saved examples served",
+        files.len()
+    );
+    assert!(examples > 100, "only {examples} examples were checked");
+}
+
+/// The saved examples of one request item: (name, code, body).
+fn examples_of(responses: &Value) -> Vec<(String, u16, String)> {
+    responses
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or("").to_string(),
+                r["code"].as_u64().unwrap_or(200) as u16,
+                r["body"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
 }

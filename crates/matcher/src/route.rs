@@ -90,42 +90,60 @@ impl CompiledRoute {
         })
     }
 
-    /// The answer for a request with this `Prefer` header (Prism's `code=404`,
-    /// `example=name`, separated by commas or semicolons): the first of the default
-    /// response and the alternatives that has the status and the name asked for. Without
-    /// alternatives, or when none fits, the default response.
+    /// The answer a request asks for: with `Prefer` (Prism's `code=404`, `example=name`,
+    /// separated by commas or semicolons) or Postman's `x-mock-response-code` and
+    /// `x-mock-response-name`, the first of the default response and the alternatives that
+    /// has the status and the name asked for. Without alternatives, or when none fits, the
+    /// default response. Only routes with alternatives read the headers.
     ///
     /// ```
-    /// # use standin_matcher::{CompiledRoute, RouteCounters};
+    /// # use standin_matcher::CompiledRoute;
     /// let route: standin_model::Route = serde_json::from_value(serde_json::json!({
     ///     "id": "r", "http": {"response": {"status": 200},
     ///     "alternatives": [{"status": 404, "name": "missing"}, {"status": 404, "name": "gone"}]}})).unwrap();
     /// let r = CompiledRoute::compile(&route, 1, Default::default()).unwrap();
-    /// let pick = |p: &str| r.answer(Some(&http::HeaderValue::from_str(p).unwrap())).status.as_u16();
-    /// assert_eq!(pick("code=404"), 404);
-    /// assert_eq!(r.answer(Some(&"example=gone".parse().unwrap())).name.as_deref(), Some("gone"));
-    /// assert_eq!(pick("code=500"), 200, "no such answer: the default");
-    /// assert_eq!(r.answer(None).status.as_u16(), 200);
+    /// let pick = |k: &str, v: &str| {
+    ///     let mut h = http::HeaderMap::new();
+    ///     h.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+    ///     let a = r.answer(&h);
+    ///     (a.status.as_u16(), a.name.as_deref().map(str::to_string))
+    /// };
+    /// assert_eq!(pick("prefer", "code=404").0, 404);
+    /// assert_eq!(pick("prefer", "example=gone").1.as_deref(), Some("gone"));
+    /// assert_eq!(pick("x-mock-response-name", "gone").1.as_deref(), Some("gone"));
+    /// assert_eq!(pick("prefer", "code=500").0, 200, "no such answer: the default");
+    /// assert_eq!(r.answer(&http::HeaderMap::new()).status.as_u16(), 200);
     /// ```
-    pub fn answer(&self, prefer: Option<&http::HeaderValue>) -> &CompiledResponse {
+    pub fn answer(&self, headers: &http::HeaderMap) -> &CompiledResponse {
         if self.alternatives.is_empty() {
             return &self.response;
         }
-        let Some(prefer) = prefer.and_then(|p| p.to_str().ok()) else {
-            return &self.response;
-        };
         let mut code = None;
         let mut example = None;
-        for part in prefer.split([',', ';']) {
-            match part.trim().split_once('=') {
-                Some((k, v)) if k.trim().eq_ignore_ascii_case("code") => {
-                    code = v.trim().trim_matches('"').parse::<u16>().ok();
+        if let Some(prefer) = headers.get("prefer").and_then(|p| p.to_str().ok()) {
+            for part in prefer.split([',', ';']) {
+                match part.trim().split_once('=') {
+                    Some((k, v)) if k.trim().eq_ignore_ascii_case("code") => {
+                        code = v.trim().trim_matches('"').parse::<u16>().ok();
+                    }
+                    Some((k, v)) if k.trim().eq_ignore_ascii_case("example") => {
+                        example = Some(v.trim().trim_matches('"'));
+                    }
+                    _ => {}
                 }
-                Some((k, v)) if k.trim().eq_ignore_ascii_case("example") => {
-                    example = Some(v.trim().trim_matches('"'));
-                }
-                _ => {}
             }
+        }
+        if let Some(n) = headers
+            .get("x-mock-response-name")
+            .and_then(|v| v.to_str().ok())
+        {
+            example = Some(n.trim());
+        }
+        if let Some(c) = headers
+            .get("x-mock-response-code")
+            .and_then(|v| v.to_str().ok())
+        {
+            code = c.trim().parse::<u16>().ok();
         }
         if code.is_none() && example.is_none() {
             return &self.response;

@@ -17,10 +17,6 @@ use standin_matcher::{
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-/// The request header a client picks one of a route's answers with (`code=404`,
-/// `example=name`), as Prism reads it.
-pub(crate) const PREFER: http::HeaderName = http::HeaderName::from_static("prefer");
-
 /// A request as read off the connection, owned so it can cross to the lane.
 #[derive(Clone)]
 pub(crate) struct Incoming {
@@ -163,7 +159,7 @@ pub(crate) fn decide(
             }
         },
     };
-    let r = route.answer(inc.headers.get(PREFER));
+    let r = route.answer(&inc.headers);
     let (response, rendered_delay, failure) = match &r.document {
         None => (build_response(r, &req, &path_values), 0, None),
         Some(t) => match t.render(&req, &path_values) {

@@ -551,7 +551,7 @@ fn deliver(inc: &Req, d: Decision, raw: &io::RawSlot) -> Result<Response<MockBod
     let Some(route) = d.route.as_ref().filter(|_| d.error.is_none()) else {
         return Ok(d.response);
     };
-    let r = route.answer(inc.headers.get(decide::PREFER));
+    let r = route.answer(&inc.headers);
     if let Some(framing) = r
         .raw_http1
         .filter(|_| inc.version <= http::Version::HTTP_11)

@@ -22,13 +22,13 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The document: a file (OpenAPI 3.x or Swagger 2.0 in JSON or YAML, WireMock
-    /// mappings, or a standin export), a WireMock folder (with mappings/ and __files/), or
-    /// an http(s) URL.
+    /// mappings, a Postman collection, a HAR capture, or a standin export), a WireMock
+    /// folder (with mappings/ and __files/), or an http(s) URL.
     pub source: String,
     /// The service to import into, as TEAM/SERVICE; created when it does not exist.
     #[arg(long)]
     pub service: String,
-    /// auto, openapi (also Swagger 2.0), wiremock or native.
+    /// auto, openapi (also Swagger 2.0), wiremock, postman, har or native.
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// Show the plan and change nothing.
@@ -47,6 +47,12 @@ pub struct ImportArgs {
     /// Print the whole report (JSON) instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Keep the credentials a capture holds (a HAR's Set-Cookie answers).
+    #[arg(long)]
+    pub credentials: bool,
+    /// A Postman environment file whose variables resolve {{variables}} in the collection.
+    #[arg(long)]
+    pub environment: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +240,11 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
         } else {
             read_sources(Path::new(&args.source))?
         };
+        let mut sources = sources;
+        if let Some(env) = &args.environment {
+            let text = std::fs::read_to_string(env).with_context(|| format!("reading {}", env.display()))?;
+            sources.files.insert("environment.postman_environment.json".into(), text);
+        }
         let bundle = sources.files.len() > 1;
         let body = if bundle {
             serde_json::to_vec(&serde_json::json!({"main": sources.main, "files": sources.files}))?
@@ -242,12 +253,13 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
         };
         let size = body.len();
         let url = format!(
-            "{}/api/v1/teams/{team}/services/{service}/import?format={}&dryRun={}&basePath={}&seed={}&bundle={bundle}",
+            "{}/api/v1/teams/{team}/services/{service}/import?format={}&dryRun={}&basePath={}&seed={}&bundle={bundle}&credentials={}",
             args.admin.trim_end_matches('/'),
             args.format,
             args.dry_run,
             args.base_path,
-            args.seed
+            args.seed,
+            args.credentials
         );
         eprintln!("standin: sending {size} bytes ({} file{}) to {}", sources.files.len(), if bundle { "s" } else { "" }, args.admin);
         let (status, body) = send(&client, http::Method::POST, &url, Bytes::from(body), "application/yaml").await?;

@@ -11,7 +11,7 @@
 //! `nullable` in a 3.1 document, unknown keys) and says what it could not carry over as
 //! [`Warning`]s with their pointers.
 
-mod paths;
+pub(crate) mod paths;
 mod responses;
 
 use crate::generate::Generator;

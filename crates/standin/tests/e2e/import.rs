@@ -145,7 +145,7 @@ fn a_broken_document_imports_nothing_and_says_where() {
     let resp = http(
         s.admin,
         "POST",
-        "/api/v1/teams/shop/services/orders/import?format=postman",
+        "/api/v1/teams/shop/services/orders/import?format=raml",
         &[],
         b"{}",
     );
