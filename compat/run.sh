@@ -5,6 +5,8 @@
 #   compat/wiremock.test.mjs      WireMock mappings imported into standin, against a real WireMock,
 #                                 and standin's WireMock export loaded back into WireMock
 #                                 (compat/wiremock/cases.json)
+#   compat/exports.test.mjs       standin's MockServer and OpenAPI exports loaded into a real
+#                                 MockServer, its Postman export read by Postman's SDK
 #
 # Usage (from anywhere):
 #   compat/run.sh                                  # both suites, standin compared with MockServer
@@ -55,6 +57,8 @@ else
   files=(compat/differential.test.mjs compat/client.test.mjs)
   # WireMock needs java and standin whatever the MockServer targets are.
   case ",$COMPAT_TARGETS," in *,standin,*) files+=(compat/wiremock.test.mjs) ;; esac
+  # standin's exports read by a real MockServer and Postman's SDK.
+  case ",$COMPAT_TARGETS," in *,standin,*mockserver*|*mockserver*,standin,*) files+=(compat/exports.test.mjs) ;; esac
 fi
 
 case ",$COMPAT_TARGETS,$COMPAT_CLIENT_TARGET," in

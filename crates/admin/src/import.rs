@@ -200,14 +200,22 @@ fn import_error(e: ImportError) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExportQuery {
     /// `json` (the default) or `yaml`: standin's own format, which imports again
-    /// unchanged; `wiremock`: WireMock stub mappings (`{"mappings": [...]}`, what WireMock's
-    /// `POST /__admin/mappings/import` takes).
+    /// unchanged; `openapi` (3.1), `wiremock` (`{"mappings": [...]}`), `mockserver` (the
+    /// expectations `PUT /mockserver/expectation` takes) or `postman` (a v2.1 collection).
     #[serde(default)]
     format: Option<String>,
+    /// For `postman`: the collection's `{{baseUrl}}` (default
+    /// `http://localhost:8080` and the service's base path).
+    #[serde(default)]
+    base_url: Option<String>,
 }
 
-/// Exports a service and its routes in standin's own format (JSON or YAML): fit to keep
-/// in a repository, and to import again (`format=native`) with nothing changed.
+/// Exports a service: in standin's own format (JSON or YAML), fit to keep in a repository
+/// and to import again (`format=native`) with nothing changed; or as OpenAPI 3.1,
+/// WireMock mappings, MockServer expectations or a Postman collection. What another
+/// format cannot express is left out and counted in `X-Standin-Export-Warnings` (and
+/// listed in the document where the format has room: `x-standin-warnings` in OpenAPI,
+/// `meta.standinWarnings` for WireMock).
 #[utoipa::path(get, path = "/api/v1/teams/{team}/services/{service}/export", tag = "import", params(ServicePath, ExportQuery),
     responses((status = 200, description = "The export", content_type = "application/json"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn export(
@@ -215,41 +223,94 @@ pub(crate) async fn export(
     Path((team, service)): Path<(String, String)>,
     QueryParams(q): QueryParams<ExportQuery>,
 ) -> ApiResult<axum::response::Response> {
-    let yaml = match q.format.as_deref() {
-        None | Some("json") | Some("native") => false,
-        Some("yaml") => true,
-        Some("wiremock") => return wiremock_export(&app, &team, &service),
-        Some(other) => {
-            return Err(query_error(
-                "/format",
-                format!(
-                    "\"{other}\" is not an export format: json or yaml (standin's own format), or wiremock"
-                ),
-            ));
-        }
-    };
+    let format = q.format.as_deref().unwrap_or("json");
     let record = find_service(&app, &team, &service)?;
     let catalog = app.catalog();
     let key = ServiceKey::new(&team, &service);
-    let mut routes: Vec<_> = catalog
+    let mut records: Vec<_> = catalog
         .routes_of(&key)
         .map(|m| m.values().cloned().collect())
         .unwrap_or_default();
     // Creation order: an import of the export creates them in the same order.
-    routes.sort_by_key(|r| r.meta.created_seq);
-    let export = standin_import::native::Export {
-        standin: standin_import::native::VERSION,
-        team: team.clone(),
-        service: record.service.clone(),
-        routes: routes.into_iter().map(|r| r.route.clone()).collect(),
+    records.sort_by_key(|r| r.meta.created_seq);
+    let routes: Vec<_> = records.iter().map(|r| r.route.clone()).collect();
+    let title = if record.service.name.is_empty() {
+        key.to_string()
+    } else {
+        record.service.name.clone()
     };
-    let text = standin_import::native::write(&export, yaml);
-    let content_type = if yaml {
+    let (text, warnings, ext) = match format {
+        "json" | "native" | "yaml" => {
+            let yaml = format == "yaml";
+            let export = standin_import::native::Export {
+                standin: standin_import::native::VERSION,
+                team: team.clone(),
+                service: record.service.clone(),
+                routes,
+            };
+            (
+                standin_import::native::write(&export, yaml),
+                0,
+                if yaml { "yaml" } else { "json" },
+            )
+        }
+        "wiremock" => {
+            let (mut doc, warnings) = standin_import::wiremock::export(&routes);
+            let n = warnings.len();
+            doc["meta"] = serde_json::json!({ "total": routes.len(), "standinWarnings": warnings });
+            (pretty(&doc), n, "json")
+        }
+        "openapi" => {
+            let (mut doc, warnings) = standin_import::export::openapi(&title, &routes);
+            let n = warnings.len();
+            if n > 0 {
+                doc["x-standin-warnings"] =
+                    serde_json::to_value(&warnings).expect("warnings serialize");
+            }
+            (pretty(&doc), n, "json")
+        }
+        "postman" => {
+            let base_path = record.service.effective_base_path(&team);
+            let base_url = q.base_url.clone().unwrap_or_else(|| {
+                format!(
+                    "http://localhost:8080{}",
+                    if base_path == "/" {
+                        ""
+                    } else {
+                        base_path.as_str()
+                    }
+                )
+            });
+            let (doc, warnings) = standin_import::export::postman(&title, &base_url, &routes);
+            (pretty(&doc), warnings.len(), "json")
+        }
+        "mockserver" => {
+            let mut lost = 0;
+            let list: Vec<serde_json::Value> = routes
+                .iter()
+                .map(|r| {
+                    let (e, l) = standin_mockserver::export::expectation(r);
+                    lost += l.len();
+                    e
+                })
+                .collect();
+            (pretty(&serde_json::Value::Array(list)), lost, "json")
+        }
+        other => {
+            return Err(query_error(
+                "/format",
+                format!(
+                    "\"{other}\" is not an export format: json, yaml, openapi, wiremock, mockserver or postman"
+                ),
+            ));
+        }
+    };
+    let content_type = if ext == "yaml" {
         "application/yaml"
     } else {
         "application/json"
     };
-    let file = format!("{team}-{service}.{}", if yaml { "yaml" } else { "json" });
+    let file = format!("{team}-{service}-{format}.{ext}");
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -257,36 +318,18 @@ pub(crate) async fn export(
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file}\""),
             ),
+            (
+                header::HeaderName::from_static("x-standin-export-warnings"),
+                warnings.to_string(),
+            ),
         ],
         text,
     )
         .into_response())
 }
 
-/// The service's routes as WireMock mappings, in creation order; what WireMock cannot
-/// express is listed in `meta.standinWarnings`.
-fn wiremock_export(app: &App, team: &str, service: &str) -> ApiResult<axum::response::Response> {
-    find_service(app, team, service)?;
-    let catalog = app.catalog();
-    let key = ServiceKey::new(team, service);
-    let mut routes: Vec<_> = catalog
-        .routes_of(&key)
-        .map(|m| m.values().cloned().collect())
-        .unwrap_or_default();
-    routes.sort_by_key(|r| r.meta.created_seq);
-    let routes: Vec<_> = routes.into_iter().map(|r| r.route.clone()).collect();
-    let (mut doc, warnings) = standin_import::wiremock::export(&routes);
-    doc["meta"] = serde_json::json!({ "total": routes.len(), "standinWarnings": warnings });
-    let file = format!("{team}-{service}-wiremock.json");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}\""),
-            ),
-        ],
-        serde_json::to_string_pretty(&doc).expect("JSON values serialize"),
-    )
-        .into_response())
+fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).expect("JSON values serialize");
+    s.push('\n');
+    s
 }

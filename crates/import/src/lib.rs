@@ -10,6 +10,7 @@
 //! Formats: OpenAPI 3.0 and 3.1 and Swagger 2.0 ([`openapi`]), WireMock stub mappings
 //! ([`wiremock`]), Postman collections, HAR captures, standin's own export ([`native`]). MockServer expectations are read by the `mockserver` crate.
 
+pub mod export;
 pub mod generate;
 mod har;
 pub mod native;
@@ -240,6 +241,26 @@ pub(crate) fn push_header(
             headers.insert(name.to_string(), HeaderValues::One(value));
         }
     }
+}
+
+/// A standin path pattern as a regex over the whole path: `{name}` and `*` one segment,
+/// `**` and `{*name}` any remainder, other text literal. For formats that have regex
+/// paths but no wildcards (WireMock, MockServer).
+///
+/// ```
+/// assert_eq!(standin_import::pattern_regex("/a/*/b.c/**"), r"/a/[^/]+/b\.c/.*");
+/// ```
+pub fn pattern_regex(p: &str) -> String {
+    p.split('/')
+        .map(|seg| match seg {
+            "**" => ".*".to_string(),
+            "*" => "[^/]+".to_string(),
+            s if s.starts_with("{*") => ".*".to_string(),
+            s if s.starts_with('{') && s.ends_with('}') => "[^/]+".to_string(),
+            s => regex_syntax::escape(s),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Escapes one JSON pointer token.

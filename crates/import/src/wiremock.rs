@@ -849,7 +849,7 @@ pub fn export(routes: &[Route]) -> (Value, Vec<Warning>) {
                 req.insert(key.into(), json!(p));
             }
             Some(PathMatcher::Pattern(p)) => {
-                req.insert("urlPathPattern".into(), json!(glob_regex(p)));
+                req.insert("urlPathPattern".into(), json!(crate::pattern_regex(p)));
             }
             Some(PathMatcher::Regex(re)) => {
                 req.insert("urlPathPattern".into(), json!(re));
@@ -1036,20 +1036,6 @@ fn wiremock_id(id: &str) -> String {
         0x8000 | ((b >> 48) & 0x3fff),
         b & 0xffff_ffff_ffff
     )
-}
-
-/// A standin path pattern with `*`/`**` as a regex.
-fn glob_regex(p: &str) -> String {
-    p.split('/')
-        .map(|seg| match seg {
-            "**" => ".*".to_string(),
-            "*" => "[^/]+".to_string(),
-            s if s.starts_with("{*") => ".*".to_string(),
-            s if s.starts_with('{') && s.ends_with('}') => "[^/]+".to_string(),
-            s => regex_syntax::escape(s),
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 fn export_matcher(m: &StringMatcher) -> Option<Value> {

@@ -17,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod convert;
+pub mod export;
 mod init;
 mod jackson;
 mod render;

@@ -168,19 +168,24 @@ pub(crate) fn active_expectations(
             let record = records.get(&*c.id)?;
             let keep = match filter {
                 None => true,
-                Some(Value::Object(o)) if o.len() == 1 && o.contains_key("id") => o["id"].as_str() == Some(&*c.id),
+                Some(Value::Object(o)) if o.len() == 1 && o.contains_key("id") => {
+                    o["id"].as_str() == Some(&*c.id)
+                }
                 Some(f) => expectation_matches_filter(record, f),
             };
-            if !keep || c.times.is_some_and(|t| c.counters.served.load(Ordering::Relaxed) >= t) {
+            if !keep
+                || c.times
+                    .is_some_and(|t| c.counters.served.load(Ordering::Relaxed) >= t)
+            {
                 return None;
             }
-            let mut doc = match &record.route.origin {
-                Some(o) if o.format == "mockserver" => o.document.clone(),
-                _ => json!({"id": record.route.id, "priority": record.route.priority, "httpRequest": {}, "httpResponse": {}}),
-            };
+            let mut doc = crate::export::expectation(&record.route).0;
             if let (Some(t), Some(obj)) = (c.times, doc.as_object_mut()) {
                 let left = t.saturating_sub(c.counters.served.load(Ordering::Relaxed));
-                obj.insert("times".into(), json!({"remainingTimes": left, "unlimited": false}));
+                obj.insert(
+                    "times".into(),
+                    json!({"remainingTimes": left, "unlimited": false}),
+                );
             }
             Some(doc)
         })

@@ -60,7 +60,8 @@ pub struct ExportArgs {
     /// The service to export, as TEAM/SERVICE.
     #[arg(long)]
     pub service: String,
-    /// json or yaml (standin's own format, which imports again unchanged), or wiremock.
+    /// json or yaml (standin's own format, which imports again unchanged), openapi,
+    /// wiremock, mockserver or postman.
     #[arg(long, default_value = "yaml")]
     pub format: String,
     /// Write to this file instead of stdout.
