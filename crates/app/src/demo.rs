@@ -87,6 +87,7 @@ pub async fn ensure(app: &App) -> Result<bool, AppError> {
                 match_order: Default::default(),
                 not_found: Default::default(),
                 redact_headers: None,
+                validate_requests: false,
                 tags: vec!["demo".into()],
             },
         )?;

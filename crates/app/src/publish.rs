@@ -214,6 +214,7 @@ fn service_info(s: &ServiceRecord) -> ServiceInfo {
         default_delay_ms: s.service.default_delay_ms,
         match_order: s.service.match_order,
         not_found: s.service.not_found,
+        validate_requests: s.service.validate_requests,
         redact_headers: s
             .service
             .redacted_headers()

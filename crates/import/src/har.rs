@@ -106,6 +106,7 @@ pub(crate) fn read(file: &str, doc: &Value, options: &Options) -> Result<Importe
                 },
                 alternatives: Vec::new(),
                 forward: None,
+                contract: None,
             }),
         };
         plan::stamp(&mut route);

@@ -255,6 +255,7 @@ fn request_route(
             response: default,
             alternatives: answers,
             forward: None,
+            contract: None,
         }),
     };
     plan::stamp(&mut route);

@@ -16,7 +16,7 @@ pub struct Docs {
 }
 
 /// A place in one of the documents: the document's name and a pointer.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Loc {
     pub file: String,
     pub pointer: String,

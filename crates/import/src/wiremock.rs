@@ -198,6 +198,7 @@ fn mapping_route(
             response,
             alternatives: Vec::new(),
             forward,
+            contract: None,
         }),
     };
     plan::stamp(&mut route);

@@ -496,6 +496,7 @@ fn service(routes: &[standin_model::Route]) -> standin_matcher::CompiledService 
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: Vec::new(),
+        validate_requests: false,
     };
     CompiledService::build(info, compiled).unwrap()
 }

@@ -52,6 +52,7 @@ fn table(n: usize) -> RouteTable {
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],
+        validate_requests: false,
     };
     RouteTable::new(vec![Arc::new(
         CompiledService::build(info, routes).unwrap(),
@@ -132,6 +133,7 @@ fn mockserver_table(n: usize) -> RouteTable {
         match_order: standin_model::MatchOrder::Oldest,
         not_found: standin_model::NotFound::Empty,
         redact_headers: vec![],
+        validate_requests: false,
     };
     RouteTable::new(vec![Arc::new(
         CompiledService::build(info, routes).unwrap(),

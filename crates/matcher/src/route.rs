@@ -28,6 +28,8 @@ pub struct CompiledRoute {
     pub alternatives: Box<[CompiledResponse]>,
     /// Send the request on to a real server instead of answering with `response`.
     pub forward: Option<CompiledForward>,
+    /// What a valid request looks like, checked when the service validates requests.
+    pub contract: Option<crate::CompiledContract>,
     pub times: Option<u64>,
     /// Milliseconds since the Unix epoch after which the route no longer matches.
     pub expires_at_ms: Option<u64>,
@@ -60,6 +62,11 @@ impl CompiledRoute {
             .as_ref()
             .map(|f| CompiledForward::compile(f, "/http/forward"))
             .transpose()?;
+        let contract = http
+            .contract
+            .as_ref()
+            .map(|c| crate::CompiledContract::compile(c, "/http/contract"))
+            .transpose()?;
         let expires_at_ms = match &route.expires_at {
             None => None,
             Some(t) => Some(
@@ -84,6 +91,7 @@ impl CompiledRoute {
             response,
             alternatives,
             forward,
+            contract,
             times: route.times,
             expires_at_ms,
             counters,

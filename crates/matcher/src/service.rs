@@ -23,6 +23,8 @@ pub struct ServiceInfo {
     pub not_found: standin_model::NotFound,
     /// Headers whose values the journal keeps only as `<redacted>`.
     pub redact_headers: Vec<HeaderName>,
+    /// Check requests against their route's contract.
+    pub validate_requests: bool,
 }
 
 /// A service's routes in match order, with the index that finds candidates.

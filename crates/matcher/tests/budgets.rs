@@ -30,6 +30,7 @@ fn service(routes: serde_json::Value) -> CompiledService {
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],
+        validate_requests: false,
     };
     CompiledService::build(info, compiled).unwrap()
 }

@@ -79,6 +79,7 @@ fn service(routes: &[Route]) -> CompiledService {
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],
+        validate_requests: false,
     };
     CompiledService::build(info, compiled).expect("service builds")
 }

@@ -179,6 +179,7 @@ fn compile(routes: &[Value]) -> Option<CompiledService> {
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],
+        validate_requests: false,
     };
     CompiledService::build(info, compiled).ok()
 }

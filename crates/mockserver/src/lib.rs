@@ -290,6 +290,7 @@ pub async fn ensure_default_service(app: &App) -> Result<(), AppError> {
                 // MockServer shows recorded requests whole, and its users verify on
                 // credentials headers.
                 redact_headers: Some(Vec::new()),
+                validate_requests: false,
                 tags: vec!["mockserver".into()],
             },
         )

@@ -24,6 +24,74 @@ pub struct HttpRoute {
     /// (whose `delayMs` still applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward: Option<Forward>,
+    /// What a valid request looks like (an OpenAPI operation's parameters and body),
+    /// checked when the service has `validateRequests`. Unlike `request`, it does not
+    /// select the route: it judges the requests the route matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<RequestContract>,
+}
+
+/// The parameters and body a request must have.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestContract {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<ContractParameter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<ContractBody>,
+}
+
+/// Where a parameter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ParameterIn {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl ParameterIn {
+    /// The name OpenAPI gives this place.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterIn::Path => "path",
+            ParameterIn::Query => "query",
+            ParameterIn::Header => "header",
+            ParameterIn::Cookie => "cookie",
+        }
+    }
+}
+
+/// One parameter: its value, read as the schema's type (`"5"` is the number 5 for an
+/// integer; a repeated query parameter is an array), must be valid against `schema`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContractParameter {
+    pub name: String,
+    #[serde(rename = "in")]
+    pub location: ParameterIn,
+    #[serde(default)]
+    pub required: bool,
+    /// A JSON Schema (2020-12) whose `$ref`s point into itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub schema: Option<serde_json::Value>,
+}
+
+/// The request body: required or not, its media types, and a schema for JSON bodies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContractBody {
+    #[serde(default)]
+    pub required: bool,
+    /// Accepted media types (`application/json`, `*/*`); empty accepts any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_types: Vec<String>,
+    /// A JSON Schema (2020-12) for a JSON body, whose `$ref`s point into itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub schema: Option<serde_json::Value>,
 }
 
 /// Where and how to forward a request.

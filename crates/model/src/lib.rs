@@ -33,8 +33,9 @@ mod team;
 
 pub use event::{ChangeEvent, ChangeKind, EntityKind};
 pub use http::{
-    DocumentTemplate, Fault, Forward, HeaderChanges, HeaderValues, HttpRequestMatcher,
-    HttpResponse, HttpRoute, NamePattern, ResponseBody, Rewrite, TemplateEngine,
+    ContractBody, ContractParameter, DocumentTemplate, Fault, Forward, HeaderChanges, HeaderValues,
+    HttpRequestMatcher, HttpResponse, HttpRoute, NamePattern, ParameterIn, RequestContract,
+    ResponseBody, Rewrite, TemplateEngine,
 };
 pub use matchers::{BodyMatcher, JsonPathMatcher, PathMatcher, StringMatcher};
 pub use names::{SlugError, validate_slug};

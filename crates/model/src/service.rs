@@ -43,6 +43,10 @@ pub struct Service {
     /// their names). Absent: [`DEFAULT_REDACTED_HEADERS`]; an empty list keeps every value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redact_headers: Option<Vec<String>>,
+    /// Check each request against its route's `contract` (filled by an OpenAPI import) and
+    /// answer a request that breaks it with a 400 listing each violation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub validate_requests: bool,
     #[serde(default)]
     pub tags: Vec<String>,
 }

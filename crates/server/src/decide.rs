@@ -159,6 +159,24 @@ pub(crate) fn decide(
             }
         },
     };
+    if svc.info.validate_requests
+        && let Some(contract) = &route.contract
+    {
+        let violations = contract.check(&req, &path_values);
+        if !violations.is_empty() {
+            let error = ServeError::RequestInvalid {
+                route: route.id.clone(),
+                violations,
+            };
+            return decided(
+                Some(route),
+                Vec::new(),
+                error_response(&error),
+                0,
+                Some(error),
+            );
+        }
+    }
     let r = route.answer(&inc.headers);
     let (response, rendered_delay, failure) = match &r.document {
         None => (build_response(r, &req, &path_values), 0, None),

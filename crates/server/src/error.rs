@@ -60,6 +60,11 @@ pub enum ServeError {
     ForwardTimeout(String),
     /// The request was forwarded by standin already and would be forwarded again.
     ForwardLoop,
+    /// The service validates requests, and this one breaks its route's contract.
+    RequestInvalid {
+        route: Arc<str>,
+        violations: Vec<standin_matcher::Violation>,
+    },
 }
 
 /// Where on the serving path a failure happened.
@@ -95,6 +100,7 @@ impl ServeError {
             ServeError::ForwardFailed(_) => "forward_failed",
             ServeError::ForwardTimeout(_) => "forward_timeout",
             ServeError::ForwardLoop => "forward_loop",
+            ServeError::RequestInvalid { .. } => "request_invalid",
         }
     }
 
@@ -102,7 +108,9 @@ impl ServeError {
         match self {
             ServeError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            ServeError::BodyUnreadable(_) => StatusCode::BAD_REQUEST,
+            ServeError::BodyUnreadable(_) | ServeError::RequestInvalid { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ServeError::UploadsFull { .. } | ServeError::LaneFull => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -122,7 +130,8 @@ impl ServeError {
         match self {
             ServeError::BodyTooLarge { .. }
             | ServeError::BodyTimeout
-            | ServeError::BodyUnreadable(_) => Source::Client,
+            | ServeError::BodyUnreadable(_)
+            | ServeError::RequestInvalid { .. } => Source::Client,
             ServeError::OverBudget { .. }
             | ServeError::TemplateFailed { .. }
             | ServeError::ForwardFailed(_)
@@ -166,6 +175,11 @@ impl ServeError {
             ServeError::ForwardLoop => {
                 "this request was forwarded by standin and would be forwarded again".into()
             }
+            ServeError::RequestInvalid { route, violations } => format!(
+                "the request breaks the contract of route \"{route}\" ({} violation{}; the service validates requests)",
+                violations.len(),
+                if violations.len() == 1 { "" } else { "s" }
+            ),
         }
     }
 
@@ -179,6 +193,10 @@ impl ServeError {
         if let ServeError::OverBudget { route, why, .. } = self {
             body["route"] = serde_json::json!(route.as_ref());
             body["budget"] = serde_json::json!(why.as_str());
+        }
+        if let ServeError::RequestInvalid { route, violations } = self {
+            body["route"] = serde_json::json!(route.as_ref());
+            body["violations"] = serde_json::json!(violations);
         }
         body
     }
@@ -206,6 +224,8 @@ pub struct ServeStats {
     pub template_failures: AtomicU64,
     /// Forwarding routes whose upstream failed, timed out or looped.
     pub forward_failures: AtomicU64,
+    /// Requests refused for breaking their route's contract.
+    pub invalid_requests: AtomicU64,
     /// Connections refused at the connection cap.
     pub connections_refused: AtomicU64,
     /// Connections closed for sending nothing or sitting idle.
@@ -226,6 +246,7 @@ impl ServeStats {
             ServeError::ForwardFailed(_)
             | ServeError::ForwardTimeout(_)
             | ServeError::ForwardLoop => &self.forward_failures,
+            ServeError::RequestInvalid { .. } => &self.invalid_requests,
             ServeError::BodyUnreadable(_) => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -244,6 +265,7 @@ impl ServeStats {
             "bodiesTooLarge": n(&self.bodies_too_large),
             "templateFailures": n(&self.template_failures),
             "forwardFailures": n(&self.forward_failures),
+            "invalidRequests": n(&self.invalid_requests),
             "connectionsRefused": n(&self.connections_refused),
             "connectionsIdleClosed": n(&self.connections_idle_closed),
         })

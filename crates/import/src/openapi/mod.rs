@@ -11,6 +11,7 @@
 //! `nullable` in a 3.1 document, unknown keys) and says what it could not carry over as
 //! [`Warning`]s with their pointers.
 
+mod contract;
 pub(crate) mod paths;
 mod responses;
 
@@ -120,6 +121,7 @@ pub(crate) fn read(docs: &Docs, options: &Options) -> Result<Imported, ImportErr
                 method,
                 op,
                 &mut ids,
+                item,
             )?;
             routes.push(route);
         }
@@ -223,6 +225,7 @@ fn operation(
     method: &str,
     op: &Value,
     ids: &mut HashSet<String>,
+    item: &Value,
 ) -> Result<Route, ImportError> {
     let main = reader.main_file().to_string();
     let Some(o) = op.as_object() else {
@@ -292,6 +295,7 @@ fn operation(
             response: answers.default,
             alternatives: answers.alternatives,
             forward: None,
+            contract: contract::contract(reader, file, pointer, item, o),
         }),
     };
     plan::stamp(&mut route);

@@ -68,6 +68,7 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
             response,
             alternatives: Vec::new(),
             forward,
+            contract: None,
         }),
     };
     Ok(Converted { route, echo })

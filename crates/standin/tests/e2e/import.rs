@@ -254,3 +254,135 @@ fn a_wiremock_folder_imports_through_the_cli_and_exports_back() {
     assert_eq!(doc["mappings"].as_array().unwrap().len(), 2);
     assert_eq!(doc["meta"]["standinWarnings"], json!([]));
 }
+
+const VALIDATED: &str = r#"
+openapi: 3.0.3
+info: {title: Stock, version: "1"}
+paths:
+  /items/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer, minimum: 1}}
+    put:
+      operationId: putItem
+      parameters:
+        - {name: dryRun, in: query, schema: {type: boolean}}
+        - {name: X-Request-Id, in: header, required: true, schema: {type: string, format: uuid}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Item'}
+      responses:
+        "200": {description: ok, content: {application/json: {example: {saved: true}}}}
+components:
+  schemas:
+    Item:
+      type: object
+      required: [name, qty]
+      properties:
+        name: {type: string, minLength: 1}
+        qty: {type: integer, minimum: 0, nullable: true}
+"#;
+
+#[test]
+fn a_service_that_validates_requests_answers_400_with_each_violation() {
+    let s = Standin::start(&[]);
+    let resp = http(
+        s.admin,
+        "POST",
+        "/api/v1/teams/shop/services/stock/import",
+        &[],
+        VALIDATED.as_bytes(),
+    );
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    let good_headers = [
+        ("Content-Type", "application/json"),
+        ("X-Request-Id", "1d7ea3b5-1e0c-4f5e-9a52-3d1f0c6f7a10"),
+    ];
+    // Validation is off by default: a bad request is answered.
+    assert_eq!(
+        http(s.mock, "PUT", "/shop/stock/items/0", &[], b"").status,
+        200
+    );
+    let (status, _) = json_call(
+        s.admin,
+        "PATCH",
+        "/api/v1/teams/shop/services/stock",
+        Some(json!({"validateRequests": true})),
+    );
+    assert_eq!(status, 200);
+    let ok = http(
+        s.mock,
+        "PUT",
+        "/shop/stock/items/7?dryRun=true",
+        &good_headers,
+        br#"{"name": "bolt", "qty": null}"#,
+    );
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    let bad = http(
+        s.mock,
+        "PUT",
+        "/shop/stock/items/0?dryRun=maybe",
+        &[("Content-Type", "application/json")],
+        br#"{"name": "", "qty": -1}"#,
+    );
+    assert_eq!(bad.status, 400);
+    let e: Value = serde_json::from_slice(&bad.body).unwrap();
+    assert_eq!(
+        (
+            e["error"].as_str(),
+            e["source"].as_str(),
+            e["route"].as_str()
+        ),
+        (Some("request_invalid"), Some("client"), Some("putItem"))
+    );
+    let found: std::collections::BTreeSet<(String, String, String)> = e["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["in"].as_str().unwrap().to_string(),
+                v["name"].as_str().unwrap_or("").to_string(),
+                v["pointer"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: std::collections::BTreeSet<(String, String, String)> = [
+        ("path", "id", ""),
+        ("query", "dryRun", ""),
+        ("header", "X-Request-Id", ""),
+        ("body", "", "/name"),
+        ("body", "", "/qty"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(found, want, "{e}");
+    let empty = http(
+        s.mock,
+        "PUT",
+        "/shop/stock/items/7",
+        &good_headers[1..],
+        b"",
+    );
+    let e: Value = serde_json::from_slice(&empty.body).unwrap();
+    assert_eq!(e["violations"][0]["message"], "a body is required", "{e}");
+    // The journal keeps the refusal with its code.
+    let (_, journal) = json_call(
+        s.admin,
+        "GET",
+        "/api/v1/journal?service=shop/stock&status=400",
+        None,
+    );
+    assert!(
+        journal
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["error"] == "request_invalid"),
+        "{journal}"
+    );
+    let (_, status) = json_call(s.admin, "GET", "/api/v1/status", None);
+    assert_eq!(status["serving"]["invalidRequests"], 2);
+}
