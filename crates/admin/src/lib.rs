@@ -54,6 +54,8 @@ pub type StatusSource = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
 pub struct AdminState {
     pub app: App,
     pub serving: StatusSource,
+    /// The last pull of each synced service (`GET /api/v1/status`'s `sync`).
+    pub sync: StatusSource,
 }
 
 impl axum::extract::FromRef<AdminState> for App {
@@ -67,6 +69,7 @@ pub fn router(app: App) -> Router {
     router_with(AdminState {
         app,
         serving: Arc::new(|| serde_json::json!({})),
+        sync: Arc::new(|| serde_json::json!({})),
     })
 }
 
@@ -92,7 +95,25 @@ pub async fn serve(
     serving: StatusSource,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router_with(AdminState { app, serving }))
+    serve_with(
+        listener,
+        AdminState {
+            app,
+            serving,
+            sync: Arc::new(|| serde_json::json!({})),
+        },
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] with every part of the state given.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AdminState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router_with(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

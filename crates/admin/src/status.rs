@@ -63,6 +63,11 @@ pub(crate) struct Status {
     serving: serde_json::Value,
     #[schema(value_type = Object)]
     journal: standin_journal::JournalStats,
+    /// Services synced from a URL, by `team/service`: when the document was last pulled
+    /// and what it did (`applied`, `unchanged`, `waiting` with its conflicts, `failed`
+    /// with why).
+    #[schema(value_type = Object)]
+    sync: serde_json::Value,
 }
 
 /// What needs an operator's attention: quarantined definitions, routes over budget, and
@@ -106,5 +111,6 @@ pub(crate) async fn status(State(s): State<AdminState>) -> Json<Status> {
         over_budget_routes,
         serving: (s.serving)(),
         journal: s.app.journal().stats(),
+        sync: (s.sync)(),
     })
 }

@@ -88,6 +88,7 @@ pub async fn ensure(app: &App) -> Result<bool, AppError> {
                 not_found: Default::default(),
                 redact_headers: None,
                 validate_requests: false,
+                sync: None,
                 tags: vec!["demo".into()],
             },
         )?;

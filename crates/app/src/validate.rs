@@ -87,6 +87,34 @@ pub(crate) fn service(s: &mut Service) -> Result<(), AppError> {
     if s.name.is_empty() {
         s.name = s.slug.clone();
     }
+    if let Some(sync) = &s.sync {
+        if !(sync.url.starts_with("http://") || sync.url.starts_with("https://"))
+            || sync.url.len() > 2048
+        {
+            return Err(AppError::invalid(
+                "/sync/url",
+                format!("\"{}\" is not an http(s) URL", sync.url),
+            ));
+        }
+        if sync.interval_seconds == 0 {
+            return Err(AppError::invalid(
+                "/sync/intervalSeconds",
+                "the interval is at least 1 second",
+            ));
+        }
+        if let Some(f) = &sync.format {
+            standin_import::Format::parse(f).map_err(|m| AppError::invalid("/sync/format", m))?;
+        }
+        if let Some(b) = &sync.base_path
+            && b != "keep"
+            && b != "drop"
+        {
+            return Err(AppError::invalid(
+                "/sync/basePath",
+                format!("\"{b}\" is not a base path mode: keep or drop"),
+            ));
+        }
+    }
     if let Some(p) = &s.base_path {
         let bad = |why: &str| AppError::invalid("/basePath", format!("\"{p}\" {why}"));
         if !p.starts_with('/') {

@@ -291,6 +291,7 @@ pub async fn ensure_default_service(app: &App) -> Result<(), AppError> {
                 // credentials headers.
                 redact_headers: Some(Vec::new()),
                 validate_requests: false,
+                sync: None,
                 tags: vec!["mockserver".into()],
             },
         )

@@ -41,5 +41,7 @@ pub use matchers::{BodyMatcher, JsonPathMatcher, PathMatcher, StringMatcher};
 pub use names::{SlugError, validate_slug};
 pub use record::{Meta, RouteRecord, ServiceRecord, TeamRecord};
 pub use route::{Origin, Protocol, Route};
-pub use service::{DEFAULT_REDACTED_HEADERS, MatchOrder, NotFound, Service, normalize_base_path};
+pub use service::{
+    DEFAULT_REDACTED_HEADERS, MatchOrder, NotFound, Service, SyncSource, normalize_base_path,
+};
 pub use team::Team;

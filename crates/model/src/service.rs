@@ -43,12 +43,38 @@ pub struct Service {
     /// their names). Absent: [`DEFAULT_REDACTED_HEADERS`]; an empty list keeps every value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redact_headers: Option<Vec<String>>,
+    /// Keep the service's routes in sync with a document at a URL: standin pulls it on
+    /// the interval and applies its plan when the plan has no conflicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncSource>,
     /// Check each request against its route's `contract` (filled by an OpenAPI import) and
     /// answer a request that breaks it with a 400 listing each violation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub validate_requests: bool,
     #[serde(default)]
     pub tags: Vec<String>,
+}
+
+/// Where a service's routes come from, and how often to look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyncSource {
+    /// An http(s) URL of the document (OpenAPI, Swagger, WireMock mappings, a Postman
+    /// collection, a HAR, a standin export).
+    pub url: String,
+    /// Seconds between pulls; at least 1.
+    #[serde(default = "hourly")]
+    pub interval_seconds: u64,
+    /// `auto` (the default) or a format name, as for an import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `keep` or `drop` (the default): as for an import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_path: Option<String>,
+}
+
+fn hourly() -> u64 {
+    3600
 }
 
 /// Headers the journal redacts unless a service says otherwise: credentials.

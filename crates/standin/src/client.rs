@@ -72,9 +72,9 @@ pub struct ExportArgs {
     pub admin: String,
 }
 
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-fn client() -> anyhow::Result<HttpClient> {
+pub(crate) fn client() -> anyhow::Result<HttpClient> {
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_webpki_roots()
         .https_or_http()
@@ -90,7 +90,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting a runtime")
 }
 
-async fn send(
+pub(crate) async fn send(
     client: &HttpClient,
     method: http::Method,
     url: &str,

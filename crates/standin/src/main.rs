@@ -11,6 +11,7 @@
 
 mod client;
 mod config;
+mod sync;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -249,9 +250,22 @@ async fn control_plane(
         control,
     }));
     let serving: standin_admin::StatusSource = Arc::new(move || stats.snapshot());
-    standin_admin::serve(listener, app, serving, async move {
-        let _ = stop.wait_for(|s| *s).await;
-    })
+    let states = sync::SyncStates::default();
+    let sync_view = states.clone();
+    let sync_status: standin_admin::StatusSource =
+        Arc::new(move || serde_json::to_value(&*sync_view.lock()).unwrap_or_default());
+    tokio::spawn(sync::run(app.clone(), states, stop.clone()));
+    standin_admin::serve_with(
+        listener,
+        standin_admin::AdminState {
+            app,
+            serving,
+            sync: sync_status,
+        },
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        },
+    )
     .await
     .context("admin API")?;
     Ok(())

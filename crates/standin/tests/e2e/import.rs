@@ -386,3 +386,121 @@ fn a_service_that_validates_requests_answers_400_with_each_violation() {
     let (_, status) = json_call(s.admin, "GET", "/api/v1/status", None);
     assert_eq!(status["serving"]["invalidRequests"], 2);
 }
+
+/// A tiny HTTP server on loopback that answers every request with the current
+/// (status, body).
+fn document_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<parking_lot::Mutex<(u16, String)>>,
+) {
+    use std::io::{Read, Write};
+    let doc = std::sync::Arc::new(parking_lot::Mutex::new((200, String::new())));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = doc.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let (status, body) = served.lock().clone();
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, doc)
+}
+
+fn spec(version: &str, summary: &str) -> String {
+    format!(
+        r#"{{"openapi": "3.0.3", "info": {{"title": "Synced", "version": "{version}"}}, "paths": {{
+            "/a": {{"get": {{"operationId": "getA", "summary": "{summary}", "responses": {{"200": {{"description": "ok", "content": {{"application/json": {{"example": {{"v": "{version}"}}}}}}}}}}}}}},
+            "/b": {{"get": {{"operationId": "getB", "responses": {{"200": {{"description": "ok", "content": {{"application/json": {{"example": {{"b": "{version}"}}}}}}}}}}}}}}}}}}"#
+    )
+}
+
+/// Polls `f` until it holds, for at most 15 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_service_synced_from_a_url_follows_new_versions_and_waits_on_conflicts() {
+    let s = Standin::start(&[]);
+    let (addr, doc) = document_server();
+    *doc.lock() = (200, spec("1", "A"));
+    let (status, _) = json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams",
+        Some(json!({"slug": "sync"})),
+    );
+    assert_eq!(status, 201);
+    let (status, body) = json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams/sync/services",
+        Some(
+            json!({"slug": "api", "sync": {"url": format!("http://{addr}/openapi.json"), "intervalSeconds": 1}}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let answer = |path: &str| -> Value {
+        let r = http(s.mock, "GET", path, &[], b"");
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+    };
+    eventually("version 1", || answer("/sync/api/a") == json!({"v": "1"}));
+
+    // A new version is applied on the next pull.
+    *doc.lock() = (200, spec("2", "A"));
+    eventually("version 2", || answer("/sync/api/a") == json!({"v": "2"}));
+    let (_, st) = json_call(s.admin, "GET", "/api/v1/status", None);
+    assert_eq!(st["sync"]["sync/api"]["outcome"], "applied", "{st}");
+
+    // A document that fails changes nothing, and the status says why.
+    *doc.lock() = (500, "broken".into());
+    eventually("the failure", || {
+        let (_, st) = json_call(s.admin, "GET", "/api/v1/status", None);
+        st["sync"]["sync/api"]["outcome"] == "failed"
+            && st["sync"]["sync/api"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("500")
+    });
+    assert_eq!(answer("/sync/api/a"), json!({"v": "2"}));
+
+    // Someone edits getA by hand; version 3 changes it too: the plan waits for a person,
+    // and nothing of it is applied (getB stays at version 2 as well).
+    let (status, _) = json_call(
+        s.admin,
+        "PATCH",
+        "/api/v1/teams/sync/services/api/routes/getA",
+        Some(json!({"http": {"response": {"status": 202}}})),
+    );
+    assert_eq!(status, 200);
+    *doc.lock() = (200, spec("3", "A, changed"));
+    eventually("the conflict", || {
+        let (_, st) = json_call(s.admin, "GET", "/api/v1/status", None);
+        st["sync"]["sync/api"]["outcome"] == "waiting"
+            && st["sync"]["sync/api"]["conflicts"][0]["id"] == "getA"
+    });
+    assert_eq!(answer("/sync/api/b"), json!({"b": "2"}));
+    assert_eq!(http(s.mock, "GET", "/sync/api/a", &[], b"").status, 202);
+}
