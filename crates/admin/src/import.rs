@@ -109,34 +109,7 @@ pub(crate) async fn import(
             ));
         }
     };
-    let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("an imported document may have at most {MAX_IMPORT_BYTES} bytes"),
-            )
-        })?;
-    let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!(
-                "the document is not UTF-8 (byte {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-    })?;
-    let sources = if q.bundle {
-        let b: Bundle = crate::parse_json(text.as_bytes())?;
-        Sources {
-            main: b.main,
-            files: b.files,
-        }
-    } else {
-        Sources::single("body", text)
-    };
+    let sources = read_sources(body, q.bundle).await?;
     let options = Options {
         base_path,
         seed: q.seed.unwrap_or(0),
@@ -177,6 +150,80 @@ pub(crate) async fn import(
         plan: outcome.plan,
         warnings,
     }))
+}
+
+/// The document in a request body (or, with `bundle`, the documents).
+async fn read_sources(body: Body, bundle: bool) -> ApiResult<Sources> {
+    let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("a document may have at most {MAX_IMPORT_BYTES} bytes"),
+            )
+        })?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!(
+                "the document is not UTF-8 (byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    Ok(if bundle {
+        let b: Bundle = crate::parse_json(text.as_bytes())?;
+        Sources {
+            main: b.main,
+            files: b.files,
+        }
+    } else {
+        Sources::single("body", text)
+    })
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DriftQuery {
+    /// `true`: the body is a bundle, as for an import.
+    #[serde(default)]
+    bundle: bool,
+}
+
+/// The drift report: which of the service's routes no longer keep the OpenAPI or Swagger
+/// document in the body. A route is checked against the operation an import recorded
+/// for it (else its method and path template): each answer's status must be documented,
+/// and a JSON body must be valid against its status's response schema. Changes nothing.
+#[utoipa::path(post, path = "/api/v1/teams/{team}/services/{service}/drift", tag = "import", params(ServicePath, DriftQuery),
+    request_body(content = String, description = "The current document (OpenAPI 3.x or Swagger 2.0, JSON or YAML)", content_type = "application/yaml"),
+    responses((status = 200, description = "checked, unknown (routes that are no operation of the document) and drifted (each with its problems)", body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn drift(
+    State(app): State<App>,
+    Path((team, service)): Path<(String, String)>,
+    QueryParams(q): QueryParams<DriftQuery>,
+    body: Body,
+) -> ApiResult<Json<standin_import::Drift>> {
+    find_service(&app, &team, &service)?;
+    let sources = read_sources(body, q.bundle).await?;
+    let routes: Vec<_> = app
+        .catalog()
+        .routes_of(&ServiceKey::new(&team, &service))
+        .map(|m| m.values().map(|r| r.route.clone()).collect())
+        .unwrap_or_default();
+    let report = tokio::task::spawn_blocking(move || standin_import::drift(&sources, &routes))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                e.to_string(),
+            )
+        })?
+        .map_err(import_error)?;
+    Ok(Json(report))
 }
 
 fn query_error(pointer: &str, message: impl Into<String>) -> ApiError {

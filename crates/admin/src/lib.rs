@@ -184,6 +184,7 @@ fn api() -> OpenApiRouter<AdminState> {
         .routes(routes!(journal::verify))
         .routes(routes!(import::import))
         .routes(routes!(import::export))
+        .routes(routes!(import::drift))
         .routes(routes!(journal::stats))
 }
 

@@ -21,6 +21,7 @@ mod refs;
 mod text;
 pub mod wiremock;
 
+pub use openapi::drift::{Drift, DriftedRoute, Problem, drift};
 pub use plan::{Plan, PlanEntry, RouteDiff, plan};
 pub use refs::missing_files;
 pub use text::parse_document;

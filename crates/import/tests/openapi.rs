@@ -459,3 +459,44 @@ fn a_route_written_by_hand_with_an_imported_id_is_a_conflict() {
     assert_eq!(p.conflicts[0].id, "listPets");
     assert!(!p.puts().iter().any(|r| r.id == "listPets"));
 }
+
+/// The drift report: routes imported from version 1, one edited by hand, checked against
+/// version 1 and then against a version 2 that requires a new field.
+#[test]
+fn the_drift_report_lists_answers_that_break_the_document() {
+    let mut routes = read(PETS_V1).routes;
+    // Hand edits: an undocumented status, and a body that breaks the Pet schema.
+    routes[2].http.as_mut().unwrap().response.status = 418;
+    routes[0].http.as_mut().unwrap().response.body =
+        Some(ResponseBody::Json(json!([{"id": "one"}])));
+    let mine: Route = serde_json::from_value(
+        json!({"id": "mine", "http": {"request": {"method": "GET", "path": "/nowhere"}}}),
+    )
+    .unwrap();
+    routes.push(mine);
+    let report = standin_import::drift(&Sources::single("o.yaml", PETS_V1), &routes).unwrap();
+    assert_eq!(report.checked, 4);
+    assert_eq!(report.unknown, ["mine"]);
+    let ids: Vec<&str> = report.drifted.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["listPets", "showPet"]);
+    let list = &report.drifted[0].problems;
+    let pointers: Vec<&str> = list.iter().map(|p| p.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/0", "/0/id"], "{list:?}");
+    assert!(
+        report.drifted[1].problems[0]
+            .message
+            .contains("418 is not documented")
+    );
+
+    // Version 2 requires `born`: the untouched imported bodies drift too.
+    let v2 = PETS_V1.replace("required: [id, name]", "required: [id, name, born]");
+    let fresh = read(PETS_V1).routes;
+    let report = standin_import::drift(&Sources::single("o.yaml", v2), &fresh).unwrap();
+    let ids: Vec<&str> = report.drifted.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["listPets", "showPet"]);
+    assert!(
+        report.drifted[1].problems[0].message.contains("born"),
+        "{:?}",
+        report.drifted[1]
+    );
+}

@@ -25,6 +25,7 @@ const EXPECTED_PATHS: &[(&str, &[&str])] = &[
     ),
     ("/api/v1/teams/{team}/services/{service}/import", &["post"]),
     ("/api/v1/teams/{team}/services/{service}/export", &["get"]),
+    ("/api/v1/teams/{team}/services/{service}/drift", &["post"]),
     ("/api/v1/search", &["get"]),
     ("/api/v1/history", &["get"]),
     ("/api/v1/journal", &["delete", "get"]),

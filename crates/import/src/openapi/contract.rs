@@ -12,14 +12,23 @@ use std::collections::HashMap;
 /// Keys whose values are data, not schemas: not rewritten.
 const DATA_KEYS: &[&str] = &["example", "examples", "default", "enum", "const"];
 
-struct Bundler<'a, 'r> {
+pub(crate) struct Bundler<'a, 'r> {
     reader: &'a Reader<'r>,
     defs: Map<String, Value>,
     names: HashMap<Loc, String>,
 }
 
-impl Bundler<'_, '_> {
-    fn schema(&mut self, v: &Value, file: &str) -> Value {
+impl<'a, 'r> Bundler<'a, 'r> {
+    pub(crate) fn new(reader: &'a Reader<'r>) -> Self {
+        Bundler {
+            reader,
+            defs: Map::new(),
+            names: HashMap::new(),
+        }
+    }
+
+    /// `v` (a schema in `file`) as a self-contained JSON Schema 2020-12.
+    pub(crate) fn schema(&mut self, v: &Value, file: &str) -> Value {
         let root = self.rewrite(v, file, 0);
         if self.defs.is_empty() {
             return root;

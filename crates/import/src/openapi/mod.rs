@@ -12,6 +12,7 @@
 //! [`Warning`]s with their pointers.
 
 mod contract;
+pub(crate) mod drift;
 pub(crate) mod paths;
 mod responses;
 
@@ -141,7 +142,7 @@ fn finish(doc: &Value, routes: Vec<Route>, reader: Reader<'_>) -> Imported {
     }
 }
 
-fn dialect(file: &str, doc: &Value) -> Result<Dialect, ImportError> {
+pub(crate) fn dialect(file: &str, doc: &Value) -> Result<Dialect, ImportError> {
     if let Some(v) = doc.get("openapi") {
         let v = v
             .as_str()

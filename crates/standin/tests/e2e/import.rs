@@ -504,3 +504,42 @@ fn a_service_synced_from_a_url_follows_new_versions_and_waits_on_conflicts() {
     assert_eq!(answer("/sync/api/b"), json!({"b": "2"}));
     assert_eq!(http(s.mock, "GET", "/sync/api/a", &[], b"").status, 202);
 }
+
+#[test]
+fn the_drift_report_names_routes_that_no_longer_keep_the_document() {
+    let s = Standin::start(&[]);
+    let resp = http(
+        s.admin,
+        "POST",
+        "/api/v1/teams/shop/services/stock/import",
+        &[],
+        VALIDATED.as_bytes(),
+    );
+    assert_eq!(resp.status, 200);
+    let (status, _) = json_call(
+        s.admin,
+        "PATCH",
+        "/api/v1/teams/shop/services/stock/routes/putItem",
+        Some(json!({"http": {"response": {"body": {"json": {"saved": "yes"}}}}})),
+    );
+    assert_eq!(status, 200);
+    let stricter = VALIDATED.replace(
+        r#""200": {description: ok, content: {application/json: {example: {saved: true}}}}"#,
+        r#""200": {description: ok, content: {application/json: {schema: {type: object, properties: {saved: {type: boolean}}}, example: {saved: true}}}}"#,
+    );
+    let resp = http(
+        s.admin,
+        "POST",
+        "/api/v1/teams/shop/services/stock/drift",
+        &[],
+        stricter.as_bytes(),
+    );
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    let report: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(report["checked"], 1);
+    assert_eq!(report["drifted"][0]["id"], "putItem");
+    assert_eq!(
+        report["drifted"][0]["problems"][0]["pointer"], "/saved",
+        "{report}"
+    );
+}
