@@ -115,18 +115,7 @@ pub(crate) async fn import(
         seed: q.seed.unwrap_or(0),
         credentials: q.credentials,
     };
-    // Reading a large document takes a while: off the admin runtime's threads.
-    let imported =
-        tokio::task::spawn_blocking(move || standin_import::import(&sources, format, &options))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    e.to_string(),
-                )
-            })?
-            .map_err(import_error)?;
+    let imported = reading(move || standin_import::import(&sources, format, &options)).await?;
     let key = ServiceKey::new(&team, &service);
     let format = imported.format;
     let warnings = imported.warnings.clone();
@@ -213,7 +202,15 @@ pub(crate) async fn drift(
         .routes_of(&ServiceKey::new(&team, &service))
         .map(|m| m.values().map(|r| r.route.clone()).collect())
         .unwrap_or_default();
-    let report = tokio::task::spawn_blocking(move || standin_import::drift(&sources, &routes))
+    let report = reading(move || standin_import::drift(&sources, &routes)).await?;
+    Ok(Json(report))
+}
+
+/// Runs a reader off the admin runtime's threads (a large document takes a while).
+async fn reading<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ImportError> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| {
             ApiError::new(
@@ -222,8 +219,7 @@ pub(crate) async fn drift(
                 e.to_string(),
             )
         })?
-        .map_err(import_error)?;
-    Ok(Json(report))
+        .map_err(import_error)
 }
 
 fn query_error(pointer: &str, message: impl Into<String>) -> ApiError {
