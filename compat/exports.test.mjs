@@ -142,3 +142,56 @@ test("the Postman export is read by Postman's collection SDK with every request 
   const missing = order.responses.find((r) => r.code === 404);
   assert.deepEqual(JSON.parse(missing.body), { error: 'no such order' });
 });
+
+// PUT /mockserver/openapi on both servers: the same operations answer the same way, an
+// invalid request (a path parameter or a body that breaks its schema) matches nothing on
+// either, and operationsAndResponses picks the operations and their status. Bodies
+// generated from schemas differ by design (each server has its own generator): for
+// those only the status is compared.
+const OPENAPI_SPEC = {
+  openapi: '3.0.3',
+  info: { title: 'Shop', version: '1' },
+  paths: {
+    '/orders/{id}': {
+      get: {
+        operationId: 'getOrder',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+        responses: {
+          200: { description: 'ok', content: { 'application/json': { example: { id: 7, state: 'paid' } } } },
+          404: { description: 'missing', content: { 'application/json': { example: { error: 'no such order' } } } },
+        },
+      },
+    },
+    '/orders': {
+      post: {
+        operationId: 'createOrder',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['qty'], properties: { qty: { type: 'integer' } } } } } },
+        responses: { 201: { description: 'created', content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'integer' } } } } } } },
+      },
+    },
+  },
+};
+
+const OPENAPI_REQUESTS = [
+  { method: 'GET', path: '/orders/7', exact: true },
+  { method: 'GET', path: '/orders/abc', exact: true },
+  { method: 'POST', path: '/orders', headers: { 'Content-Type': 'application/json' }, body: '{"qty": 2}', exact: false },
+  { method: 'POST', path: '/orders', headers: { 'Content-Type': 'application/json' }, body: '{"qty": "x"}', exact: true },
+];
+
+for (const [label, extra] of [['every operation', {}], ['operationsAndResponses', { operationsAndResponses: { getOrder: '404' } }]]) {
+  test(`PUT /mockserver/openapi (${label}) answers as MockServer does`, async () => {
+    const body = JSON.stringify({ specUrlOrPayload: OPENAPI_SPEC, ...extra });
+    for (const server of [standin, mockserver]) {
+      await server.reset();
+      const put = await httpCall({ port: server.port, method: 'PUT', path: '/mockserver/openapi', body });
+      assert.equal(put.status, 201, `${server.name}: ${put.body}`);
+    }
+    for (const req of OPENAPI_REQUESTS) {
+      const [a, b] = await Promise.all([send(standin, '', req), send(mockserver, '', req)]);
+      const what = `${req.method} ${req.path} ${req.body || ''}`;
+      assert.equal(a.status, b.status, `${what}: status`);
+      if (req.exact && b.status !== 404) assert.deepEqual(json(a), json(b), `${what}: body`);
+    }
+  });
+}

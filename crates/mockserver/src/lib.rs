@@ -20,6 +20,7 @@ pub mod convert;
 pub mod export;
 mod init;
 mod jackson;
+mod openapi;
 mod render;
 mod requests;
 
@@ -56,9 +57,9 @@ pub(crate) enum Endpoint {
     Verify,
     VerifySequence,
     Status,
+    OpenApi,
     /// Not supported yet: answered 501, naming the endpoint.
     Bind,
-    OpenApi,
     Stop,
 }
 
@@ -149,7 +150,8 @@ pub async fn dispatch(app: &App, req: ControlRequest) -> Response<MockBody> {
         Endpoint::Retrieve => retrieve(app, &req).await,
         Endpoint::Verify => verify(app, &req).await,
         Endpoint::VerifySequence => verify_sequence(app, &req).await,
-        Endpoint::Bind | Endpoint::OpenApi | Endpoint::Stop => Err(text(
+        Endpoint::OpenApi => openapi::openapi(app, &req).await,
+        Endpoint::Bind | Endpoint::Stop => Err(text(
             StatusCode::NOT_IMPLEMENTED,
             &format!(
                 "PUT /mockserver/{} is not supported by standin yet; see docs/mockserver.md for what is",

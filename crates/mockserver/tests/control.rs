@@ -538,9 +538,33 @@ async fn request_responses_include_the_response() {
 #[tokio::test]
 async fn unsupported_endpoints_say_so_by_name() {
     let env = env().await;
-    for endpoint in ["bind", "openapi", "stop"] {
+    for endpoint in ["bind", "stop"] {
         let (s, text) = env.put(&format!("/mockserver/{endpoint}"), "{}").await;
         assert_eq!(s, StatusCode::NOT_IMPLEMENTED, "{endpoint}");
         assert!(text.contains(&format!("/mockserver/{endpoint}")), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_expectations_refuse_what_they_cannot_read() {
+    let env = env().await;
+    for (body, says) in [
+        ("{}", "specUrlOrPayload"),
+        (
+            r#"{"specUrlOrPayload": "https://example.com/openapi.json"}"#,
+            "is a URL or a file",
+        ),
+        (
+            r#"{"specUrlOrPayload": {"openapi": "3.0.0", "paths": []}}"#,
+            "/paths",
+        ),
+        (
+            r#"{"specUrlOrPayload": {"openapi": "3.0.0", "paths": {}}, "operationsAndResponses": {"x": "ok"}}"#,
+            "needs a status code",
+        ),
+    ] {
+        let (s, text) = env.put("/mockserver/openapi", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert!(text.contains(says), "{body}: {text}");
     }
 }
