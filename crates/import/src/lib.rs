@@ -24,7 +24,7 @@ pub mod wiremock;
 pub use openapi::drift::{Drift, DriftedRoute, Problem, drift};
 pub use plan::{Plan, PlanEntry, RouteDiff, plan};
 pub use refs::missing_files;
-pub use text::parse_document;
+pub use text::{line_of, parse_document};
 
 use serde::Serialize;
 use standin_model::Route;
@@ -170,8 +170,24 @@ impl ImportError {
     }
 }
 
-/// Reads `sources` in `format` (detected when `None`).
+/// Reads `sources` in `format` (detected when `None`). An error in a YAML file carries
+/// the line of the value its pointer names, when it can be found.
 pub fn import(
+    sources: &Sources,
+    format: Option<Format>,
+    options: &Options,
+) -> Result<Imported, ImportError> {
+    read(sources, format, options).map_err(|mut e| {
+        if e.line.is_none()
+            && let Some(text) = sources.files.get(&e.file)
+        {
+            e.line = line_of(text, &e.pointer);
+        }
+        e
+    })
+}
+
+fn read(
     sources: &Sources,
     format: Option<Format>,
     options: &Options,

@@ -95,3 +95,153 @@ fn to_json(v: yaml_serde::Value, depth: usize) -> Result<Value, String> {
         Y::Tagged(t) => to_json(t.value, depth + 1)?,
     })
 }
+
+/// The line (1-based) of the value a JSON pointer names in block-style YAML, found by
+/// following keys and `- ` items by their indentation. `None` for JSON text, or when
+/// the path goes through flow style (`{...}`, `[...]`) or cannot be followed; the
+/// pointer still says where.
+///
+/// ```
+/// let yaml = "openapi: 3.0.0\npaths:\n  /pets:\n    get:\n      responses: []\n";
+/// assert_eq!(standin_import::line_of(yaml, "/paths/~1pets/get/responses"), Some(5));
+/// assert_eq!(standin_import::line_of(yaml, "/paths/~1nope"), None);
+/// ```
+pub fn line_of(text: &str, pointer: &str) -> Option<usize> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') || pointer.is_empty() {
+        return None;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    // (the line where the current value starts, the indentation its children must exceed)
+    let mut at: usize = 0;
+    let mut parent_indent: isize = -1;
+    let mut found_line = None;
+    for token in &tokens {
+        let (line, indent) = find_child(&lines, at, parent_indent, token)?;
+        found_line = Some(line + 1);
+        at = line;
+        parent_indent = indent as isize;
+    }
+    found_line
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+fn significant(line: &str) -> bool {
+    let t = line.trim();
+    !t.is_empty() && !t.starts_with('#') && t != "---"
+}
+
+/// The line of the child `token` of the value at line `from` whose indentation is
+/// `parent`, and the indentation the child's own children must exceed.
+fn find_child(lines: &[&str], from: usize, parent: isize, token: &str) -> Option<(usize, usize)> {
+    let start = if parent < 0 { 0 } else { from };
+    // A block sequence may sit at its key's own indentation (`tags:` then `- a`).
+    let parent_is_key = parent >= 0 && lines[start].trim_end().ends_with(':');
+    let mut child_indent: Option<usize> = None;
+    let mut item = 0usize;
+    for (i, line) in lines.iter().enumerate().skip(start) {
+        if !significant(line) {
+            continue;
+        }
+        let mut ind = indent_of(line);
+        let mut body = line.trim_start();
+        if parent >= 0 && i == start {
+            // On the parent's own line only what follows `key:` or `- ` can be the child.
+            match after_key_or_dash(body) {
+                Some((offset, rest)) if !rest.trim().is_empty() => {
+                    ind += offset;
+                    body = rest;
+                }
+                _ => continue,
+            }
+        } else if parent >= 0 && (ind as isize) <= parent {
+            let sequence_at_key = parent_is_key && ind as isize == parent && body.starts_with('-');
+            if !sequence_at_key {
+                return None;
+            }
+        }
+        let ci = *child_indent.get_or_insert(ind);
+        if ind != ci {
+            continue;
+        }
+        if body == "-" || body.starts_with("- ") {
+            if token.parse::<usize>().ok() == Some(item) {
+                return Some((i, ind + 1));
+            }
+            item += 1;
+            continue;
+        }
+        if key_of(body).is_some_and(|k| k == token) {
+            return Some((i, ind));
+        }
+    }
+    None
+}
+
+/// The offset and the rest of a line after its leading `key:` or `- `.
+fn after_key_or_dash(body: &str) -> Option<(usize, &str)> {
+    if let Some(rest) = body.strip_prefix("- ") {
+        return Some((2, rest));
+    }
+    key_of(body)?;
+    let at = body.find(':')?;
+    let rest = &body[at + 1..];
+    let skip = rest.len() - rest.trim_start().len();
+    Some((at + 1 + skip, rest.trim_start()))
+}
+
+/// The key of a `key: value` or `key:` line, unquoted.
+fn key_of(body: &str) -> Option<String> {
+    if let Some(q) = body.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let end = body[1..].find(q)? + 1;
+        let after = body[end + 1..].trim_start();
+        return after.starts_with(':').then(|| body[1..end].to_string());
+    }
+    let at = body
+        .find(": ")
+        .or_else(|| body.strip_suffix(':').map(|s| s.len()))?;
+    let key = &body[..at];
+    (!key.starts_with('{') && !key.starts_with('[')).then(|| key.trim_end().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_of;
+
+    const DOC: &str = "# a comment\nopenapi: 3.0.0\npaths:\n  /pets:\n    get:\n      tags:\n      - a\n      - b\n      parameters:\n        - name: id\n          in: path\n        - name: q\n          in: query\n  \"/quoted\":\n    post: {}\ncomponents:\n  schemas: {Pet: {type: object}}\n";
+
+    #[test]
+    fn pointers_lead_to_their_lines() {
+        let cases = [
+            ("/openapi", Some(2)),
+            ("/paths", Some(3)),
+            ("/paths/~1pets/get", Some(5)),
+            ("/paths/~1pets/get/tags/1", Some(8)),
+            ("/paths/~1pets/get/parameters/1", Some(12)),
+            ("/paths/~1pets/get/parameters/1/in", Some(13)),
+            ("/paths/~1pets/get/parameters/0/name", Some(10)),
+            ("/paths/~1quoted/post", Some(15)),
+            ("/components/schemas", Some(17)),
+            // Inside flow style, and paths that do not exist: no line.
+            ("/components/schemas/Pet", None),
+            ("/paths/~1cats", None),
+            ("/paths/~1pets/get/tags/2", None),
+        ];
+        for (pointer, line) in cases {
+            assert_eq!(line_of(DOC, pointer), line, "{pointer}");
+        }
+    }
+
+    #[test]
+    fn json_text_has_no_lines_to_find() {
+        assert_eq!(line_of("{\"a\": {\"b\": 1}}", "/a/b"), None);
+    }
+}

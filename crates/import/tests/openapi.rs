@@ -349,6 +349,21 @@ fn broken_documents_import_nothing_and_say_where() {
     )
     .unwrap_err();
     assert_eq!(shape.pointer, "/paths");
+    // In YAML, an error found after parsing also says the line.
+    let yaml_shape = import(
+        &Sources::single(
+            "o.yaml",
+            "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get: 5\n",
+        ),
+        None,
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (yaml_shape.pointer.as_str(), yaml_shape.line),
+        ("/paths/~1a/get", Some(5)),
+        "{yaml_shape}"
+    );
     let version = import(
         &Sources::single("o.json", r#"{"openapi": "4.0.0", "paths": {}}"#),
         None,

@@ -53,6 +53,10 @@ pub struct ImportArgs {
     /// A Postman environment file whose variables resolve {{variables}} in the collection.
     #[arg(long)]
     pub environment: Option<std::path::PathBuf>,
+    /// Work on this data directory directly instead of a running server (which must not
+    /// be running on it: the store's lock says so).
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -232,43 +236,11 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
     let rt = runtime()?;
     rt.block_on(async {
         let client = client()?;
-        let sources = if args.source.starts_with("http://") || args.source.starts_with("https://") {
-            let (status, body) = send(&client, http::Method::GET, &args.source, Bytes::new(), "text/plain").await?;
-            if !status.is_success() {
-                bail!("{} answered {status}", args.source);
-            }
-            Sources::single("document", String::from_utf8(body.to_vec()).context("the document is not UTF-8")?)
-        } else {
-            read_sources(Path::new(&args.source))?
+        let sources = read_source(&client, &args).await?;
+        let report = match &args.data_dir {
+            Some(dir) => import_into_store(dir, &team, &service, sources, &args).await?,
+            None => import_through_server(&client, &team, &service, sources, &args).await?,
         };
-        let mut sources = sources;
-        if let Some(env) = &args.environment {
-            let text = std::fs::read_to_string(env).with_context(|| format!("reading {}", env.display()))?;
-            sources.files.insert("environment.postman_environment.json".into(), text);
-        }
-        let bundle = sources.files.len() > 1;
-        let body = if bundle {
-            serde_json::to_vec(&serde_json::json!({"main": sources.main, "files": sources.files}))?
-        } else {
-            sources.files[&sources.main].clone().into_bytes()
-        };
-        let size = body.len();
-        let url = format!(
-            "{}/api/v1/teams/{team}/services/{service}/import?format={}&dryRun={}&basePath={}&seed={}&bundle={bundle}&credentials={}",
-            args.admin.trim_end_matches('/'),
-            args.format,
-            args.dry_run,
-            args.base_path,
-            args.seed,
-            args.credentials
-        );
-        eprintln!("standin: sending {size} bytes ({} file{}) to {}", sources.files.len(), if bundle { "s" } else { "" }, args.admin);
-        let (status, body) = send(&client, http::Method::POST, &url, Bytes::from(body), "application/yaml").await?;
-        let report: Value = serde_json::from_slice(&body)
-            .with_context(|| format!("{url} answered {status} with something that is not JSON"))?;
-        if !status.is_success() {
-            bail!("{}", describe_error(&report));
-        }
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {
@@ -276,6 +248,176 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// The document (and the files it names), from a URL or the file system, with the
+/// Postman environment when one is given.
+async fn read_source(client: &HttpClient, args: &ImportArgs) -> anyhow::Result<Sources> {
+    let mut sources = if args.source.starts_with("http://") || args.source.starts_with("https://") {
+        let (status, body) = send(
+            client,
+            http::Method::GET,
+            &args.source,
+            Bytes::new(),
+            "text/plain",
+        )
+        .await?;
+        if !status.is_success() {
+            bail!("{} answered {status}", args.source);
+        }
+        Sources::single(
+            "document",
+            String::from_utf8(body.to_vec()).context("the document is not UTF-8")?,
+        )
+    } else {
+        read_sources(Path::new(&args.source))?
+    };
+    if let Some(env) = &args.environment {
+        let text =
+            std::fs::read_to_string(env).with_context(|| format!("reading {}", env.display()))?;
+        sources
+            .files
+            .insert("environment.postman_environment.json".into(), text);
+    }
+    Ok(sources)
+}
+
+async fn import_through_server(
+    client: &HttpClient,
+    team: &str,
+    service: &str,
+    sources: Sources,
+    args: &ImportArgs,
+) -> anyhow::Result<Value> {
+    let bundle = sources.files.len() > 1;
+    let body = if bundle {
+        serde_json::to_vec(&serde_json::json!({"main": sources.main, "files": sources.files}))?
+    } else {
+        sources.files[&sources.main].clone().into_bytes()
+    };
+    let url = format!(
+        "{}/api/v1/teams/{team}/services/{service}/import?format={}&dryRun={}&basePath={}&seed={}&bundle={bundle}&credentials={}",
+        args.admin.trim_end_matches('/'),
+        args.format,
+        args.dry_run,
+        args.base_path,
+        args.seed,
+        args.credentials
+    );
+    let files = sources.files.len();
+    let progress = Progress::start(format!(
+        "sending {} bytes ({files} file{}) to {}",
+        body.len(),
+        if files == 1 { "" } else { "s" },
+        args.admin
+    ));
+    let sent = send(
+        client,
+        http::Method::POST,
+        &url,
+        Bytes::from(body),
+        "application/yaml",
+    )
+    .await;
+    progress.done();
+    let (status, body) = sent?;
+    let report: Value = serde_json::from_slice(&body)
+        .with_context(|| format!("{url} answered {status} with something that is not JSON"))?;
+    if !status.is_success() {
+        bail!("{}", describe_error(&report));
+    }
+    Ok(report)
+}
+
+/// `--data-dir`: opens the store itself (refused while a server holds it), imports, and
+/// commits, as the server would.
+async fn import_into_store(
+    dir: &Path,
+    team: &str,
+    service: &str,
+    sources: Sources,
+    args: &ImportArgs,
+) -> anyhow::Result<Value> {
+    let store = standin_store::SqliteStore::open(dir)
+        .await
+        .with_context(|| format!("opening the store in {}", dir.display()))?;
+    let journal = standin_journal::Journal::start(standin_journal::JournalConfig::default());
+    let app = standin_app::App::open(std::sync::Arc::new(store), journal)
+        .await
+        .context("loading definitions")?;
+    let format = standin_import::Format::parse(&args.format).map_err(|m| anyhow::anyhow!(m))?;
+    let options = standin_import::Options {
+        base_path: match args.base_path.as_str() {
+            "keep" => standin_import::BasePath::Keep,
+            "drop" => standin_import::BasePath::Drop,
+            other => bail!("--base-path must be keep or drop, not \"{other}\""),
+        },
+        seed: args.seed,
+        credentials: args.credentials,
+    };
+    let progress = Progress::start(format!("importing into {}", dir.display()));
+    let imported =
+        tokio::task::spawn_blocking(move || standin_import::import(&sources, format, &options))
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let warnings = imported.warnings.clone();
+    let key = standin_app::ServiceKey::new(team, service);
+    let outcome = app.import(&actor(), &key, imported, args.dry_run).await?;
+    progress.done();
+    let p = &outcome.plan;
+    Ok(serde_json::json!({
+        "dryRun": args.dry_run,
+        "service": key.to_string(),
+        "createdTeam": outcome.created_team,
+        "createdService": outcome.created_service,
+        "summary": {
+            "create": p.create.len(), "update": p.update.len(), "delete": p.delete.len(),
+            "unchanged": p.unchanged.len(), "kept": p.kept.len(), "conflicts": p.conflicts.len(),
+            "warnings": warnings.len(),
+        },
+        "plan": p,
+        "warnings": warnings,
+    }))
+}
+
+/// A line on stderr that counts the seconds of a long step, when stderr is a terminal.
+struct Progress {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Progress {
+    fn start(what: String) -> Self {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            eprintln!("standin: {what}");
+            return Progress { stop: None };
+        }
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            loop {
+                eprint!(
+                    "\rstandin: {what} ... {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    _ = &mut rx => break,
+                }
+            }
+            eprintln!(
+                "\rstandin: {what} ... done in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        });
+        Progress { stop: Some(tx) }
+    }
+
+    fn done(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
 }
 
 fn describe_error(e: &Value) -> String {

@@ -40,6 +40,10 @@ pub enum StoreError {
         "the database {path} {problem}; restore it from a backup, or start with --init to begin with an empty store"
     )]
     Missing { path: String, problem: &'static str },
+    #[error(
+        "another standin process uses the data directory {path} (it holds {path}/.standin-lock); stop it, or talk to it through its management API"
+    )]
+    InUse { path: String },
 }
 
 /// One change to one document.

@@ -45,6 +45,11 @@ pub const DB_FILE: &str = "standin.db";
 /// error instead of a silent fresh start.
 pub const MARKER_FILE: &str = ".standin-store";
 
+/// Locked (an advisory lock, released when the process ends, even by `kill -9`) for as
+/// long as a store is open: a second process on the same directory would write behind
+/// the first one's back, and its memory would no longer agree with the disk.
+pub const LOCK_FILE: &str = ".standin-lock";
+
 /// How to open the store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -52,6 +57,9 @@ pub struct OpenOptions {
     pub init: bool,
     /// How long a write waits for a lock held by another process before it fails.
     pub busy_timeout: Duration,
+    /// Take the data directory's lock ([`LOCK_FILE`]). Only a reader that must look at a
+    /// store another instance holds (a test comparing memory with the disk) goes without.
+    pub lock: bool,
 }
 
 impl Default for OpenOptions {
@@ -59,6 +67,7 @@ impl Default for OpenOptions {
         OpenOptions {
             init: false,
             busy_timeout: Duration::from_secs(5),
+            lock: true,
         }
     }
 }
@@ -77,6 +86,20 @@ pub struct SqliteStore {
     /// `PRAGMA max_page_count` for the writer (0: SQLite's default), so tests can make the
     /// disk fill up deterministically.
     page_limit: AtomicU64,
+    /// Held for the store's life: see [`LOCK_FILE`].
+    _lock: Option<std::fs::File>,
+}
+
+/// Takes the data directory's lock, without waiting.
+fn lock_dir(data_dir: &Path) -> Result<std::fs::File, std::fs::TryLockError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data_dir.join(LOCK_FILE))
+        .map_err(std::fs::TryLockError::Error)?;
+    file.try_lock()?;
+    Ok(file)
 }
 
 impl SqliteStore {
@@ -91,6 +114,16 @@ impl SqliteStore {
             source,
         };
         std::fs::create_dir_all(data_dir).map_err(dir_error)?;
+        let lock = if open.lock {
+            Some(lock_dir(data_dir).map_err(|e| match e {
+                std::fs::TryLockError::WouldBlock => StoreError::InUse {
+                    path: data_dir.display().to_string(),
+                },
+                std::fs::TryLockError::Error(e) => dir_error(e),
+            })?)
+        } else {
+            None
+        };
         check_existing(data_dir, open.init)?;
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join(DB_FILE))
@@ -115,6 +148,7 @@ impl SqliteStore {
             writer: tokio::sync::Mutex::new(Some(writer)),
             options,
             page_limit: AtomicU64::new(0),
+            _lock: lock,
         })
     }
 
@@ -500,6 +534,24 @@ mod tests {
         drop(store);
         acknowledged.sort();
         assert_eq!(keys_after_reopen(dir.path()).await, acknowledged);
+    }
+
+    /// A second store on a directory another holds is refused, and allowed once the
+    /// first is closed.
+    #[tokio::test]
+    async fn one_store_at_a_time_holds_a_data_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SqliteStore::open(dir.path()).await.unwrap();
+        let second = SqliteStore::open(dir.path()).await.err().expect("refused");
+        assert!(matches!(second, StoreError::InUse { .. }), "{second}");
+        assert!(
+            second.to_string().contains("another standin process"),
+            "{second}"
+        );
+        drop(first);
+        SqliteStore::open(dir.path())
+            .await
+            .expect("free again once the first is closed");
     }
 
     /// Another process holding the write lock makes a commit fail after the busy timeout;

@@ -543,3 +543,42 @@ fn the_drift_report_names_routes_that_no_longer_keep_the_document() {
         "{report}"
     );
 }
+
+#[test]
+fn the_cli_imports_into_a_data_directory_no_server_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let spec = dir.path().join("orders.yaml");
+    std::fs::write(&spec, VALIDATED).unwrap();
+    let out = run(&[
+        "import",
+        spec.to_str().unwrap(),
+        "--service",
+        "shop/stock",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.contains("shop/stock: 1 created"), "{out}");
+    // A server started on the directory serves what was imported.
+    let s = Standin::start_with_env(&[], &[], dir);
+    let got = http(s.mock, "PUT", "/shop/stock/items/7", &[], b"");
+    assert_eq!(got.status, 200);
+    // While it runs, the directory is its alone.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+        .args([
+            "import",
+            spec.to_str().unwrap(),
+            "--service",
+            "shop/other",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("another standin process uses the data directory"),
+        "{err}"
+    );
+}
