@@ -20,27 +20,8 @@ pub(crate) async fn openapi(app: &App, req: &ControlRequest) -> Answer {
             "incorrect openapi json format: the body is an object with specUrlOrPayload",
         ));
     };
-    let text = match body.get("specUrlOrPayload") {
-        Some(Value::String(s))
-            if s.starts_with("http://")
-                || s.starts_with("https://")
-                || s.starts_with("file:")
-                || s.ends_with(".json")
-                || s.ends_with(".yaml")
-                || s.ends_with(".yml") =>
-        {
-            return Err(bad(format!(
-                "specUrlOrPayload \"{s}\" is a URL or a file: standin reads the document itself here (put the document in specUrlOrPayload, or import it with standin import)"
-            )));
-        }
-        Some(Value::String(s)) => s.clone(),
-        Some(v @ Value::Object(_)) => v.to_string(),
-        _ => {
-            return Err(bad(
-                "incorrect openapi json format: specUrlOrPayload is required",
-            ));
-        }
-    };
+    let text = spec_text(body.get("specUrlOrPayload"))
+        .map_err(|m| bad(format!("incorrect openapi json format: {m}")))?;
     let wanted: Option<BTreeMap<String, u16>> = match body.get("operationsAndResponses") {
         None | Some(Value::Null) => None,
         Some(Value::Object(m)) => Some(
@@ -125,6 +106,62 @@ fn choose(route: &mut Route, status: u16) {
             ..Default::default()
         };
     }
+}
+
+/// An OpenAPI request matcher (`{"specUrlOrPayload": ..., "operationId": ...}` in
+/// `httpRequest`): the operation's method and path, and conditions that hold only for
+/// requests valid against it. Refuses a URL (nothing is fetched here) and a matcher
+/// without `operationId` (any operation of the document), which standin cannot state
+/// as one route yet.
+pub(crate) fn request_matcher(
+    obj: &serde_json::Map<String, Value>,
+    pointer: &str,
+) -> Result<standin_model::HttpRequestMatcher, String> {
+    let text = spec_text(obj.get("specUrlOrPayload"))?;
+    let Some(op) = obj.get("operationId").and_then(Value::as_str) else {
+        return Err("an OpenAPI request matcher without operationId (any operation of the document) is not supported by standin yet: name the operation".into());
+    };
+    let imported = standin_import::import(
+        &Sources::single("openapi", text),
+        Some(Format::Openapi),
+        &Options::default(),
+    )
+    .map_err(|e| format!("incorrect openapi format: {e}"))?;
+    let mut route = imported
+        .routes
+        .into_iter()
+        .find(|r| {
+            r.origin
+                .as_ref()
+                .and_then(|o| o.document.get("operationId"))
+                .and_then(Value::as_str)
+                == Some(op)
+        })
+        .ok_or_else(|| format!("the document has no operation \"{op}\" ({pointer}/operationId)"))?;
+    match_only_valid(&mut route);
+    Ok(route.http.map(|h| h.request).unwrap_or_default())
+}
+
+/// The document in `specUrlOrPayload`: an object, or JSON or YAML text. URLs and files
+/// are refused: standin does not fetch here.
+fn spec_text(v: Option<&Value>) -> Result<String, String> {
+    match v {
+        Some(Value::String(s)) if is_location(s) => Err(format!(
+            "specUrlOrPayload \"{s}\" is a URL or a file: standin reads the document itself here (put the document in specUrlOrPayload, or import it with standin import)"
+        )),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(v @ Value::Object(_)) => Ok(v.to_string()),
+        _ => Err("specUrlOrPayload is required".into()),
+    }
+}
+
+fn is_location(s: &str) -> bool {
+    let t = s.trim();
+    t.starts_with("http://")
+        || t.starts_with("https://")
+        || t.starts_with("file:")
+        || (!t.contains('\n')
+            && (t.ends_with(".json") || t.ends_with(".yaml") || t.ends_with(".yml")))
 }
 
 /// MockServer matches an OpenAPI operation only for requests valid against it: the

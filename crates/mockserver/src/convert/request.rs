@@ -247,10 +247,8 @@ pub fn request_matcher(v: &Value, pointer: &str) -> R<HttpRequestMatcher> {
     };
     known_fields(obj, pointer, REQUEST_FIELDS)?;
     if obj.contains_key("specUrlOrPayload") {
-        return Err(refuse(
-            &format!("{pointer}/specUrlOrPayload"),
-            "OpenAPI request matchers are not supported by standin yet",
-        ));
+        return crate::openapi::request_matcher(obj, pointer)
+            .map_err(|m| refuse(&format!("{pointer}/specUrlOrPayload"), m));
     }
     let method = match obj.get("method").filter(|v| !v.is_null()) {
         None => None,
