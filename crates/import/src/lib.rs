@@ -32,7 +32,9 @@ use std::collections::BTreeMap;
 
 /// The text of a document and of the files it refers to, by name. Names are paths
 /// relative to nothing in particular: a reference is resolved against the name of the
-/// file it appears in (`schemas/pet.yaml` next to `openapi.yaml`).
+/// file it appears in (`schemas/pet.yaml` next to `openapi.yaml`). A data file that is not
+/// text (a WireMock body file that is an image) is given in standard base64 under its
+/// name followed by [`BINARY_SUFFIX`].
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     pub main: String,
@@ -50,6 +52,9 @@ impl Sources {
         }
     }
 }
+
+/// Appended to the name of a data file given in base64 because it is not text.
+pub const BINARY_SUFFIX: &str = ".base64";
 
 /// The format of a document, as asked for or as detected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

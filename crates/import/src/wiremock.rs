@@ -792,18 +792,24 @@ fn body_file(r: &mut Reader<'_>, pointer: &str, name: &str) -> Result<ResponseBo
         return Err(r.error(pointer, "a templated bodyFileName is not supported"));
     }
     let wanted = format!("__files/{}", name.trim_start_matches('/'));
-    let found = r
-        .docs
-        .raw_names()
-        .find(|n| *n == wanted || n.ends_with(&format!("/{wanted}")))
-        .map(str::to_string);
-    let Some(file) = found else {
-        return Err(r.error(pointer, format!("the body file \"{wanted}\" was not given (import the folder that holds mappings/ and __files/)")));
+    let binary = format!("{wanted}{}", crate::BINARY_SUFFIX);
+    let find = |target: &str| {
+        r.docs
+            .raw_names()
+            .find(|n| *n == target || n.ends_with(&format!("/{target}")))
+            .map(str::to_string)
     };
-    Ok(match r.docs.raw(&file) {
-        Some(text) => ResponseBody::Text(text.to_string()),
-        None => ResponseBody::Text(String::new()),
-    })
+    if let Some(file) = find(&wanted) {
+        return Ok(ResponseBody::Text(
+            r.docs.raw(&file).unwrap_or("").to_string(),
+        ));
+    }
+    if let Some(file) = find(&binary) {
+        return Ok(ResponseBody::Base64(
+            r.docs.raw(&file).unwrap_or("").trim().to_string(),
+        ));
+    }
+    Err(r.error(pointer, format!("the body file \"{wanted}\" was not given (import the folder that holds mappings/ and __files/)")))
 }
 
 /// Routes as WireMock mappings (`{"mappings": [...]}`), with a warning for each condition

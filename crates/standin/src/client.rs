@@ -184,13 +184,17 @@ fn walk(
                 .replace('\\', "/");
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let text = String::from_utf8(bytes).with_context(|| {
-                format!(
-                    "{} is not UTF-8 text (binary body files are not supported yet)",
-                    path.display()
-                )
-            })?;
-            files.insert(name, text);
+            match String::from_utf8(bytes) {
+                Ok(text) => {
+                    files.insert(name, text);
+                }
+                // A body file that is not text (an image) travels in base64.
+                Err(e) => {
+                    use base64::Engine;
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(e.into_bytes());
+                    files.insert(format!("{name}{}", standin_import::BINARY_SUFFIX), b64);
+                }
+            }
         }
     }
     Ok(())

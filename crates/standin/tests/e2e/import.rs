@@ -221,6 +221,16 @@ fn a_wiremock_folder_imports_through_the_cli_and_exports_back() {
     )
     .unwrap();
     std::fs::write(dir.path().join("__files/a.txt"), "from a file").unwrap();
+    // A body file that is not text.
+    let png: &[u8] = &[
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00, 0xfe,
+    ];
+    std::fs::write(dir.path().join("__files/logo.png"), png).unwrap();
+    std::fs::write(
+        dir.path().join("mappings/logo.json"),
+        r#"{"request": {"method": "GET", "urlPath": "/logo"}, "response": {"status": 200, "bodyFileName": "logo.png", "headers": {"Content-Type": "image/png"}}}"#,
+    )
+    .unwrap();
     let out = run(&[
         "import",
         dir.path().to_str().unwrap(),
@@ -229,7 +239,8 @@ fn a_wiremock_folder_imports_through_the_cli_and_exports_back() {
         "--admin",
         &admin(&s),
     ]);
-    assert!(out.contains("2 created"), "{out}");
+    assert!(out.contains("3 created"), "{out}");
+    assert_eq!(http(s.mock, "GET", "/legacy/api/logo", &[], b"").body, png);
     let a = http(s.mock, "GET", "/legacy/api/a", &[], b"");
     assert_eq!(
         (a.status, a.body.as_slice()),
@@ -251,7 +262,7 @@ fn a_wiremock_folder_imports_through_the_cli_and_exports_back() {
         &admin(&s),
     ]);
     let doc: Value = serde_json::from_str(&exported).unwrap();
-    assert_eq!(doc["mappings"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["mappings"].as_array().unwrap().len(), 3);
     assert_eq!(doc["meta"]["standinWarnings"], json!([]));
 }
 
