@@ -21,8 +21,8 @@ pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ImportQuery {
-    /// `auto` (the default), `openapi` (also Swagger 2.0), `wiremock`, `postman`, `har` or
-    /// `native`.
+    /// `auto` (the default), `openapi` (also Swagger 2.0), `wiremock`, `mockserver`,
+    /// `postman`, `har` or `native`.
     #[serde(default)]
     format: Option<String>,
     /// `true`: return the plan and change nothing.
@@ -115,7 +115,7 @@ pub(crate) async fn import(
         seed: q.seed.unwrap_or(0),
         credentials: q.credentials,
     };
-    let imported = reading(move || standin_import::import(&sources, format, &options)).await?;
+    let imported = reading(move || read_document(&sources, format, &options)).await?;
     let key = ServiceKey::new(&team, &service);
     let format = imported.format;
     let warnings = imported.warnings.clone();
@@ -204,6 +204,33 @@ pub(crate) async fn drift(
         .unwrap_or_default();
     let report = reading(move || standin_import::drift(&sources, &routes)).await?;
     Ok(Json(report))
+}
+
+/// Reads a document in any format: MockServer expectations through the mockserver
+/// crate (which knows their shapes), the others through the import crate.
+pub fn read_document(
+    sources: &Sources,
+    format: Option<Format>,
+    options: &Options,
+) -> Result<standin_import::Imported, ImportError> {
+    let mockserver = match format {
+        Some(f) => f == Format::Mockserver,
+        None => sources
+            .files
+            .get(&sources.main)
+            .and_then(|text| standin_import::parse_document(&sources.main, text).ok())
+            .is_some_and(|doc| standin_import::detect(&doc) == Some(Format::Mockserver)),
+    };
+    if !mockserver {
+        return standin_import::import(sources, format, options);
+    }
+    let text = sources
+        .files
+        .get(&sources.main)
+        .map(String::as_str)
+        .unwrap_or("");
+    let doc = standin_import::parse_document(&sources.main, text)?;
+    standin_mockserver::import::read(&sources.main, &doc)
 }
 
 /// Runs a reader off the admin runtime's threads (a large document takes a while).

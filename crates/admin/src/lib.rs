@@ -18,6 +18,7 @@ mod status;
 mod teams;
 
 pub use error::{ApiError, ErrorBody, JsonBody, QueryParams, parse_json};
+pub use import::read_document;
 
 use axum::Router;
 use axum::extract::FromRequestParts;

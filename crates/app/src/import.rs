@@ -75,6 +75,7 @@ fn apply(
         // among equal priorities the newest wins.
         let order = match imported.format {
             standin_import::Format::Wiremock => "newest",
+            standin_import::Format::Mockserver => "oldest",
             _ => "specific",
         };
         let service: Service = serde_json::from_value(

@@ -70,6 +70,9 @@ pub enum Format {
     Postman,
     /// A HAR 1.2 capture.
     Har,
+    /// MockServer expectations. Detected here; read by the `mockserver` crate, which
+    /// knows MockServer's shapes.
+    Mockserver,
 }
 
 impl Format {
@@ -80,6 +83,7 @@ impl Format {
             Format::Wiremock => "wiremock",
             Format::Postman => "postman",
             Format::Har => "har",
+            Format::Mockserver => "mockserver",
         }
     }
 
@@ -92,8 +96,9 @@ impl Format {
             "wiremock" => Ok(Some(Format::Wiremock)),
             "postman" => Ok(Some(Format::Postman)),
             "har" => Ok(Some(Format::Har)),
+            "mockserver" => Ok(Some(Format::Mockserver)),
             other => Err(format!(
-                "\"{other}\" is not a format standin imports: auto, openapi (also Swagger 2.0), wiremock, postman, har or native"
+                "\"{other}\" is not a format standin imports: auto, openapi (also Swagger 2.0), wiremock, mockserver, postman, har or native"
             )),
         }
     }
@@ -215,11 +220,36 @@ fn read(
         Format::Wiremock => wiremock::read(&docs),
         Format::Postman => postman::read(&docs),
         Format::Har => har::read(&sources.main, main, options),
+        Format::Mockserver => Err(ImportError::at(
+            &sources.main,
+            "",
+            "MockServer expectations are read by the mockserver crate (the import API and CLI do)",
+        )),
     }
 }
 
 /// The format a parsed document is in, judged by its top-level keys.
 pub fn detect(doc: &serde_json::Value) -> Option<Format> {
+    let expectation = |v: &serde_json::Value| {
+        v.as_object().is_some_and(|o| {
+            [
+                "httpRequest",
+                "httpResponse",
+                "httpForward",
+                "httpError",
+                "httpResponseTemplate",
+                "httpOverrideForwardedRequest",
+            ]
+            .iter()
+            .any(|k| o.contains_key(*k))
+        })
+    };
+    if let Some(items) = doc.as_array() {
+        return (!items.is_empty() && items.iter().all(expectation)).then_some(Format::Mockserver);
+    }
+    if expectation(doc) {
+        return Some(Format::Mockserver);
+    }
     let o = doc.as_object()?;
     if o.contains_key("openapi") || o.contains_key("swagger") {
         Some(Format::Openapi)

@@ -197,8 +197,9 @@ pub fn fingerprint(route: &Route) -> String {
     format!("{:016x}", crate::openapi::fnv(text.as_bytes()))
 }
 
-/// Writes the route's fingerprint into its origin (which it must have).
-pub(crate) fn stamp(route: &mut Route) {
+/// Writes the route's fingerprint into its origin (which it must have): a later import
+/// tells by it whether someone edited the route.
+pub fn stamp(route: &mut Route) {
     let fp = fingerprint(route);
     if let Some(origin) = route.origin.as_mut()
         && let Value::Object(o) = &mut origin.document

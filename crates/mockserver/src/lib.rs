@@ -18,6 +18,7 @@
 
 pub mod convert;
 pub mod export;
+pub mod import;
 mod init;
 mod jackson;
 mod openapi;

@@ -28,7 +28,7 @@ pub struct ImportArgs {
     /// The service to import into, as TEAM/SERVICE; created when it does not exist.
     #[arg(long)]
     pub service: String,
-    /// auto, openapi (also Swagger 2.0), wiremock, postman, har or native.
+    /// auto, openapi (also Swagger 2.0), wiremock, mockserver, postman, har or native.
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// Show the plan and change nothing.
@@ -360,10 +360,11 @@ async fn import_into_store(
         credentials: args.credentials,
     };
     let progress = Progress::start(format!("importing into {}", dir.display()));
-    let imported =
-        tokio::task::spawn_blocking(move || standin_import::import(&sources, format, &options))
-            .await?
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let imported = tokio::task::spawn_blocking(move || {
+        standin_admin::read_document(&sources, format, &options)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let warnings = imported.warnings.clone();
     let key = standin_app::ServiceKey::new(team, service);
     let outcome = app.import(&actor(), &key, imported, args.dry_run).await?;

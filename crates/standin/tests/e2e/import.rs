@@ -593,3 +593,56 @@ fn the_cli_imports_into_a_data_directory_no_server_holds() {
         "{err}"
     );
 }
+
+#[test]
+fn a_mockserver_expectation_file_imports_into_any_service_and_plans_a_newer_one() {
+    let s = Standin::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("expectations.json");
+    let v1 = json!([
+        {"httpRequest": {"method": "GET", "path": "/users/1"}, "httpResponse": {"statusCode": 200, "body": "ann"}},
+        {"httpRequest": {"path": "/health"}, "httpResponse": {"statusCode": 204}}
+    ]);
+    std::fs::write(&file, v1.to_string()).unwrap();
+    let out = run(&[
+        "import",
+        file.to_str().unwrap(),
+        "--service",
+        "legacy/users",
+        "--admin",
+        &admin(&s),
+    ]);
+    assert!(out.contains("legacy/users: 2 created"), "{out}");
+    let got = http(s.mock, "GET", "/legacy/users/users/1", &[], b"");
+    assert_eq!((got.status, got.body.as_slice()), (200, b"ann".as_slice()));
+    let (_, svc) = json_call(s.admin, "GET", "/api/v1/teams/legacy/services/users", None);
+    assert_eq!(svc["matchOrder"], "oldest", "MockServer's order");
+    // The same file again: the ids by position make it a no-op; a newer one is a plan.
+    let again = run(&[
+        "import",
+        file.to_str().unwrap(),
+        "--service",
+        "legacy/users",
+        "--admin",
+        &admin(&s),
+    ]);
+    assert!(
+        again.contains("0 created, 0 updated, 0 deleted, 2 unchanged"),
+        "{again}"
+    );
+    let v2 = json!([{"httpRequest": {"method": "GET", "path": "/users/1"}, "httpResponse": {"statusCode": 200, "body": "ann v2"}}]);
+    std::fs::write(&file, v2.to_string()).unwrap();
+    let newer = run(&[
+        "import",
+        file.to_str().unwrap(),
+        "--service",
+        "legacy/users",
+        "--admin",
+        &admin(&s),
+    ]);
+    assert!(newer.contains("0 created, 1 updated, 1 deleted"), "{newer}");
+    assert_eq!(
+        http(s.mock, "GET", "/legacy/users/users/1", &[], b"").body,
+        b"ann v2"
+    );
+}
