@@ -38,6 +38,11 @@ fn admin(s: &Standin) -> String {
     format!("http://{}", s.admin)
 }
 
+/// `standin import FILE --service SERVICE` against the running server; its stdout.
+fn import_via(s: &Standin, file: &str, service: &str) -> String {
+    run(&["import", file, "--service", service, "--admin", &admin(s)])
+}
+
 #[test]
 fn an_openapi_file_with_external_refs_imports_through_the_cli_and_is_served() {
     let s = Standin::start(&[]);
@@ -46,14 +51,7 @@ fn an_openapi_file_with_external_refs_imports_through_the_cli_and_is_served() {
     std::fs::write(dir.path().join("orders.yaml"), OPENAPI).unwrap();
     std::fs::write(dir.path().join("schemas/order.yaml"), ORDER).unwrap();
     let spec = dir.path().join("orders.yaml");
-    let out = run(&[
-        "import",
-        spec.to_str().unwrap(),
-        "--service",
-        "shop/orders",
-        "--admin",
-        &admin(&s),
-    ]);
+    let out = import_via(&s, spec.to_str().unwrap(), "shop/orders");
     assert!(out.contains("shop/orders: 2 created"), "{out}");
 
     let got = http(s.mock, "GET", "/shop/orders/orders/42", &[], b"");
@@ -191,14 +189,7 @@ fn an_export_imports_again_unchanged() {
     );
     assert!(summary["unchanged"].as_u64().unwrap() > 0);
     // Into another service, the same routes answer the same way.
-    run(&[
-        "import",
-        file.to_str().unwrap(),
-        "--service",
-        "copy/petstore",
-        "--admin",
-        &admin(&s),
-    ]);
+    import_via(&s, file.to_str().unwrap(), "copy/petstore");
     let a = http(s.mock, "GET", "/demo/petstore/pets", &[], b"");
     let b = http(s.mock, "GET", "/copy/petstore/pets", &[], b"");
     assert_eq!((a.status, a.body), (b.status, b.body));
@@ -231,14 +222,7 @@ fn a_wiremock_folder_imports_through_the_cli_and_exports_back() {
         r#"{"request": {"method": "GET", "urlPath": "/logo"}, "response": {"status": 200, "bodyFileName": "logo.png", "headers": {"Content-Type": "image/png"}}}"#,
     )
     .unwrap();
-    let out = run(&[
-        "import",
-        dir.path().to_str().unwrap(),
-        "--service",
-        "legacy/api",
-        "--admin",
-        &admin(&s),
-    ]);
+    let out = import_via(&s, dir.path().to_str().unwrap(), "legacy/api");
     assert!(out.contains("3 created"), "{out}");
     assert_eq!(http(s.mock, "GET", "/legacy/api/logo", &[], b"").body, png);
     let a = http(s.mock, "GET", "/legacy/api/a", &[], b"");
@@ -604,42 +588,21 @@ fn a_mockserver_expectation_file_imports_into_any_service_and_plans_a_newer_one(
         {"httpRequest": {"path": "/health"}, "httpResponse": {"statusCode": 204}}
     ]);
     std::fs::write(&file, v1.to_string()).unwrap();
-    let out = run(&[
-        "import",
-        file.to_str().unwrap(),
-        "--service",
-        "legacy/users",
-        "--admin",
-        &admin(&s),
-    ]);
+    let out = import_via(&s, file.to_str().unwrap(), "legacy/users");
     assert!(out.contains("legacy/users: 2 created"), "{out}");
     let got = http(s.mock, "GET", "/legacy/users/users/1", &[], b"");
     assert_eq!((got.status, got.body.as_slice()), (200, b"ann".as_slice()));
     let (_, svc) = json_call(s.admin, "GET", "/api/v1/teams/legacy/services/users", None);
     assert_eq!(svc["matchOrder"], "oldest", "MockServer's order");
     // The same file again: the ids by position make it a no-op; a newer one is a plan.
-    let again = run(&[
-        "import",
-        file.to_str().unwrap(),
-        "--service",
-        "legacy/users",
-        "--admin",
-        &admin(&s),
-    ]);
+    let again = import_via(&s, file.to_str().unwrap(), "legacy/users");
     assert!(
         again.contains("0 created, 0 updated, 0 deleted, 2 unchanged"),
         "{again}"
     );
     let v2 = json!([{"httpRequest": {"method": "GET", "path": "/users/1"}, "httpResponse": {"statusCode": 200, "body": "ann v2"}}]);
     std::fs::write(&file, v2.to_string()).unwrap();
-    let newer = run(&[
-        "import",
-        file.to_str().unwrap(),
-        "--service",
-        "legacy/users",
-        "--admin",
-        &admin(&s),
-    ]);
+    let newer = import_via(&s, file.to_str().unwrap(), "legacy/users");
     assert!(newer.contains("0 created, 1 updated, 1 deleted"), "{newer}");
     assert_eq!(
         http(s.mock, "GET", "/legacy/users/users/1", &[], b"").body,
