@@ -43,6 +43,11 @@ pub(crate) struct ImportQuery {
     /// `true`: keep the credentials a capture holds (a HAR's `Set-Cookie` answers).
     #[serde(default)]
     credentials: bool,
+    /// Names the document: an import plans against the routes of the same document only,
+    /// so several documents can share a service. Default: the document's title, else its
+    /// file name (`body` for a document sent as the body).
+    #[serde(default)]
+    source: Option<String>,
 }
 
 /// A document and the files its `$ref`s name.
@@ -114,6 +119,7 @@ pub(crate) async fn import(
         base_path,
         seed: q.seed.unwrap_or(0),
         credentials: q.credentials,
+        source: q.source.clone(),
     };
     let imported = reading(move || read_document(&sources, format, &options)).await?;
     let key = ServiceKey::new(&team, &service);

@@ -56,13 +56,22 @@ pub fn example(schema: &Value, seed: u64) -> Value {
 pub(crate) struct Generator<'a> {
     docs: &'a Docs,
     state: u64,
+    /// Values this generator may still make: a hostile schema (wide self-references,
+    /// nested ambiguous `oneOf`s) cannot make it work or allocate without bound.
+    budget: usize,
 }
+
+/// Values one generator makes at most; past it, every value is the smallest of its type.
+pub const MAX_VALUES: usize = 50_000;
+/// Strings are at most this long, whatever `minLength` says.
+const MAX_STRING: usize = 4096;
 
 impl<'a> Generator<'a> {
     pub(crate) fn new(docs: &'a Docs, seed: u64) -> Self {
         Generator {
             docs,
             state: seed ^ 0x9e37_79b9_7f4a_7c15,
+            budget: MAX_VALUES,
         }
     }
 
@@ -87,6 +96,12 @@ impl<'a> Generator<'a> {
         name: Option<&str>,
         depth: usize,
     ) -> Value {
+        // Every path into a schema passes here: the depth and the budget bound the
+        // recursion (`A: {allOf: [$ref A]}`) and the work.
+        if depth > HARD_DEPTH + 8 || self.budget == 0 {
+            return Value::Null;
+        }
+        self.budget -= 1;
         let Ok((schema, file)) = self.docs.deref(file, schema) else {
             return Value::Null;
         };
@@ -328,7 +343,7 @@ impl<'a> Generator<'a> {
                 out.insert(name.to_string(), Value::String("string".into()));
             }
         }
-        let min = o.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let min = (o.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize).min(64);
         let extra = match o.get("additionalProperties") {
             Some(Value::Bool(false)) => None,
             Some(s @ Value::Object(_)) => Some(s),
@@ -693,8 +708,10 @@ fn next_down(x: f64) -> f64 {
 }
 
 fn fit_length(mut s: String, min: usize, max: Option<usize>) -> String {
-    while s.chars().count() < min {
-        s.push('x');
+    let have = s.chars().count();
+    let min = min.min(MAX_STRING);
+    if have < min {
+        s.extend(std::iter::repeat_n('x', min - have));
     }
     if let Some(max) = max
         && s.chars().count() > max

@@ -43,8 +43,29 @@ pub(crate) fn read(file: &str, doc: &Value, options: &Options) -> Result<Importe
                 "an entry's request has a url",
             ));
         };
-        let (host, path, query) = split_url(url);
-        let body = request_body(req);
+        let (host, path, mut query) = split_url(url);
+        let mut body = request_body(req);
+        // Credentials stay out unless asked for: a token in the query, a password in the
+        // body. The route then simply does not check them.
+        if !options.credentials {
+            let before = query.len();
+            query.retain(|(k, _)| !credential(k));
+            if body.as_ref().is_some_and(holds_credentials) {
+                body = None;
+                warnings.push(Warning {
+                    file: String::new(),
+                    pointer: format!("{p}/request/postData"),
+                    message: "the body holds credentials: the route does not check it (import with credentials to keep it)".into(),
+                });
+            }
+            if query.len() < before {
+                warnings.push(Warning {
+                    file: String::new(),
+                    pointer: format!("{p}/request/url"),
+                    message: "query parameters holding credentials are not checked (import with credentials to keep them)".into(),
+                });
+            }
+        }
         let key = format!(
             "{method} {path}?{} {}",
             sorted_query(&query),
@@ -90,7 +111,7 @@ pub(crate) fn read(file: &str, doc: &Value, options: &Options) -> Result<Importe
             expires_at: None,
             origin: Some(Origin {
                 format: "har".into(),
-                document: json!({"operation": format!("{method} {path}"), "url": url, "startedDateTime": e.get("startedDateTime")}),
+                document: json!({"operation": format!("{method} {path}"), "host": host, "startedDateTime": e.get("startedDateTime")}),
             }),
             http: Some(HttpRoute {
                 request: HttpRequestMatcher {
@@ -130,6 +151,7 @@ pub(crate) fn read(file: &str, doc: &Value, options: &Options) -> Result<Importe
         });
     }
     Ok(Imported {
+        source: String::new(),
         format: Format::Har,
         title: doc
             .pointer("/log/pages/0/title")
@@ -163,6 +185,43 @@ fn split_url(url: &str) -> (String, String, Vec<(String, String)>) {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     (host, if path.is_empty() { "/".into() } else { path }, query)
+}
+
+/// A name that holds a credential: a password, a token, a key, a session.
+fn credential(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "api-key",
+        "access_key",
+        "credential",
+        "session",
+    ]
+    .iter()
+    .any(|c| n.contains(c))
+}
+
+/// Whether a body condition holds a credential (a form field, or a JSON key anywhere).
+fn holds_credentials(b: &BodyMatcher) -> bool {
+    fn json(v: &Value) -> bool {
+        match v {
+            Value::Object(o) => o.iter().any(|(k, v)| credential(k) || json(v)),
+            Value::Array(a) => a.iter().any(json),
+            _ => false,
+        }
+    }
+    match b {
+        BodyMatcher::Form(fields) => fields.keys().any(|k| credential(k)),
+        BodyMatcher::Json(v) => json(v),
+        BodyMatcher::Equals(t) => form_urlencoded::parse(t.as_bytes()).any(|(k, _)| credential(&k)),
+        _ => false,
+    }
 }
 
 fn sorted_query(q: &[(String, String)]) -> String {
@@ -257,7 +316,13 @@ fn response(
             *dropped += 1;
             continue;
         }
-        crate::push_header(&mut headers, k, v.to_string());
+        if !crate::push_header(&mut headers, k, v.to_string()) {
+            warnings.push(Warning {
+                file: String::new(),
+                pointer: format!("{pointer}/response/headers"),
+                message: format!("the header {k:?} cannot be sent as recorded: left out"),
+            });
+        }
     }
     let content = &resp["content"];
     let body = match content.get("text").and_then(Value::as_str) {

@@ -53,6 +53,9 @@ impl Sources {
     }
 }
 
+/// The most route documents one import may make, serialized.
+pub const MAX_ROUTE_BYTES: usize = 256 * 1024 * 1024;
+
 /// Appended to the name of a data file given in base64 because it is not text.
 pub const BINARY_SUFFIX: &str = ".base64";
 
@@ -123,6 +126,8 @@ pub struct Options {
     pub seed: u64,
     /// Keep credentials a capture holds (HAR's `Set-Cookie` answers); left out by default.
     pub credentials: bool,
+    /// Names the document (see [`Imported::source`]).
+    pub source: Option<String>,
 }
 
 /// What a reader made of a document.
@@ -132,6 +137,11 @@ pub struct Imported {
     /// The document's own title, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Which document the routes came from (`Options::source`, else the title, else the
+    /// file name), kept in each route's origin: an import plans against the routes of the
+    /// same document only, so two documents can share a service.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source: String,
     pub routes: Vec<Route>,
     pub warnings: Vec<Warning>,
 }
@@ -187,14 +197,30 @@ pub fn import(
     format: Option<Format>,
     options: &Options,
 ) -> Result<Imported, ImportError> {
-    read(sources, format, options).map_err(|mut e| {
+    let mut imported = read(sources, format, options).map_err(|mut e| {
         if e.line.is_none()
             && let Some(text) = sources.files.get(&e.file)
         {
             e.line = line_of(text, &e.pointer);
         }
         e
-    })
+    })?;
+    imported.source = options
+        .source
+        .clone()
+        .or_else(|| imported.title.clone())
+        .unwrap_or_else(|| sources.main.clone());
+    for r in &mut imported.routes {
+        if let Some(o) = r.origin.as_mut()
+            && let serde_json::Value::Object(d) = &mut o.document
+        {
+            d.insert(
+                plan::SOURCE.into(),
+                serde_json::Value::String(imported.source.clone()),
+            );
+        }
+    }
+    Ok(imported)
 }
 
 fn read(
@@ -276,13 +302,30 @@ pub(crate) const TRANSFER_HEADERS: &[&str] = &[
     "keep-alive",
 ];
 
-/// Adds a header value, keeping earlier values of the same name.
+/// Whether `name: value` can be sent as an HTTP header (a token name; a value without
+/// control characters other than tab). Documents hold headers that cannot (Chrome's
+/// newline-joined `set-cookie` in a HAR): they are left out rather than refusing the route.
+pub(crate) fn header_ok(name: &str, value: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && value
+            .bytes()
+            .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+/// Adds a header value, keeping earlier values of the same name; a header that cannot be
+/// sent is left out (false).
 pub(crate) fn push_header(
     headers: &mut std::collections::BTreeMap<String, standin_model::HeaderValues>,
     name: &str,
     value: String,
-) {
+) -> bool {
     use standin_model::HeaderValues;
+    if !header_ok(name, &value) {
+        return false;
+    }
     match headers.get_mut(name) {
         Some(HeaderValues::One(first)) => {
             let first = std::mem::take(first);
@@ -293,6 +336,7 @@ pub(crate) fn push_header(
             headers.insert(name.to_string(), HeaderValues::One(value));
         }
     }
+    true
 }
 
 /// A standin path pattern as a regex over the whole path: `{name}` and `*` one segment,
@@ -313,6 +357,35 @@ pub fn pattern_regex(p: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// Route ids already taken by one import, and the next number to try for each base.
+#[derive(Default)]
+pub(crate) struct Ids {
+    used: std::collections::HashSet<String>,
+    next: std::collections::HashMap<String, usize>,
+}
+
+impl Ids {
+    /// `base`, or `base-2`, `base-3`, ... the first not taken. Linear in the repeats of a
+    /// base however many there are.
+    pub(crate) fn unique(&mut self, base: String) -> String {
+        if self.used.insert(base.clone()) {
+            return base;
+        }
+        let n = self.next.entry(base.clone()).or_insert(2);
+        loop {
+            let candidate = format!("{base}-{n}");
+            *n += 1;
+            if self.used.insert(candidate.clone()) {
+                return candidate;
+            }
+        }
+    }
+
+    pub(crate) fn insert(&mut self, id: String) -> bool {
+        self.used.insert(id)
+    }
 }
 
 /// Escapes one JSON pointer token.

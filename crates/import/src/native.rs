@@ -37,6 +37,7 @@ pub(crate) fn read(file: &str, doc: &Value) -> Result<Imported, ImportError> {
         ));
     }
     Ok(Imported {
+        source: String::new(),
         format: Format::Native,
         title: Some(export.service.name.clone()).filter(|n| !n.is_empty()),
         routes: export.routes,

@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The key in a route's origin document that holds its fingerprint as imported.
 pub const FINGERPRINT: &str = "fingerprint";
+/// The key in a route's origin document that names the document it came from.
+pub const SOURCE: &str = "source";
 /// Differences listed per route, at most.
 const MAX_DIFFS: usize = 50;
 /// A value in a diff longer than this (as JSON) is summarised.
@@ -124,6 +126,13 @@ pub fn plan(current: &[Route], imported: &Imported) -> Plan {
             ));
             continue;
         }
+        if !same_source(old, imported) {
+            plan.conflicts.push(entry(
+                Some("a route with this id came from another document: it is kept"),
+                diff(old, new),
+            ));
+            continue;
+        }
         let edited = stamped(old) != Some(fingerprint(old));
         let spec_changed = stamped(old) != stamped(new);
         match (edited, spec_changed) {
@@ -146,7 +155,10 @@ pub fn plan(current: &[Route], imported: &Imported) -> Plan {
     }
     if imported.format != Format::Native {
         for old in current {
-            if seen.contains(old.id.as_str()) || origin_format(old) != Some(format) {
+            if seen.contains(old.id.as_str())
+                || origin_format(old) != Some(format)
+                || !same_source(old, imported)
+            {
                 continue;
             }
             let e = PlanEntry {
@@ -167,6 +179,20 @@ pub fn plan(current: &[Route], imported: &Imported) -> Plan {
         }
     }
     plan
+}
+
+/// Whether a route came from the document being imported (a route that does not say
+/// which document it came from is taken to be from this one).
+fn same_source(r: &Route, imported: &Imported) -> bool {
+    match r
+        .origin
+        .as_ref()
+        .and_then(|o| o.document.get(SOURCE))
+        .and_then(Value::as_str)
+    {
+        None => true,
+        Some(s) => imported.source.is_empty() || s == imported.source,
+    }
 }
 
 fn origin_format(r: &Route) -> Option<&str> {

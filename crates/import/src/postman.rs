@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use standin_model::{
     HttpRequestMatcher, HttpResponse, HttpRoute, Origin, ResponseBody, Route, StringMatcher,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Whether a parsed document is a Postman collection.
 pub(crate) fn looks_like(doc: &Value) -> bool {
@@ -35,7 +35,7 @@ struct Reader {
     file: String,
     vars: BTreeMap<String, String>,
     warnings: Vec<Warning>,
-    ids: HashSet<String>,
+    ids: crate::Ids,
     routes: Vec<Route>,
 }
 
@@ -81,11 +81,12 @@ pub(crate) fn read(docs: &Docs) -> Result<Imported, ImportError> {
         file,
         vars,
         warnings: Vec::new(),
-        ids: HashSet::new(),
+        ids: crate::Ids::default(),
         routes: Vec::new(),
     };
     walk(&mut reader, items, "/item", &[])?;
     Ok(Imported {
+        source: String::new(),
         format: Format::Postman,
         title: doc
             .pointer("/info/name")
@@ -325,7 +326,12 @@ fn saved_example(r: &mut Reader, pointer: &str, resp: &Value) -> HttpResponse {
         if crate::TRANSFER_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
             continue;
         }
-        crate::push_header(&mut headers, k, r.resolve(&text(v)));
+        if !crate::push_header(&mut headers, k, r.resolve(&text(v))) {
+            r.warn(
+                &format!("{pointer}/header"),
+                format!("the header {k:?} cannot be sent: left out"),
+            );
+        }
     }
     let body = match resp.get("body") {
         Some(Value::String(b)) if !b.is_empty() => Some(ResponseBody::Text(r.resolve(b))),
@@ -364,7 +370,7 @@ fn slug(s: &str) -> String {
     }
 }
 
-fn unique(raw: &str, ids: &mut HashSet<String>) -> String {
+fn unique(raw: &str, ids: &mut crate::Ids) -> String {
     let base: String = raw
         .chars()
         .map(|c| {
@@ -381,11 +387,5 @@ fn unique(raw: &str, ids: &mut HashSet<String>) -> String {
     } else {
         base
     };
-    let mut candidate = base.clone();
-    let mut n = 2;
-    while !ids.insert(candidate.clone()) {
-        candidate = format!("{base}-{n}");
-        n += 1;
-    }
-    candidate
+    ids.unique(base)
 }

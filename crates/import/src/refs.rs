@@ -26,11 +26,11 @@ impl Docs {
     pub fn parse(sources: &Sources) -> Result<Docs, ImportError> {
         let mut docs = BTreeMap::new();
         let mut raw = BTreeMap::new();
-        if !sources.files.contains_key(&sources.main) {
+        if !sources.files.contains_key(&sources.main) || is_data_file(&sources.main) {
             return Err(ImportError::at(
                 &sources.main,
                 "",
-                "the document is missing from the sources",
+                "the document is missing from the sources (or is a data file under __files/)",
             ));
         }
         for (name, text) in &sources.files {
@@ -178,11 +178,12 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
         {
-            out.push(b);
+            out.push((h * 16 + l) as u8);
             i += 3;
             continue;
         }
@@ -267,6 +268,12 @@ mod tests {
         let docs = Docs::parse(&s).unwrap();
         let err = docs.deref("a.json", &docs.main()["x"]).unwrap_err();
         assert!(err.contains("refers to itself"), "{err}");
+    }
+
+    #[test]
+    fn a_percent_before_a_multibyte_character_is_kept_as_text() {
+        assert_eq!(percent_decode("/a%\u{e9}b%41"), "/a%\u{e9}bA");
+        assert_eq!(percent_decode("%4"), "%4");
     }
 
     #[test]

@@ -24,6 +24,15 @@ pub fn parse_document(name: &str, text: &str) -> Result<Value, ImportError> {
             message: format!("invalid JSON: {e}"),
         });
     }
+    if let Some(line) = alias_line(trimmed) {
+        return Err(ImportError {
+            file: name.to_string(),
+            pointer: String::new(),
+            line: Some(line),
+            column: None,
+            message: "YAML aliases (*name) are not read: a few of them can expand a small file into a huge one. Write the values out, or send JSON".into(),
+        });
+    }
     let value: yaml_serde::Value = yaml_serde::from_str(trimmed).map_err(|e| {
         let at = e.location();
         ImportError {
@@ -41,6 +50,75 @@ pub fn parse_document(name: &str, text: &str) -> Result<Value, ImportError> {
         column: None,
         message,
     })
+}
+
+/// The line of the first YAML alias (`key: *name`, `- *name`, `[*a, *b]`, `<<: *base`) in
+/// a document that also defines an anchor (`&name`). Both must stand where a value starts;
+/// quoted text and comments are skipped, so `*emphasis*` in a description is not one.
+fn alias_line(text: &str) -> Option<usize> {
+    if !text.contains('&') || !text.contains('*') {
+        return None;
+    }
+    let anchors = text.lines().any(|l| sigil_at_value(l, '&'));
+    if !anchors {
+        return None;
+    }
+    text.lines()
+        .position(|l| sigil_at_value(l, '*'))
+        .map(|i| i + 1)
+}
+
+/// Whether `sigil` followed by a name starts a value on `line`.
+fn sigil_at_value(line: &str, sigil: char) -> bool {
+    let unquoted = unquoted(line);
+    for (i, c) in unquoted.char_indices() {
+        if c != sigil {
+            continue;
+        }
+        let before = unquoted[..i].trim_end();
+        let at_value = before.is_empty()
+            || before.ends_with([':', '[', ',', '{'])
+            || before == "-"
+            || before.ends_with(" -");
+        let after = &unquoted[i + 1..];
+        let name_len = after
+            .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-' || ch == '.'))
+            .unwrap_or(after.len());
+        let rest = after[name_len..].trim_start();
+        let ends = match sigil {
+            '*' => rest.is_empty() || rest.starts_with([',', ']', '}']),
+            _ => rest.is_empty() || after[name_len..].starts_with(' '),
+        };
+        if at_value && name_len > 0 && ends {
+            return true;
+        }
+    }
+    false
+}
+
+/// The line with quoted text blanked out and the comment cut off.
+fn unquoted(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for c in line.chars() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                out.push(' ');
+            }
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                out.push(' ');
+            }
+            None if c == '#' && (prev == ' ' || prev == '\t') => break,
+            None => out.push(c),
+        }
+        prev = c;
+    }
+    out
 }
 
 /// Nesting deeper than this is refused: the readers recurse along the document.
@@ -238,6 +316,22 @@ mod tests {
         for (pointer, line) in cases {
             assert_eq!(line_of(DOC, pointer), line, "{pointer}");
         }
+    }
+
+    #[test]
+    fn yaml_aliases_are_refused_and_emphasis_is_not_one() {
+        use super::alias_line;
+        let bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n";
+        assert_eq!(alias_line(bomb), Some(2));
+        assert_eq!(
+            alias_line("base: &base {x: 1}\nitem:\n  <<: *base\n"),
+            Some(3)
+        );
+        let prose = "description: use *emphasis* here & there\nsummary: R&D - * not an alias\n";
+        assert_eq!(alias_line(prose), None);
+        assert_eq!(alias_line("k: 'quoted &a'\nv: '*a'\n"), None);
+        let e = super::parse_document("a.yaml", bomb).unwrap_err();
+        assert!(e.message.contains("aliases"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use standin_model::{
     BodyMatcher, Fault, Forward, HeaderChanges, HeaderValues, HttpRequestMatcher, HttpResponse,
     HttpRoute, JsonPathMatcher, Origin, PathMatcher, ResponseBody, Rewrite, Route, StringMatcher,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// WireMock's priority when a mapping has none.
 pub const DEFAULT_PRIORITY: i64 = 5;
@@ -63,7 +63,7 @@ pub(crate) fn read(docs: &Docs) -> Result<Imported, ImportError> {
         file: String::new(),
     };
     let mut routes = Vec::new();
-    let mut ids = HashSet::new();
+    let mut ids = crate::Ids::default();
     for name in names {
         reader.file = name.clone();
         let doc = docs.get_file(&name).expect("listed");
@@ -92,6 +92,7 @@ pub(crate) fn read(docs: &Docs) -> Result<Imported, ImportError> {
         routes.extend(made);
     }
     Ok(Imported {
+        source: String::new(),
         format: Format::Wiremock,
         title: None,
         routes,
@@ -108,7 +109,7 @@ fn mapping_route(
     pointer: &str,
     mapping: &Value,
     index: usize,
-    ids: &mut HashSet<String>,
+    ids: &mut crate::Ids,
 ) -> Result<Route, ImportError> {
     let Some(m) = mapping.as_object() else {
         return Err(r.error(pointer, "a stub mapping must be an object"));
@@ -618,7 +619,14 @@ fn response(
                 Value::String(s) => HeaderValues::One(s.clone()),
                 other => HeaderValues::One(other.to_string()),
             };
-            out.headers.insert(name.clone(), values);
+            if values.values().iter().all(|v| crate::header_ok(name, v)) {
+                out.headers.insert(name.clone(), values);
+            } else {
+                r.warn(
+                    &format!("{pointer}/headers/{}", token(name)),
+                    "this header cannot be sent: left out",
+                );
+            }
         }
     }
     let bodies = ["body", "jsonBody", "base64Body", "bodyFileName"];
@@ -667,7 +675,9 @@ fn response(
             _ => None,
         };
         if let Some(ms) = typical {
-            out.delay_ms += ms.max(0.0) as u64;
+            out.delay_ms = out
+                .delay_ms
+                .saturating_add(ms.clamp(0.0, 3_600_000.0) as u64);
         }
         r.warn(
             &format!("{pointer}/delayDistribution"),
@@ -682,7 +692,9 @@ fn response(
             .max(1);
         let len = body_len(out.body.as_ref());
         out.chunk_size = Some(len.div_ceil(chunks as usize).max(1));
-        out.delay_ms += c.get("totalDuration").and_then(Value::as_u64).unwrap_or(0);
+        out.delay_ms = out
+            .delay_ms
+            .saturating_add(c.get("totalDuration").and_then(Value::as_u64).unwrap_or(0));
         r.warn(
             &format!("{pointer}/chunkedDribbleDelay"),
             "the body is sent in chunks, after the whole delay rather than spread between them",

@@ -515,3 +515,33 @@ fn the_drift_report_lists_answers_that_break_the_document() {
         report.drifted[1]
     );
 }
+
+/// Two documents in one service: each import plans against its own routes only.
+#[test]
+fn two_documents_share_a_service() {
+    let pets = read(PETS_V1).routes;
+    let other = PETS_V1
+        .replace("title: Pets", "title: Stores")
+        .replace("operationId: listPets", "operationId: listStores")
+        .replace("operationId: createPet", "operationId: createStore");
+    // showPet keeps its id: the same id from another document.
+    let stores = read(&other);
+    assert_eq!(stores.source, "Stores");
+    let p = plan(&pets, &stores);
+    assert!(
+        p.delete.is_empty(),
+        "the other document's routes are not deleted: {:?}",
+        p.delete
+    );
+    let conflicts: Vec<&str> = p.conflicts.iter().map(|c| c.id.as_str()).collect();
+    assert!(
+        conflicts.contains(&"showPet"),
+        "the same id from another document is a conflict: {conflicts:?}"
+    );
+    assert!(p.conflicts.iter().all(|c| {
+        c.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("another document")
+    }));
+}

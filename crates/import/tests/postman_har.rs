@@ -117,6 +117,26 @@ fn a_har_capture_becomes_one_route_per_distinct_exchange_without_credentials() {
     );
     assert!(i.warnings.iter().any(|w| w.message.contains("Set-Cookie")));
     assert_eq!(i.routes[0].tags, ["api.example.com"]);
+    // A token in the query and a password in a login body are not kept either.
+    let login = json!({"log": {"version": "1.2", "entries": [{"request": {"method": "POST",
+        "url": "https://user:pw@api.example.com/login?access_token=abc&page=1",
+        "postData": {"mimeType": "application/json", "text": "{\"user\": \"ann\", \"password\": \"hunter2\"}"}},
+        "response": {"status": 200, "content": {"mimeType": "application/json", "text": "{}"}}}]}});
+    let i = import(
+        &Sources::single("c.har", login.to_string()),
+        None,
+        &Options::default(),
+    )
+    .unwrap();
+    let text = serde_json::to_string(&i.routes).unwrap();
+    assert!(
+        !text.contains("hunter2") && !text.contains("abc") && !text.contains("user:pw"),
+        "{text}"
+    );
+    assert_eq!(
+        i.routes[0].http.as_ref().unwrap().request.query["page"],
+        StringMatcher::Equals("1".into())
+    );
     // Asked for, Set-Cookie stays.
     let kept = import(
         &Sources::single("c.har", har.to_string()),

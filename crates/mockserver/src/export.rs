@@ -11,7 +11,19 @@ use standin_model::{
 pub fn expectation(route: &Route) -> (Value, Vec<(String, String)>) {
     let mut lost = Vec::new();
     if let Some(o) = route.origin.as_ref().filter(|o| o.format == "mockserver") {
-        return (o.document.clone(), lost);
+        // An import stamps its fingerprint into the expectation it keeps: not MockServer's
+        // field. A route edited since no longer matches it and is converted instead.
+        let mut doc = o.document.clone();
+        let stamped = doc
+            .as_object_mut()
+            .and_then(|d| d.remove(standin_import::plan::FINGERPRINT));
+        let edited = stamped
+            .as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|fp| fp != standin_import::plan::fingerprint(route));
+        if !edited {
+            return (doc, lost);
+        }
     }
     let mut exp = Map::new();
     exp.insert("id".into(), json!(route.id));

@@ -40,6 +40,7 @@ pub fn read(file: &str, doc: &Value) -> Result<Imported, ImportError> {
         routes.push(route);
     }
     Ok(Imported {
+        source: String::new(),
         format: Format::Mockserver,
         title: None,
         routes,

@@ -30,7 +30,8 @@ pub(crate) async fn openapi(app: &App, req: &ControlRequest) -> Answer {
                     let code = v
                         .as_str()
                         .and_then(|s| s.parse().ok())
-                        .or_else(|| v.as_u64().map(|n| n as u16));
+                        .or_else(|| v.as_u64().and_then(|n| u16::try_from(n).ok()))
+                        .filter(|c| (100..=999).contains(c));
                     code.map(|c| (k.clone(), c)).ok_or_else(|| {
                         bad(format!(
                             "operationsAndResponses: \"{k}\" needs a status code"

@@ -163,6 +163,21 @@ pub(crate) fn decide(
         && let Some(contract) = &route.contract
     {
         let violations = contract.check(&req, &path_values);
+        // A body too large for this budget reads as "not JSON": decide again with the
+        // full budget (or say the budget ran out) rather than blame the client.
+        if let Some(why) = req.budget().exhausted() {
+            if inline && why == Exhausted::Fuel {
+                return Step::Again(Resume::Render { route, path_values });
+            }
+            let error = over_budget(Some(&route), why, Stage::Matching);
+            return decided(
+                Some(route),
+                Vec::new(),
+                error_response(&error),
+                0,
+                Some(error),
+            );
+        }
         if !violations.is_empty() {
             let error = ServeError::RequestInvalid {
                 route: route.id.clone(),

@@ -16,6 +16,9 @@ use standin_import::{Sources, missing_files};
 use std::path::Path;
 use std::time::Duration;
 
+/// The most a fetched document or an answer may hold: as much as an import takes.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// How long one request to the server or a spec URL may take.
 const TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -53,6 +56,10 @@ pub struct ImportArgs {
     /// A Postman environment file whose variables resolve {{variables}} in the collection.
     #[arg(long)]
     pub environment: Option<std::path::PathBuf>,
+    /// Names the document, so that several documents can share a service (default: its
+    /// title, else its file name).
+    #[arg(long)]
+    pub document: Option<String>,
     /// Work on this data directory directly instead of a running server (which must not
     /// be running on it: the store's lock says so).
     #[arg(long)]
@@ -105,13 +112,27 @@ pub(crate) async fn send(
         .method(method)
         .uri(url)
         .header(http::header::CONTENT_TYPE, content_type)
-        .header("x-standin-actor", actor())
         .body(Full::new(body))
         .with_context(|| format!("{url} is not a URL"))?;
+    // Who makes a change goes to standin, not to the sites documents are fetched from.
+    let mut req = req;
+    if req.method() != http::Method::GET {
+        req.headers_mut().insert(
+            "x-standin-actor",
+            http::HeaderValue::from_str(&actor()).unwrap_or(http::HeaderValue::from_static("cli")),
+        );
+    }
     let response = tokio::time::timeout(TIMEOUT, async {
         let r = client.request(req).await?;
         let status = r.status();
-        let body = r.into_body().collect().await?.to_bytes();
+        // A document (or an answer) larger than an import may be is not read to the end.
+        let body = http_body_util::Limited::new(r.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("the answer is larger than {MAX_BODY} bytes, or broke off: {e}")
+            })?
+            .to_bytes();
         anyhow::Ok((status, body))
     })
     .await
@@ -300,13 +321,19 @@ async fn import_through_server(
         sources.files[&sources.main].clone().into_bytes()
     };
     let url = format!(
-        "{}/api/v1/teams/{team}/services/{service}/import?format={}&dryRun={}&basePath={}&seed={}&bundle={bundle}&credentials={}",
+        "{}/api/v1/teams/{team}/services/{service}/import?format={}&dryRun={}&basePath={}&seed={}&bundle={bundle}&credentials={}{}",
         args.admin.trim_end_matches('/'),
         args.format,
         args.dry_run,
         args.base_path,
         args.seed,
-        args.credentials
+        args.credentials,
+        args.document.as_ref().map_or(String::new(), |s: &String| {
+            format!(
+                "&source={}",
+                form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+            )
+        })
     );
     let files = sources.files.len();
     let progress = Progress::start(format!(
@@ -358,6 +385,7 @@ async fn import_into_store(
         },
         seed: args.seed,
         credentials: args.credentials,
+        source: args.document.clone(),
     };
     let progress = Progress::start(format!("importing into {}", dir.display()));
     let imported = tokio::task::spawn_blocking(move || {

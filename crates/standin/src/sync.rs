@@ -120,7 +120,7 @@ async fn pull(
         ..Options::default()
     };
     let read = tokio::task::spawn_blocking(move || {
-        standin_import::import(&Sources::single("document", text), format, &options)
+        standin_admin::read_document(&Sources::single("document", text), format, &options)
     })
     .await;
     let imported = match read {

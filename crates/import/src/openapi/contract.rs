@@ -150,9 +150,23 @@ pub(crate) fn contract(
     op: &Map<String, Value>,
 ) -> Option<RequestContract> {
     let mut c = build(reader, file, item, op)?;
+    let main = reader.main_file().to_string();
+    c.parameters.retain(|p| {
+        let ok = p.location != ParameterIn::Header || crate::header_ok(&p.name, "");
+        if !ok {
+            reader.warn(
+                &main,
+                pointer,
+                format!(
+                    "\"{}\" is not a header name: the parameter is not checked",
+                    p.name
+                ),
+            );
+        }
+        ok
+    });
     // A schema the validator cannot read (an ECMA-only regex, say) would make the route
     // refuse to compile, and the whole import with it: it is left out, with a warning.
-    let main = reader.main_file().to_string();
     for p in &mut c.parameters {
         if let Some(e) = p.schema.as_ref().and_then(unreadable) {
             reader.warn(

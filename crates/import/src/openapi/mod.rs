@@ -21,7 +21,6 @@ use crate::refs::Docs;
 use crate::{BasePath, Format, ImportError, Imported, Options, Warning, plan, token};
 use serde_json::{Value, json};
 use standin_model::{HttpRequestMatcher, HttpRoute, Origin, Route, StringMatcher};
-use std::collections::HashSet;
 
 /// The methods an OpenAPI path item can hold, in the order routes are made.
 const METHODS: [&str; 8] = [
@@ -72,7 +71,8 @@ pub(crate) fn read(docs: &Docs, options: &Options) -> Result<Imported, ImportErr
         BasePath::Keep => base_path(doc, dialect),
     };
     let mut routes = Vec::new();
-    let mut ids = HashSet::new();
+    let mut ids = crate::Ids::default();
+    let mut total = 0usize;
     let Some(paths) = doc.get("paths") else {
         reader.warn(
             &file,
@@ -124,6 +124,16 @@ pub(crate) fn read(docs: &Docs, options: &Options) -> Result<Imported, ImportErr
                 &mut ids,
                 item,
             )?;
+            // A small document can make huge routes (one large example or schema used by
+            // every operation): the total is bounded as it grows.
+            total += serde_json::to_vec(&route).map_or(0, |v| v.len());
+            if total > crate::MAX_ROUTE_BYTES {
+                return Err(ImportError::at(
+                    &file,
+                    &pointer,
+                    format!("the routes made so far hold more than {} MiB: split the document, or use fewer shared examples", crate::MAX_ROUTE_BYTES >> 20),
+                ));
+            }
             routes.push(route);
         }
     }
@@ -132,6 +142,7 @@ pub(crate) fn read(docs: &Docs, options: &Options) -> Result<Imported, ImportErr
 
 fn finish(doc: &Value, routes: Vec<Route>, reader: Reader<'_>) -> Imported {
     Imported {
+        source: String::new(),
         format: Format::Openapi,
         title: doc
             .pointer("/info/title")
@@ -187,17 +198,26 @@ fn base_path(doc: &Value, dialect: Dialect) -> String {
             let Some(server) = doc.pointer("/servers/0") else {
                 return String::new();
             };
-            let mut url = server
-                .get("url")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            if let Some(vars) = server.get("variables").and_then(Value::as_object) {
-                for (name, var) in vars {
-                    let default = var.get("default").and_then(Value::as_str).unwrap_or("");
-                    url = url.replace(&format!("{{{name}}}"), default);
-                }
+            let raw = server.get("url").and_then(Value::as_str).unwrap_or("");
+            let vars = server.get("variables").and_then(Value::as_object);
+            // One pass over the URL: a default is never read again for more variables.
+            let mut url = String::with_capacity(raw.len());
+            let mut rest = raw;
+            while let Some(open) = rest.find('{') {
+                url.push_str(&rest[..open]);
+                let Some(close) = rest[open..].find('}') else {
+                    break;
+                };
+                let name = &rest[open + 1..open + close];
+                let default = vars
+                    .and_then(|v| v.get(name))
+                    .and_then(|v| v.get("default"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                url.push_str(default);
+                rest = &rest[open + close + 1..];
             }
+            url.push_str(rest);
             match url.split_once("://") {
                 Some((_, rest)) => rest
                     .find('/')
@@ -225,7 +245,7 @@ fn operation(
     path: &str,
     method: &str,
     op: &Value,
-    ids: &mut HashSet<String>,
+    ids: &mut crate::Ids,
     item: &Value,
 ) -> Result<Route, ImportError> {
     let main = reader.main_file().to_string();
@@ -247,6 +267,10 @@ fn operation(
     let mut generator = Generator::new(docs, seed);
     let answers = responses::read(reader, &mut generator, file, pointer, o)?;
     let full_path = format!("{base}{path}");
+    let path_is_regex = matches!(
+        paths::matcher(&format!("{base}{path}")),
+        standin_model::PathMatcher::Regex(_)
+    );
     let request = HttpRequestMatcher {
         method: Some(StringMatcher::Equals(upper.clone())),
         path: Some(paths::matcher(&full_path)),
@@ -296,7 +320,17 @@ fn operation(
             response: answers.default,
             alternatives: answers.alternatives,
             forward: None,
-            contract: contract::contract(reader, file, pointer, item, o),
+            contract: contract::contract(reader, file, pointer, item, o).map(|mut c| {
+                // A template that became a regex captures its parameters under group names.
+                if path_is_regex {
+                    for p in &mut c.parameters {
+                        if p.location == standin_model::ParameterIn::Path {
+                            p.name = paths::group_name(&p.name);
+                        }
+                    }
+                }
+                c
+            }),
         }),
     };
     plan::stamp(&mut route);
@@ -305,7 +339,7 @@ fn operation(
 
 /// A route id from an operation id or a method and path: letters, digits, `-`, `_` and
 /// `.`, at most 100 characters, made unique with a counter.
-fn unique_id(raw: String, ids: &mut HashSet<String>) -> String {
+fn unique_id(raw: String, ids: &mut crate::Ids) -> String {
     let mut id = String::with_capacity(raw.len());
     for c in raw.chars() {
         if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
@@ -318,13 +352,7 @@ fn unique_id(raw: String, ids: &mut HashSet<String>) -> String {
     if id.is_empty() || id == "." || id == ".." {
         id = "operation".to_string();
     }
-    let mut candidate = id.clone();
-    let mut n = 2;
-    while !ids.insert(candidate.clone()) {
-        candidate = format!("{id}-{n}");
-        n += 1;
-    }
-    candidate
+    ids.unique(id)
 }
 
 /// FNV-1a: a stable hash for seeds and fingerprints (std's hasher may change between

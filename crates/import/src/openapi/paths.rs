@@ -52,7 +52,7 @@ fn regex(template: &str) -> String {
 }
 
 /// A regex group name: letters, digits and `_`, not starting with a digit.
-fn group_name(name: &str) -> String {
+pub(crate) fn group_name(name: &str) -> String {
     let mut g: String = name
         .chars()
         .map(|c| {

@@ -115,7 +115,10 @@ fn answers(
         .into_iter()
         .map(|b| {
             let mut headers = headers.clone();
-            if let Some(ct) = b.content_type {
+            if let Some(ct) = b
+                .content_type
+                .filter(|ct| crate::header_ok("Content-Type", ct))
+            {
                 headers.insert("Content-Type".to_string(), HeaderValues::One(ct));
             }
             HttpResponse {
@@ -311,16 +314,11 @@ fn headers(
             Value::Null => continue,
             other => other.to_string(),
         };
-        if http_header_value(&text) {
+        if crate::header_ok(name, &text) {
             out.insert(name.clone(), HeaderValues::One(text));
         }
     }
     out
-}
-
-fn http_header_value(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
 }
 
 fn is_json(media: &str) -> bool {
