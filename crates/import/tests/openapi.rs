@@ -545,3 +545,25 @@ fn two_documents_share_a_service() {
             .contains("another document")
     }));
 }
+
+/// Schemas built to be slow or endless end quickly with small values.
+#[test]
+fn hostile_schemas_are_bounded() {
+    use standin_import::generate::example;
+    let self_all_of =
+        json!({"$ref": "#/$defs/a", "$defs": {"a": {"allOf": [{"$ref": "#/$defs/a"}]}}});
+    let _ = example(&self_all_of, 1);
+    let self_one_of = json!({"$ref": "#/$defs/a", "$defs": {"a": {"oneOf": [{"$ref": "#/$defs/a"}, {"$ref": "#/$defs/a"}]}}});
+    let _ = example(&self_one_of, 1);
+    let long = example(&json!({"type": "string", "minLength": 100_000_000}), 1);
+    assert!(long.as_str().unwrap().len() <= 4096);
+    let wide = json!({"$ref": "#/$defs/n", "$defs": {"n": {"type": "array", "minItems": 64, "items": {"$ref": "#/$defs/n"}}}});
+    let v = example(&wide, 1);
+    assert!(
+        v.to_string().len() < 10_000_000,
+        "{} bytes",
+        v.to_string().len()
+    );
+    let many = json!({"type": "object", "minProperties": 1_000_000, "additionalProperties": {"type": "integer"}});
+    assert!(example(&many, 1).as_object().unwrap().len() <= 64);
+}

@@ -131,7 +131,10 @@ pub(crate) fn read(docs: &Docs, options: &Options) -> Result<Imported, ImportErr
                 return Err(ImportError::at(
                     &file,
                     &pointer,
-                    format!("the routes made so far hold more than {} MiB: split the document, or use fewer shared examples", crate::MAX_ROUTE_BYTES >> 20),
+                    format!(
+                        "the routes made so far hold more than {} MiB: split the document, or use fewer shared examples",
+                        crate::MAX_ROUTE_BYTES >> 20
+                    ),
                 ));
             }
             routes.push(route);
