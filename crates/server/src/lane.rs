@@ -61,12 +61,13 @@ impl Lane {
     }
 }
 
-/// Lowers the calling thread's scheduling priority by `nice` steps, so the lane takes the
-/// CPU only when the mock workers leave it: on one core, a costly evaluation would
-/// otherwise share it evenly with everyone's traffic. On Linux each thread has its own
-/// nice value; `renice` on the thread's id sets it without privileges and without unsafe
-/// code. Where that is not possible the lane runs at normal priority (logged).
-fn lower_priority(nice: u8) {
+/// Lowers the calling thread's scheduling priority by `nice` steps, so the thread (the
+/// lane's, the control plane's) takes the CPU only when the mock workers leave it: on one
+/// core, a costly evaluation or a large import would otherwise share it evenly with
+/// everyone's traffic. On Linux each thread has its own nice value; `renice` on the
+/// thread's id sets it without privileges and without unsafe code. Where that is not
+/// possible the thread runs at normal priority (logged).
+pub fn lower_priority(nice: u8) {
     if nice == 0 {
         return;
     }
@@ -78,7 +79,7 @@ fn lower_priority(nice: u8) {
                 .map(str::to_string)
         });
     let Some(tid) = tid else {
-        tracing::info!("cannot find the evaluation thread's id; it runs at normal priority");
+        tracing::info!("cannot find the thread's id; it runs at normal priority");
         return;
     };
     let lowered = std::process::Command::new("renice")
@@ -87,7 +88,7 @@ fn lower_priority(nice: u8) {
         .stderr(std::process::Stdio::null())
         .status();
     if !lowered.is_ok_and(|s| s.success()) {
-        tracing::info!("renice is not available; the evaluation lane runs at normal priority");
+        tracing::info!("renice is not available; background threads run at normal priority");
     }
 }
 

@@ -51,6 +51,7 @@ mod record;
 pub use error::{ServeError, ServeStats, Source, Stage};
 pub use forward::check_ca_pem;
 pub use io::MockBody;
+pub use lane::lower_priority;
 
 use decide::{Decision, Incoming as Req, Resume, Step};
 

@@ -90,6 +90,9 @@ fn init_logging(filter: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How much lower than the mock workers the control plane's threads run (Unix nice).
+const CONTROL_NICE: u8 = 10;
+
 /// What the control plane hands the data plane once it is ready.
 struct Ready {
     plane: standin_server::Plane,
@@ -109,8 +112,14 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     let control = std::thread::Builder::new()
         .name("standin-control".into())
         .spawn(move || {
+            // The control plane (management API, commits, imports, sync) runs below the
+            // mock workers: on a busy core, a 13 MB import waits for mock traffic rather
+            // than sharing the core evenly with it. Its blocking threads (where documents
+            // are read) too.
+            standin_server::lower_priority(CONTROL_NICE);
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
+                .on_thread_start(|| standin_server::lower_priority(CONTROL_NICE))
                 .build()
                 .context("starting the control runtime")?;
             rt.block_on(control_plane(
