@@ -567,3 +567,71 @@ fn hostile_schemas_are_bounded() {
     let many = json!({"type": "object", "minProperties": 1_000_000, "additionalProperties": {"type": "integer"}});
     assert!(example(&many, 1).as_object().unwrap().len() <= 64);
 }
+
+/// Server variables are substituted once: a default naming another variable stays text.
+#[test]
+fn server_variables_do_not_expand_into_each_other() {
+    let doc = json!({"openapi": "3.0.0", "info": {"title": "t", "version": "1"},
+        "servers": [{"url": "https://x.test/{a}/v1", "variables": {"a": {"default": "{b}{b}{b}"}, "b": {"default": "{a}{a}{a}"}}}],
+        "paths": {"/p": {"get": {"responses": {"200": {"description": "ok"}}}}}});
+    let keep = Options {
+        base_path: BasePath::Keep,
+        ..Options::default()
+    };
+    let i = import(&Sources::single("o.json", doc.to_string()), None, &keep).unwrap();
+    let path = i.routes[0]
+        .http
+        .as_ref()
+        .unwrap()
+        .request
+        .path
+        .clone()
+        .unwrap();
+    let text = match path {
+        PathMatcher::Pattern(p) | PathMatcher::Regex(p) | PathMatcher::Exact(p) => p,
+        PathMatcher::Not(_) => unreachable!(),
+    };
+    assert!(text.len() < 100, "{text}");
+    assert!(text.contains("v1"), "{text}");
+}
+
+/// Many operations with one operationId get distinct ids, in linear time.
+#[test]
+fn repeated_operation_ids_are_numbered() {
+    let mut paths = serde_json::Map::new();
+    for n in 0..3000 {
+        paths.insert(
+            format!("/p{n}"),
+            json!({"get": {"operationId": "same", "responses": {"200": {"description": "ok"}}}}),
+        );
+    }
+    let doc = json!({"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": paths});
+    let i = import(
+        &Sources::single("o.json", doc.to_string()),
+        None,
+        &Options::default(),
+    )
+    .unwrap();
+    let ids: std::collections::HashSet<&str> = i.routes.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), 3000);
+    assert!(ids.contains("same") && ids.contains("same-2") && ids.contains("same-3000"));
+}
+
+/// A header a document gives that cannot be sent is left out, and the route still compiles.
+#[test]
+fn headers_that_cannot_be_sent_are_left_out() {
+    let doc = json!({"openapi": "3.0.0", "info": {"title": "t", "version": "1"}, "paths": {"/p": {"get": {"responses": {"200": {
+        "description": "ok",
+        "headers": {"Bad Name": {"example": "x"}, "X-Ok": {"example": "line\nbreak"}, "X-Good": {"example": "fine"}},
+        "content": {"application/json\r\nX-Evil: 1": {"example": {"a": 1}}}}}}}}});
+    let i = import(
+        &Sources::single("o.json", doc.to_string()),
+        None,
+        &Options::default(),
+    )
+    .unwrap();
+    let r = &i.routes[0];
+    let headers = &r.http.as_ref().unwrap().response.headers;
+    assert_eq!(headers.keys().collect::<Vec<_>>(), ["X-Good"]);
+    compiled(r);
+}
