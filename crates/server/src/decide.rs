@@ -136,6 +136,22 @@ pub(crate) fn decide(
             error,
         })
     };
+    let failed = |route: Option<Arc<CompiledRoute>>, error: ServeError| {
+        decided(route, Vec::new(), error_response(&error), 0, Some(error))
+    };
+    // After work that spends the budget: decide again with the full budget on the lane,
+    // or answer that the budget ran out. Clones only when it stops the request.
+    let ran_out = |route: &Arc<CompiledRoute>, path_values: &standin_eval::PathValues, stage| {
+        let why = req.budget().exhausted()?;
+        if inline && why == Exhausted::Fuel {
+            return Some(Step::Again(Resume::Render {
+                route: route.clone(),
+                path_values: path_values.clone(),
+            }));
+        }
+        let error = over_budget(Some(route), why, stage);
+        Some(failed(Some(route.clone()), error))
+    };
     let (route, path_values) = match resume {
         Resume::Render { route, path_values } => (route, path_values),
         Resume::Match => match svc.find(&req) {
@@ -155,7 +171,7 @@ pub(crate) fn decide(
                 }
                 let route = svc.routes().iter().find(|r| r.id == route).cloned();
                 let error = over_budget(route.as_ref(), why, Stage::Matching);
-                return decided(route, Vec::new(), error_response(&error), 0, Some(error));
+                return failed(route, error);
             }
         },
     };
@@ -163,33 +179,16 @@ pub(crate) fn decide(
         && let Some(contract) = &route.contract
     {
         let violations = contract.check(&req, &path_values);
-        // A body too large for this budget reads as "not JSON": decide again with the
-        // full budget (or say the budget ran out) rather than blame the client.
-        if let Some(why) = req.budget().exhausted() {
-            if inline && why == Exhausted::Fuel {
-                return Step::Again(Resume::Render { route, path_values });
-            }
-            let error = over_budget(Some(&route), why, Stage::Matching);
-            return decided(
-                Some(route),
-                Vec::new(),
-                error_response(&error),
-                0,
-                Some(error),
-            );
+        // A body too large for this budget reads as "not JSON": no blame on the client.
+        if let Some(step) = ran_out(&route, &path_values, Stage::Matching) {
+            return step;
         }
         if !violations.is_empty() {
             let error = ServeError::RequestInvalid {
                 route: route.id.clone(),
                 violations,
             };
-            return decided(
-                Some(route),
-                Vec::new(),
-                error_response(&error),
-                0,
-                Some(error),
-            );
+            return failed(Some(route), error);
         }
     }
     let r = route.answer(&inc.headers);
@@ -211,18 +210,8 @@ pub(crate) fn decide(
             }
         },
     };
-    if let Some(why) = req.budget().exhausted() {
-        if inline && why == Exhausted::Fuel {
-            return Step::Again(Resume::Render { route, path_values });
-        }
-        let error = over_budget(Some(&route), why, Stage::Rendering);
-        return decided(
-            Some(route),
-            Vec::new(),
-            error_response(&error),
-            0,
-            Some(error),
-        );
+    if let Some(step) = ran_out(&route, &path_values, Stage::Rendering) {
+        return step;
     }
     if let Some(f) = &failure {
         tracing::warn!(error = %f.message(), "a response template rendered no response");
