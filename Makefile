@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run install test fmt lint unit doc compat bench load soak soak-smoke openapi
+.PHONY: run install test fmt lint unit doc compat bench load import-bench soak soak-smoke openapi
 
 ## Run standin with the demo service (release build).
 run:
@@ -49,6 +49,10 @@ bench:
 ## End-to-end load test against a bare hyper server (see bench/README.md).
 load:
 	bench/load.sh
+
+## GitHub's REST description imported through the CLI, and mock traffic beside imports.
+import-bench:
+	bench/import.sh
 
 ## The soak-and-abuse test (crates/soak): release builds, 60 s of mixed and abusive traffic
 ## beside a measured client; fails on any failed request, RSS over the bound derived from

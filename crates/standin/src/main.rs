@@ -90,7 +90,7 @@ fn init_logging(filter: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How much lower than the mock workers the control plane's threads run (Unix nice).
+/// How much lower than the mock workers the control plane's blocking threads run (nice).
 const CONTROL_NICE: u8 = 10;
 
 /// What the control plane hands the data plane once it is ready.
@@ -112,11 +112,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     let control = std::thread::Builder::new()
         .name("standin-control".into())
         .spawn(move || {
-            // The control plane (management API, commits, imports, sync) runs below the
-            // mock workers: on a busy core, a 13 MB import waits for mock traffic rather
-            // than sharing the core evenly with it. Its blocking threads (where documents
-            // are read) too.
-            standin_server::lower_priority(CONTROL_NICE);
+            // The control plane's blocking threads, where documents are read (a 13 MB
+            // import), run below the mock workers: on a busy core they wait for mock
+            // traffic rather than share the core evenly with it. The control thread itself
+            // stays at normal priority: it drains the journal, and a starved drain would
+            // fill the journal's channel under load.
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .on_thread_start(|| standin_server::lower_priority(CONTROL_NICE))
