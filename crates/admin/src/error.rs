@@ -81,6 +81,7 @@ impl From<AppError> for ApiError {
             }
             AppError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            AppError::Stale(m) => ApiError::new(StatusCode::PRECONDITION_FAILED, "conflict", m),
             AppError::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 ApiError::new(

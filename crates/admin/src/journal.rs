@@ -32,7 +32,7 @@ pub(crate) struct JournalParams {
 }
 
 /// A `team/service` that names no service is a mistake, not an empty journal.
-fn known_service(app: &App, service: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn known_service(app: &App, service: Option<&str>) -> Result<(), ApiError> {
     let Some(key) = service.filter(|k| !k.is_empty()) else {
         return Ok(());
     };

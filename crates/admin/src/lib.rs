@@ -11,14 +11,19 @@ mod catalog;
 mod error;
 mod import;
 mod journal;
+mod live;
 mod patch;
+mod precondition;
 mod routes;
 mod services;
 mod status;
 mod teams;
+mod ui;
 
 pub use error::{ApiError, ErrorBody, JsonBody, QueryParams, parse_json};
 pub use import::read_document;
+pub use live::{Preview, TryRequest};
+pub use ui::UiSource;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -57,6 +62,36 @@ pub struct AdminState {
     pub serving: StatusSource,
     /// The last pull of each synced service (`GET /api/v1/status`'s `sync`).
     pub sync: StatusSource,
+    /// The mock listener's address (`GET /api/v1/status`'s `mockListener`), for base URLs.
+    pub mock_address: Option<String>,
+    /// Answers "try it" requests through the data plane's pipeline.
+    pub preview: Option<Preview>,
+    /// Where the web UI's files come from.
+    pub ui: UiSource,
+    /// Set when the listener shuts down, to end event streams.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl AdminState {
+    /// The state with nothing but the definitions: no data plane counters, no "try it",
+    /// the embedded UI.
+    pub fn new(app: App) -> Self {
+        AdminState {
+            app,
+            serving: Arc::new(|| serde_json::json!({})),
+            sync: Arc::new(|| serde_json::json!({})),
+            mock_address: None,
+            preview: None,
+            ui: UiSource::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+}
+
+impl axum::extract::FromRef<AdminState> for UiSource {
+    fn from_ref(s: &AdminState) -> UiSource {
+        s.ui.clone()
+    }
 }
 
 impl axum::extract::FromRef<AdminState> for App {
@@ -67,11 +102,7 @@ impl axum::extract::FromRef<AdminState> for App {
 
 /// Builds the admin router with its OpenAPI document and docs page.
 pub fn router(app: App) -> Router {
-    router_with(AdminState {
-        app,
-        serving: Arc::new(|| serde_json::json!({})),
-        sync: Arc::new(|| serde_json::json!({})),
-    })
+    router_with(AdminState::new(app))
 }
 
 /// [`router`] with the data plane's counters in `GET /api/v1/status`.
@@ -79,8 +110,12 @@ pub fn router_with(state: AdminState) -> Router {
     let (api_router, api) = api().split_for_parts();
     api_router
         .merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", api))
+        .route("/", axum::routing::get(ui::index))
+        .route("/index.html", axum::routing::get(ui::index))
+        .route("/favicon.svg", axum::routing::get(ui::favicon))
+        .route("/assets/{*path}", axum::routing::get(ui::asset))
         .route(
-            "/",
+            "/api",
             axum::routing::get(|| async { Redirect::temporary("/api/v1/docs/") }),
         )
         .fallback(no_such_endpoint)
@@ -99,9 +134,8 @@ pub async fn serve(
     serve_with(
         listener,
         AdminState {
-            app,
             serving,
-            sync: Arc::new(|| serde_json::json!({})),
+            ..AdminState::new(app)
         },
         shutdown,
     )
@@ -114,8 +148,13 @@ pub async fn serve_with(
     state: AdminState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = state.closing.clone();
     axum::serve(listener, router_with(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Event streams end, or the graceful shutdown would wait on them forever.
+            closing.send_replace(true);
+        })
         .await
 }
 
@@ -187,6 +226,9 @@ fn api() -> OpenApiRouter<AdminState> {
         .routes(routes!(import::export))
         .routes(routes!(import::drift))
         .routes(routes!(journal::stats))
+        .routes(routes!(live::stream))
+        .routes(routes!(live::usage))
+        .routes(routes!(live::try_request))
 }
 
 /// Who is making a change, from `X-Standin-Actor`.

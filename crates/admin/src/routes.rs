@@ -1,6 +1,7 @@
 //! Routes (stubs): a request matcher and a response.
 
 use crate::patch::merged;
+use crate::precondition::{IfMatch, Tagged};
 use crate::services::{ServicePath, find_service};
 use crate::{Actor, ApiError, ApiResult, ErrorBody, JsonBody, not_found};
 use axum::Json;
@@ -103,12 +104,12 @@ pub(crate) struct RoutePath {
 pub(crate) async fn get_route(
     State(app): State<App>,
     Path((team, service, id)): Path<(String, String, String)>,
-) -> ApiResult<Json<Arc<RouteRecord>>> {
+) -> ApiResult<Tagged<Json<Arc<RouteRecord>>>> {
     find_service(&app, &team, &service)?;
     app.catalog()
         .routes_of(&ServiceKey::new(&team, &service))
         .and_then(|m| m.get(&id).cloned())
-        .map(Json)
+        .map(|r| Tagged(StatusCode::OK, r.meta.revision, Json(r)))
         .ok_or_else(|| {
             not_found(format!(
                 "route \"{id}\" does not exist in \"{team}/{service}\""
@@ -122,6 +123,7 @@ pub(crate) async fn get_route(
 pub(crate) async fn put_route(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path((team, service, id)): Path<(String, String, String)>,
     JsonBody(mut route): JsonBody<Route>,
 ) -> ApiResult<impl IntoResponse> {
@@ -135,7 +137,11 @@ pub(crate) async fn put_route(
     }
     standin_app::not_expired(&route, "")?;
     let ((record, created), _) = app
-        .change(&actor, |d| d.put_route(&team, &service, route, ""))
+        .change(&actor, |d| {
+            let current = d.route(&team, &service, &id).map(|r| &r.meta);
+            if_match.check(&format!("route \"{id}\""), current)?;
+            d.put_route(&team, &service, route, "")
+        })
         .await?;
     let status = if created {
         StatusCode::CREATED
@@ -153,20 +159,19 @@ pub(crate) async fn put_route(
 pub(crate) async fn patch_route(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path((team, service, id)): Path<(String, String, String)>,
     JsonBody(patch): JsonBody<serde_json::Value>,
-) -> ApiResult<Json<Arc<RouteRecord>>> {
+) -> ApiResult<Tagged<Json<Arc<RouteRecord>>>> {
     let ((record, _), _) = app
         .change(&actor, |d| {
-            let current = d
-                .route(&team, &service, &id)
-                .ok_or_else(|| {
-                    AppError::NotFound(format!(
-                        "route \"{id}\" does not exist in \"{team}/{service}\""
-                    ))
-                })?
-                .route
-                .clone();
+            let current = d.route(&team, &service, &id).ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "route \"{id}\" does not exist in \"{team}/{service}\""
+                ))
+            })?;
+            if_match.check(&format!("route \"{id}\""), Some(&current.meta))?;
+            let current = current.route.clone();
             let route: Route = merged(&current, &patch)?;
             if route.id != id {
                 return Err(AppError::invalid("/id", "a route's id cannot change"));
@@ -175,7 +180,7 @@ pub(crate) async fn patch_route(
             d.put_route(&team, &service, route, "")
         })
         .await?;
-    Ok(Json(record))
+    Ok(Tagged(StatusCode::OK, record.meta.revision, Json(record)))
 }
 
 /// Deletes a route.
@@ -184,10 +189,15 @@ pub(crate) async fn patch_route(
 pub(crate) async fn delete_route(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path((team, service, id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    app.change(&actor, |d| d.delete_route(&team, &service, &id))
-        .await?;
+    app.change(&actor, |d| {
+        let current = d.route(&team, &service, &id).map(|r| &r.meta);
+        if_match.check(&format!("route \"{id}\""), current)?;
+        d.delete_route(&team, &service, &id)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -198,7 +208,7 @@ pub(crate) fn with_warnings(
     record: &RouteRecord,
     status: StatusCode,
 ) -> axum::response::Response {
-    let mut response = (status, Json(record)).into_response();
+    let mut response = Tagged(status, record.meta.revision, Json(record)).into_response();
     let key = ServiceKey::new(&record.team, &record.service);
     if let Some(service) = app.catalog().services.get(&key) {
         for w in standin_app::route_warnings(service, &record.route) {

@@ -1,6 +1,7 @@
 //! Services: a set of routes under one base path.
 
 use crate::patch::merged;
+use crate::precondition::{IfMatch, Tagged};
 use crate::teams::TeamPath;
 use crate::{Actor, ApiResult, ErrorBody, JsonBody, not_found};
 use axum::Json;
@@ -101,8 +102,20 @@ pub(crate) fn find_service(app: &App, team: &str, service: &str) -> ApiResult<Ar
 pub(crate) async fn get_service(
     State(app): State<App>,
     Path((team, service)): Path<(String, String)>,
-) -> ApiResult<Json<Arc<ServiceRecord>>> {
-    find_service(&app, &team, &service).map(Json)
+) -> ApiResult<Tagged<Json<Arc<ServiceRecord>>>> {
+    find_service(&app, &team, &service).map(|s| Tagged(StatusCode::OK, s.meta.revision, Json(s)))
+}
+
+/// The stored service's bookkeeping inside a change, for `If-Match`.
+fn service_meta<'a>(
+    d: &'a standin_app::Draft,
+    team: &str,
+    slug: &str,
+) -> Option<&'a standin_model::Meta> {
+    d.catalog()
+        .services
+        .get(&ServiceKey::new(team, slug))
+        .map(|s| &s.meta)
 }
 
 /// Replaces a service's fields; its routes stay. The slug cannot change.
@@ -111,14 +124,20 @@ pub(crate) async fn get_service(
 pub(crate) async fn put_service(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path((team, slug)): Path<(String, String)>,
     JsonBody(service): JsonBody<Service>,
-) -> ApiResult<Json<Arc<ServiceRecord>>> {
-    Ok(Json(
-        app.change(&actor, |d| d.update_service(&team, &slug, service))
-            .await?
-            .0,
-    ))
+) -> ApiResult<Tagged<Json<Arc<ServiceRecord>>>> {
+    let (record, _) = app
+        .change(&actor, |d| {
+            if_match.check(
+                &format!("service \"{team}/{slug}\""),
+                service_meta(d, &team, &slug),
+            )?;
+            d.update_service(&team, &slug, service)
+        })
+        .await?;
+    Ok(Tagged(StatusCode::OK, record.meta.revision, Json(record)))
 }
 
 /// Changes some of a service's fields: a JSON Merge Patch (RFC 7396) of the service
@@ -129,11 +148,16 @@ pub(crate) async fn put_service(
 pub(crate) async fn patch_service(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path((team, slug)): Path<(String, String)>,
     JsonBody(patch): JsonBody<serde_json::Value>,
-) -> ApiResult<Json<Arc<ServiceRecord>>> {
+) -> ApiResult<Tagged<Json<Arc<ServiceRecord>>>> {
     let (record, _) = app
         .change(&actor, |d| {
+            if_match.check(
+                &format!("service \"{team}/{slug}\""),
+                service_meta(d, &team, &slug),
+            )?;
             let current = d
                 .catalog()
                 .services
@@ -146,7 +170,7 @@ pub(crate) async fn patch_service(
             d.update_service(&team, &slug, merged(&current, &patch)?)
         })
         .await?;
-    Ok(Json(record))
+    Ok(Tagged(StatusCode::OK, record.meta.revision, Json(record)))
 }
 
 /// Deletes a service and all its routes.
@@ -155,9 +179,16 @@ pub(crate) async fn patch_service(
 pub(crate) async fn delete_service(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path((team, slug)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    app.change(&actor, |d| d.delete_service(&team, &slug))
-        .await?;
+    app.change(&actor, |d| {
+        if_match.check(
+            &format!("service \"{team}/{slug}\""),
+            service_meta(d, &team, &slug),
+        )?;
+        d.delete_service(&team, &slug)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

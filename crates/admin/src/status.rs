@@ -68,6 +68,9 @@ pub(crate) struct Status {
     /// with why).
     #[schema(value_type = Object)]
     sync: serde_json::Value,
+    /// Where mock traffic goes: `{"address": "127.0.0.1:8080"}`.
+    #[schema(value_type = Object)]
+    mock_listener: Option<serde_json::Value>,
 }
 
 /// What needs an operator's attention: quarantined definitions, routes over budget, and
@@ -112,5 +115,9 @@ pub(crate) async fn status(State(s): State<AdminState>) -> Json<Status> {
         serving: (s.serving)(),
         journal: s.app.journal().stats(),
         sync: (s.sync)(),
+        mock_listener: s
+            .mock_address
+            .as_ref()
+            .map(|a| serde_json::json!({ "address": a })),
     })
 }

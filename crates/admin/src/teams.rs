@@ -1,6 +1,7 @@
 //! Teams: who owns which services.
 
 use crate::patch::merged;
+use crate::precondition::{IfMatch, Tagged};
 use crate::{Actor, ApiResult, ErrorBody, JsonBody, QueryParams, not_found};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -74,12 +75,12 @@ pub(crate) struct TeamPath {
 pub(crate) async fn get_team(
     State(app): State<App>,
     Path(team): Path<String>,
-) -> ApiResult<Json<Arc<TeamRecord>>> {
+) -> ApiResult<Tagged<Json<Arc<TeamRecord>>>> {
     app.catalog()
         .teams
         .get(&team)
         .cloned()
-        .map(Json)
+        .map(|t| Tagged(StatusCode::OK, t.meta.revision, Json(t)))
         .ok_or_else(|| not_found(format!("team \"{team}\" does not exist")))
 }
 
@@ -89,12 +90,22 @@ pub(crate) async fn get_team(
 pub(crate) async fn put_team(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path(slug): Path<String>,
     JsonBody(team): JsonBody<Team>,
-) -> ApiResult<Json<Arc<TeamRecord>>> {
-    Ok(Json(
-        app.change(&actor, |d| d.update_team(&slug, team)).await?.0,
-    ))
+) -> ApiResult<Tagged<Json<Arc<TeamRecord>>>> {
+    let (record, _) = app
+        .change(&actor, |d| {
+            if_match.check(&format!("team \"{slug}\""), team_meta(d, &slug))?;
+            d.update_team(&slug, team)
+        })
+        .await?;
+    Ok(Tagged(StatusCode::OK, record.meta.revision, Json(record)))
+}
+
+/// The stored team's bookkeeping inside a change, for `If-Match`.
+fn team_meta<'a>(d: &'a standin_app::Draft, slug: &str) -> Option<&'a standin_model::Meta> {
+    d.catalog().teams.get(slug).map(|t| &t.meta)
 }
 
 /// Changes some of a team's fields: a JSON Merge Patch (RFC 7396) of the team document.
@@ -104,11 +115,13 @@ pub(crate) async fn put_team(
 pub(crate) async fn patch_team(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path(slug): Path<String>,
     JsonBody(patch): JsonBody<serde_json::Value>,
-) -> ApiResult<Json<Arc<TeamRecord>>> {
+) -> ApiResult<Tagged<Json<Arc<TeamRecord>>>> {
     let (record, _) = app
         .change(&actor, |d| {
+            if_match.check(&format!("team \"{slug}\""), team_meta(d, &slug))?;
             let current = d
                 .catalog()
                 .teams
@@ -119,7 +132,7 @@ pub(crate) async fn patch_team(
             d.update_team(&slug, merged(&current, &patch)?)
         })
         .await?;
-    Ok(Json(record))
+    Ok(Tagged(StatusCode::OK, record.meta.revision, Json(record)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -135,10 +148,14 @@ pub(crate) struct CascadeQuery {
 pub(crate) async fn delete_team(
     State(app): State<App>,
     Actor(actor): Actor,
+    if_match: IfMatch,
     Path(slug): Path<String>,
     QueryParams(q): QueryParams<CascadeQuery>,
 ) -> ApiResult<StatusCode> {
-    app.change(&actor, |d| d.delete_team(&slug, q.cascade))
-        .await?;
+    app.change(&actor, |d| {
+        if_match.check(&format!("team \"{slug}\""), team_meta(d, &slug))?;
+        d.delete_team(&slug, q.cascade)
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

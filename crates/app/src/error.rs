@@ -11,6 +11,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The definition is not at the revision the writer expected (`If-Match`).
+    #[error("{0}")]
+    Stale(String),
     /// The store refused the commit; nothing of the change was applied, in memory or on
     /// disk (memory was reloaded from the store to make sure).
     #[error(transparent)]

@@ -88,6 +88,16 @@ impl App {
         self.inner.catalog.load_full()
     }
 
+    /// A table serving one service alone, with `draft` in place of (or beside) its saved
+    /// routes: "try it" before saving. Nothing is stored or published.
+    pub fn preview(
+        &self,
+        key: &ServiceKey,
+        draft: Option<standin_model::Route>,
+    ) -> Result<RouteTable, AppError> {
+        publish::preview_table(&self.catalog(), key, draft)
+    }
+
     /// Stored definitions that are not served, and why.
     pub fn quarantined(&self) -> Arc<Vec<Quarantined>> {
         self.inner.quarantined.load_full()

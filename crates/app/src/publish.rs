@@ -236,3 +236,52 @@ fn build_table(
             .collect(),
     )
 }
+
+/// A table with one service of `catalog` alone, with `draft` in place of its route of the
+/// same id (or added): what "try it" answers from before a route is saved. Nothing is
+/// stored or published. Errors in the draft name fields under `/route`.
+pub(crate) fn preview_table(
+    catalog: &Catalog,
+    key: &ServiceKey,
+    draft: Option<standin_model::Route>,
+) -> Result<RouteTable, AppError> {
+    let service = catalog
+        .services
+        .get(key)
+        .ok_or_else(|| AppError::NotFound(format!("service \"{key}\" does not exist")))?;
+    let mut records: Vec<(u64, standin_model::Route)> = catalog
+        .routes_of(key)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .map(|r| (r.meta.created_seq, r.route.clone()))
+        .collect();
+    let draft_id = match draft {
+        None => None,
+        Some(mut route) => {
+            if route.id.is_empty() {
+                route.id = "draft".into();
+            }
+            crate::validate::route(&mut route, "/route")?;
+            let id = route.id.clone();
+            match records.iter_mut().find(|(_, r)| r.id == id) {
+                Some(slot) => slot.1 = route,
+                None => records.push((catalog.next_route_seq, route)),
+            }
+            Some(id)
+        }
+    };
+    let mut routes = Vec::new();
+    for (seq, route) in records.iter().filter(|(_, r)| r.enabled) {
+        match CompiledRoute::compile(route, *seq, Arc::new(RouteCounters::default())) {
+            Ok(c) => routes.push(Arc::new(c)),
+            Err(e) if draft_id.as_deref() == Some(route.id.as_str()) => {
+                return Err(AppError::invalid(format!("/route{}", e.pointer), e.message));
+            }
+            // A stored route that does not compile is not served either.
+            Err(_) => {}
+        }
+    }
+    let built = CompiledService::build(service_info(service), routes)
+        .map_err(|e| AppError::invalid(e.pointer, e.message))?;
+    RouteTable::new(vec![Arc::new(built)]).map_err(|e| AppError::Internal(e.to_string()))
+}

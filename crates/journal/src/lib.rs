@@ -31,7 +31,14 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+mod usage;
+
+pub use usage::{RouteUsageView, ServiceUsageView, Today, UsageView};
+
+/// Entries a live watcher may fall behind by before it is told how many it missed.
+pub const LIVE_BACKLOG: usize = 1024;
 
 /// Fuel for checking one journal entry against a matcher (about 25 ms of work).
 pub const VERIFY_FUEL: u64 = 1_000_000;
@@ -341,6 +348,10 @@ struct Shared {
     dropped: AtomicU64,
     evicted: AtomicU64,
     config: JournalConfig,
+    /// Stored entries for live watchers (`GET /api/v1/journal/stream`); sent only while
+    /// someone watches, by the journal task, never by the serving path.
+    live: broadcast::Sender<Arc<JournalEntry>>,
+    usage: RwLock<usage::Usage>,
 }
 
 /// The serving path's handle: cheap to clone, never blocks.
@@ -387,6 +398,8 @@ impl Journal {
             dropped: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             config: config.clone(),
+            live: broadcast::channel(LIVE_BACKLOG).0,
+            usage: RwLock::new(usage::Usage::new()),
         });
         let tx = (config.capacity_per_service > 0).then(|| {
             let (tx, rx) = mpsc::channel(config.channel_capacity.max(1));
@@ -494,6 +507,18 @@ impl Journal {
         }
     }
 
+    /// Entries as they are stored, from now on. A receiver that falls more than
+    /// [`LIVE_BACKLOG`] entries behind gets `Lagged` with the count it missed.
+    pub fn watch(&self) -> broadcast::Receiver<Arc<JournalEntry>> {
+        self.shared().live.subscribe()
+    }
+
+    /// Requests per service and route since the start, for one service or all. Counted
+    /// only while the journal is on.
+    pub fn usage(&self, service: Option<&str>) -> UsageView {
+        self.shared().usage.read().view(service)
+    }
+
     pub fn stats(&self) -> JournalStats {
         let s = self.shared();
         JournalStats {
@@ -556,7 +581,10 @@ impl DrainState {
         if batch.is_empty() {
             return;
         }
+        let watched = shared.live.receiver_count() > 0;
+        let mut fresh = Vec::new();
         let mut rings = shared.rings.write();
+        let mut usage = shared.usage.write();
         for msg in batch.drain(..) {
             match msg {
                 Msg::Entry(mut e) => {
@@ -570,7 +598,12 @@ impl DrainState {
                         ring.pop_front();
                         shared.evicted.fetch_add(1, Ordering::Relaxed);
                     }
-                    ring.push_back(Arc::from(e));
+                    usage.count(&e);
+                    let e: Arc<JournalEntry> = Arc::from(e);
+                    if watched {
+                        fresh.push(e.clone());
+                    }
+                    ring.push_back(e);
                     shared.recorded.fetch_add(1, Ordering::Relaxed);
                 }
                 Msg::Flush(done) => {
@@ -593,6 +626,12 @@ impl DrainState {
                 }
             }
         }
+        drop(usage);
+        drop(rings);
+        for e in fresh {
+            // No receivers left (the last watcher went away) is not an error.
+            let _ = shared.live.send(e);
+        }
     }
 }
 
@@ -605,6 +644,40 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn watchers_see_stored_entries_in_order_and_are_told_what_they_missed() {
+        rt().block_on(async {
+            let j = Journal::start(JournalConfig::default());
+            j.writer().record(JournalEntry::example("a/b", 200));
+            j.flush().await;
+            let mut live = j.watch();
+            for status in [201, 202] {
+                j.writer().record(JournalEntry::example("a/b", status));
+            }
+            j.flush().await;
+            let first = live.recv().await.unwrap();
+            let second = live.recv().await.unwrap();
+            assert_eq!(
+                (first.status, second.status),
+                (201, 202),
+                "only new entries"
+            );
+            assert!(first.seq < second.seq);
+            for _ in 0..LIVE_BACKLOG + 5 {
+                j.writer().record(JournalEntry::example("a/b", 200));
+            }
+            j.flush().await;
+            match live.recv().await {
+                Err(broadcast::error::RecvError::Lagged(n)) => assert_eq!(n, 5),
+                other => panic!("expected a lag report, got {other:?}"),
+            }
+            assert_eq!(
+                j.usage(Some("a/b")).services[0].requests,
+                3 + LIVE_BACKLOG as u64 + 5
+            );
+        });
     }
 
     #[test]

@@ -199,7 +199,7 @@ pub(crate) fn app_error(e: AppError) -> Response<MockBody> {
             "incorrect expectation json format for: {pointer}: {message}"
         )),
         AppError::NotFound(m) => text(StatusCode::NOT_FOUND, &m),
-        AppError::Conflict(m) => text(StatusCode::CONFLICT, &m),
+        AppError::Conflict(m) | AppError::Stale(m) => text(StatusCode::CONFLICT, &m),
         AppError::Store(e) => text(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("the change was not saved: {e}"),

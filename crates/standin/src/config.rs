@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `standin=debug`. Default: info
     #[arg(long, env = "STANDIN_LOG", value_name = "FILTER")]
     pub log: Option<String>,
+    /// Serve the web UI from this built directory (`ui/dist`) instead of the copy built
+    /// into the binary: for working on the UI.
+    #[arg(long, env = "STANDIN_UI_DIR", value_name = "DIR")]
+    pub ui_dir: Option<PathBuf>,
 }
 
 /// The configuration file's shape. Every key is optional.
@@ -60,6 +64,7 @@ struct FileConfig {
     log: Option<String>,
     mockserver_init: Option<PathBuf>,
     mockserver_api: Option<bool>,
+    ui_dir: Option<PathBuf>,
     #[serde(default)]
     limits: FileLimits,
     #[serde(default)]
@@ -117,6 +122,8 @@ pub struct Settings {
     /// Answer MockServer's REST API on the mock listener.
     pub mockserver_api: bool,
     pub mockserver_init: Option<PathBuf>,
+    /// The web UI's files on disk instead of the embedded copy.
+    pub ui_dir: Option<PathBuf>,
     pub server: standin_server::ServerConfig,
     pub journal: standin_journal::JournalConfig,
 }
@@ -186,6 +193,7 @@ impl Settings {
                 .unwrap_or_else(|| "info".into()),
             mockserver_api: file.mockserver_api.unwrap_or(true),
             mockserver_init: args.mockserver_init.clone().or(file.mockserver_init),
+            ui_dir: args.ui_dir.clone().or(file.ui_dir),
             server,
             journal,
         };
@@ -196,6 +204,14 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         if self.mockserver_init.is_some() && !self.mockserver_api {
             bail!("mockserver-init needs mockserver-api = true");
+        }
+        if let Some(dir) = &self.ui_dir
+            && !dir.join("index.html").is_file()
+        {
+            bail!(
+                "ui-dir {}: no index.html there; build the UI first (make ui)",
+                dir.display()
+            );
         }
         if self.workers == 0 {
             bail!("workers must be at least 1");

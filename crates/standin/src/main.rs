@@ -11,6 +11,7 @@
 
 mod client;
 mod config;
+mod preview;
 mod sync;
 
 use anyhow::Context;
@@ -105,6 +106,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     // because a port is in use changes nothing (no demo, no initialization file).
     let mock_listener = bind(settings.mock_addr, "mock traffic")?;
     let admin_listener = bind(settings.admin_addr, "the admin API")?;
+    let mock_address = mock_listener.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<Ready>>();
 
@@ -125,6 +127,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             rt.block_on(control_plane(
                 control_settings,
                 admin_listener,
+                mock_address,
                 ready_tx,
                 stop_rx,
             ))
@@ -188,6 +191,7 @@ fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<std::net::TcpL
 async fn control_plane(
     settings: Settings,
     admin_listener: std::net::TcpListener,
+    mock_address: std::net::SocketAddr,
     ready: std::sync::mpsc::Sender<anyhow::Result<Ready>>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -264,12 +268,25 @@ async fn control_plane(
     let sync_status: standin_admin::StatusSource =
         Arc::new(move || serde_json::to_value(&*sync_view.lock()).unwrap_or_default());
     tokio::spawn(sync::run(app.clone(), states, stop.clone()));
+    let preview = preview::start(
+        &settings.server,
+        settings.journal.max_body_bytes.max(64 * 1024),
+        stop.clone(),
+    )
+    .await
+    .context("starting the preview listener for \"try it\"")?;
     standin_admin::serve_with(
         listener,
         standin_admin::AdminState {
-            app,
             serving,
             sync: sync_status,
+            mock_address: Some(mock_address.to_string()),
+            preview: Some(preview),
+            ui: match &settings.ui_dir {
+                Some(dir) => standin_admin::UiSource::Dir(dir.clone()),
+                None => standin_admin::UiSource::Embedded,
+            },
+            ..standin_admin::AdminState::new(app)
         },
         async move {
             let _ = stop.wait_for(|s| *s).await;

@@ -6,6 +6,7 @@
 
 mod errors;
 mod journal;
+mod live;
 mod openapi;
 mod routes;
 mod search_and_history;

@@ -10,6 +10,7 @@ mod import;
 mod limits;
 mod mockserver;
 mod support;
+mod ui;
 
 use serde_json::{Value, json};
 use std::io::{Read, Write};

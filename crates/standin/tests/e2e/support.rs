@@ -113,6 +113,23 @@ impl Standin {
         self.child.id()
     }
 
+    /// Sends SIGTERM and waits up to `within` for the process to exit; whether it did.
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if self.child.try_wait().expect("wait").is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill_9(&mut self) {
         self.child.kill().unwrap();

@@ -1,0 +1,223 @@
+//! What the UI watches: requests as they arrive (server-sent events), usage per service
+//! and route, and "try it" — a request answered by the serving pipeline against a draft.
+
+use crate::services::{ServicePath, find_service};
+use crate::{AdminState, ApiError, ApiResult, ErrorBody, JsonBody, QueryParams};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use bytes::Bytes;
+use serde::Deserialize;
+use standin_app::{App, ServiceKey};
+use standin_journal::{EntryView, UsageView};
+use standin_matcher::RouteTable;
+use standin_model::Route;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct StreamParams {
+    /// `team/service`: only its requests. Absent: every request.
+    service: Option<String>,
+}
+
+/// Requests as the journal stores them, as server-sent events: `event: entry` with one
+/// journal entry as JSON (the shape of `GET /api/v1/journal`'s items), and `event:
+/// lagged` with `{"missed": N}` when this watcher fell so far behind that entries were
+/// skipped. Only requests from now on; read `GET /api/v1/journal` for earlier ones. The
+/// serving path does not wait for watchers: the journal task sends, off that path.
+#[utoipa::path(get, path = "/api/v1/journal/stream", tag = "journal", params(StreamParams),
+    responses((status = 200, content_type = "text/event-stream", description = "A stream of `entry` and `lagged` events."), (status = 404, body = ErrorBody)))]
+pub(crate) async fn stream(
+    State(state): State<AdminState>,
+    QueryParams(p): QueryParams<StreamParams>,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    crate::journal::known_service(&state.app, p.service.as_deref())?;
+    let rx = state.app.journal().watch();
+    let closing = state.closing.subscribe();
+    let events = futures_util::stream::unfold(
+        (rx, closing, p.service),
+        |(mut rx, mut closing, service)| async move {
+            loop {
+                let received = tokio::select! {
+                    // The admin listener is shutting down: end the stream so the
+                    // graceful shutdown does not wait for watchers forever.
+                    _ = closing.wait_for(|c| *c) => return None,
+                    r = rx.recv() => r,
+                };
+                let event = match received {
+                    Ok(e) => {
+                        if service.as_deref().is_some_and(|s| *s != *e.service) {
+                            continue;
+                        }
+                        Event::default()
+                            .event("entry")
+                            .json_data(EntryView::from(&*e))
+                            .unwrap_or_else(|_| Event::default().event("entry"))
+                    }
+                    Err(RecvError::Lagged(n)) => Event::default()
+                        .event("lagged")
+                        .data(format!("{{\"missed\":{n}}}")),
+                    Err(RecvError::Closed) => return None,
+                };
+                return Some((
+                    Ok::<_, std::convert::Infallible>(event),
+                    (rx, closing, service),
+                ));
+            }
+        },
+    );
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct UsageParams {
+    /// `team/service`: only this service.
+    service: Option<String>,
+}
+
+/// Requests per service and per route since the server started, and today's total (UTC
+/// day). Counted by the journal task, so nothing is counted while the journal is off.
+#[utoipa::path(get, path = "/api/v1/usage", tag = "journal", params(UsageParams),
+    responses((status = 200, body = UsageView), (status = 404, body = ErrorBody)))]
+pub(crate) async fn usage(
+    State(app): State<App>,
+    QueryParams(p): QueryParams<UsageParams>,
+) -> ApiResult<Json<UsageView>> {
+    crate::journal::known_service(&app, p.service.as_deref())?;
+    app.journal().flush().await;
+    Ok(Json(app.journal().usage(p.service.as_deref())))
+}
+
+/// A request to answer with a preview table, built by the admin API and answered by the
+/// data plane's pipeline (see [`Preview`]).
+pub struct TryRequest {
+    pub table: RouteTable,
+    pub method: String,
+    /// The path on the mock listener (the service's base path included) and the query.
+    pub path_and_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// Answers a [`TryRequest`] through the real serving pipeline without recording it; an
+/// `Err` says why no answer came.
+pub type Preview = Arc<
+    dyn Fn(TryRequest) -> Pin<Box<dyn Future<Output = Result<EntryView, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The request "try it" sends.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SampleRequest {
+    #[serde(default = "get")]
+    method: String,
+    /// Relative to the service's base path (`/pets/1`).
+    #[serde(default = "root")]
+    path: String,
+    /// Without the `?` (`a=1&b=2`).
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+fn root() -> String {
+    "/".into()
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct TryBody {
+    request: SampleRequest,
+    /// A route document not saved yet: it answers in place of the saved route with its
+    /// id (or beside the saved routes, when new).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    route: Option<Route>,
+}
+
+/// Sends a sample request to the service as it is saved, or with a draft route in place,
+/// and shows the answer as a journal entry (status, headers, body, the route that
+/// answered or the near misses). The serving pipeline answers it; nothing is saved or
+/// journaled, and the service's routes are not counted.
+#[utoipa::path(post, path = "/api/v1/teams/{team}/services/{service}/try", tag = "routes", params(ServicePath), request_body = TryBody,
+    responses((status = 200, body = EntryView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub(crate) async fn try_request(
+    State(state): State<AdminState>,
+    Path((team, service)): Path<(String, String)>,
+    JsonBody(body): JsonBody<TryBody>,
+) -> ApiResult<Json<EntryView>> {
+    let record = find_service(&state.app, &team, &service)?;
+    let Some(preview) = state.preview.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_available",
+            "this server runs without a data plane to try requests on",
+        ));
+    };
+    let r = body.request;
+    let method = r.method.trim().to_ascii_uppercase();
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(ApiError::invalid(
+            "/request/method",
+            format!("\"{}\" is not an HTTP method", r.method),
+        ));
+    }
+    if !r.path.starts_with('/') || r.path.contains(char::is_whitespace) {
+        return Err(ApiError::invalid(
+            "/request/path",
+            "give the path relative to the service's base path, starting with /, without spaces",
+        ));
+    }
+    for name in r.headers.keys() {
+        if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(ApiError::invalid(
+                format!(
+                    "/request/headers/{}",
+                    name.replace('~', "~0").replace('/', "~1")
+                ),
+                format!("\"{name}\" is not a header name"),
+            ));
+        }
+    }
+    let table = state
+        .app
+        .preview(&ServiceKey::new(&team, &service), body.route)?;
+    let base = record.service.effective_base_path(&team);
+    let mut path_and_query = format!("{}{}", base.trim_end_matches('/'), r.path);
+    if let Some(q) = r.query.as_deref().filter(|q| !q.is_empty()) {
+        path_and_query.push('?');
+        path_and_query.push_str(q.trim_start_matches('?'));
+    }
+    let mut headers: Vec<(String, String)> = r.headers.into_iter().collect();
+    if let Some(host) = record.service.hosts.first()
+        && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host"))
+    {
+        headers.push(("host".into(), host.clone()));
+    }
+    let answer = preview(TryRequest {
+        table,
+        method,
+        path_and_query,
+        headers,
+        body: Bytes::from(r.body.unwrap_or_default()),
+    })
+    .await
+    .map_err(|m| ApiError::new(StatusCode::BAD_GATEWAY, "no_answer", m))?;
+    Ok(Json(answer))
+}
