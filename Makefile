@@ -2,18 +2,30 @@
 
 CARGO ?= cargo
 
-.PHONY: run install test fmt lint unit doc compat bench load import-bench soak soak-smoke openapi
+.PHONY: run install ui ui-test test fmt lint unit doc compat bench load import-bench soak soak-smoke openapi
 
-## Run standin with the demo service (release build).
-run:
+## Run standin with the demo service (release build, with the web UI at http://127.0.0.1:9090/).
+run: ui
 	$(CARGO) run --release -p standin -- serve --demo
 
 ## Put the `standin` binary on PATH (~/.cargo/bin), for "Running it for real" in the README.
-install:
+install: ui
 	$(CARGO) install --path crates/standin --locked
 
+## Build the web UI into ui/dist (installs its npm packages when missing); the next cargo
+## build embeds it.
+ui:
+	ui/build.sh
+
+## The web UI in headless Chromium (Debian's package, installed when missing), driven by
+## Playwright, against the debug binary serving the freshly built ui/dist.
+ui-test: ui
+	$(CARGO) build -p standin
+	ui/tests/ensure-chromium.sh
+	cd ui && STANDIN_BIN=../target/debug/standin npm test
+
 ## Every check CI runs.
-test: fmt lint unit doc soak-smoke compat
+test: fmt lint unit doc soak-smoke compat ui-test
 
 fmt:
 	$(CARGO) fmt --all -- --check

@@ -34,3 +34,8 @@ if [[ $# -eq 0 ]]; then
   STANDIN_NAME=standin-mockserver STANDIN_SETUP="$root/bench/load-expectations.sh" ITEMS=10000 \
     "$shared/run.sh" standin
 fi
+# With the web UI's live log open on the loaded service (STANDIN_WATCHED=1, or when run
+# without arguments): every request is streamed to a watcher as it is journaled.
+if [[ $# -eq 0 || -n ${STANDIN_WATCHED:-} ]]; then
+  STANDIN_NAME=standin-watched STANDIN_SETUP="$root/bench/load-watched.sh" "$shared/run.sh" standin
+fi

@@ -22,7 +22,7 @@ mod ui;
 
 pub use error::{ApiError, ErrorBody, JsonBody, QueryParams, parse_json};
 pub use import::read_document;
-pub use live::{Preview, TryRequest};
+pub use live::{LIVE_MAX_PER_SECOND, Preview, TryRequest};
 pub use ui::UiSource;
 
 use axum::Router;

@@ -29,8 +29,8 @@ pub(crate) struct StreamParams {
 
 /// Requests as the journal stores them, as server-sent events: `event: entry` with one
 /// journal entry as JSON (the shape of `GET /api/v1/journal`'s items), and `event:
-/// lagged` with `{"missed": N}` when this watcher fell so far behind that entries were
-/// skipped. Only requests from now on; read `GET /api/v1/journal` for earlier ones. The
+/// lagged` with `{"missed": N}` before the next entry when entries were skipped: this
+/// watcher fell behind, or more than 200 arrived in a second. Only requests from now on; read `GET /api/v1/journal` for earlier ones. The
 /// serving path does not wait for watchers: the journal task sends, off that path.
 #[utoipa::path(get, path = "/api/v1/journal/stream", tag = "journal", params(StreamParams),
     responses((status = 200, content_type = "text/event-stream", description = "A stream of `entry` and `lagged` events."), (status = 404, body = ErrorBody)))]
@@ -39,41 +39,92 @@ pub(crate) async fn stream(
     QueryParams(p): QueryParams<StreamParams>,
 ) -> ApiResult<impl axum::response::IntoResponse> {
     crate::journal::known_service(&state.app, p.service.as_deref())?;
-    let rx = state.app.journal().watch();
-    let closing = state.closing.subscribe();
-    let events = futures_util::stream::unfold(
-        (rx, closing, p.service),
-        |(mut rx, mut closing, service)| async move {
-            loop {
-                let received = tokio::select! {
-                    // The admin listener is shutting down: end the stream so the
-                    // graceful shutdown does not wait for watchers forever.
-                    _ = closing.wait_for(|c| *c) => return None,
-                    r = rx.recv() => r,
-                };
-                let event = match received {
-                    Ok(e) => {
-                        if service.as_deref().is_some_and(|s| *s != *e.service) {
-                            continue;
-                        }
-                        Event::default()
-                            .event("entry")
-                            .json_data(EntryView::from(&*e))
-                            .unwrap_or_else(|_| Event::default().event("entry"))
-                    }
-                    Err(RecvError::Lagged(n)) => Event::default()
-                        .event("lagged")
-                        .data(format!("{{\"missed\":{n}}}")),
-                    Err(RecvError::Closed) => return None,
-                };
-                return Some((
-                    Ok::<_, std::convert::Infallible>(event),
-                    (rx, closing, service),
-                ));
-            }
-        },
-    );
+    let watcher = Watcher {
+        rx: state.app.journal().watch(),
+        closing: state.closing.subscribe(),
+        service: p.service,
+        window: tokio::time::Instant::now(),
+        sent: 0,
+        skipped: 0,
+        pending: None,
+    };
+    let events = futures_util::stream::unfold(watcher, |mut w| async move {
+        let event = w.next().await?;
+        Some((Ok::<_, std::convert::Infallible>(event), w))
+    });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Entries one watcher is sent per second at most; the rest are counted and reported as
+/// `lagged`. A person cannot read more, and serialising every request of a service under
+/// load would take the control thread's time from the mock workers on a shared core
+/// (bench/load.sh `standin-watched`).
+pub const LIVE_MAX_PER_SECOND: u32 = 200;
+
+struct Watcher {
+    rx: tokio::sync::broadcast::Receiver<Arc<standin_journal::JournalEntry>>,
+    closing: tokio::sync::watch::Receiver<bool>,
+    service: Option<String>,
+    /// The start of the current one-second window, and what was sent in it.
+    window: tokio::time::Instant,
+    sent: u32,
+    /// Entries not sent (over the rate, or lost by lagging), reported before the next one.
+    skipped: u64,
+    pending: Option<Arc<standin_journal::JournalEntry>>,
+}
+
+impl Watcher {
+    async fn next(&mut self) -> Option<Event> {
+        if let Some(e) = self.pending.take() {
+            return Some(entry_event(&e));
+        }
+        loop {
+            let received = tokio::select! {
+                // The admin listener is shutting down: end the stream so the graceful
+                // shutdown does not wait for watchers forever.
+                _ = self.closing.wait_for(|c| *c) => return None,
+                r = self.rx.recv() => r,
+            };
+            let e = match received {
+                Ok(e) => e,
+                Err(RecvError::Lagged(n)) => {
+                    self.skipped += n;
+                    continue;
+                }
+                Err(RecvError::Closed) => return None,
+            };
+            if self.service.as_deref().is_some_and(|s| *s != *e.service) {
+                continue;
+            }
+            let now = tokio::time::Instant::now();
+            if now.duration_since(self.window) >= Duration::from_secs(1) {
+                self.window = now;
+                self.sent = 0;
+            }
+            if self.sent >= LIVE_MAX_PER_SECOND {
+                self.skipped += 1;
+                continue;
+            }
+            self.sent += 1;
+            if self.skipped > 0 {
+                let missed = std::mem::take(&mut self.skipped);
+                self.pending = Some(e);
+                return Some(
+                    Event::default()
+                        .event("lagged")
+                        .data(format!("{{\"missed\":{missed}}}")),
+                );
+            }
+            return Some(entry_event(&e));
+        }
+    }
+}
+
+fn entry_event(e: &standin_journal::JournalEntry) -> Event {
+    Event::default()
+        .event("entry")
+        .json_data(EntryView::from(e))
+        .unwrap_or_else(|_| Event::default().event("entry"))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -14,8 +14,9 @@ use std::time::SystemTime;
 #[derive(Debug)]
 pub(crate) struct Usage {
     since: SystemTime,
-    /// The UTC day `today` counts, as `YYYY-MM-DD`.
-    day: String,
+    /// The UTC day `today` counts, in days since the Unix epoch (a number, so counting
+    /// an entry formats nothing).
+    day: u64,
     today: u64,
     services: HashMap<Arc<str>, ServiceUsage>,
 }
@@ -34,8 +35,13 @@ struct RouteUsage {
     last_at: Option<SystemTime>,
 }
 
-fn utc_day(t: SystemTime) -> String {
-    jiff::Timestamp::try_from(t)
+fn utc_day(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400)
+}
+
+fn day_text(day: u64) -> String {
+    jiff::Timestamp::from_second((day * 86_400) as i64)
         .map(|ts| ts.strftime("%Y-%m-%d").to_string())
         .unwrap_or_default()
 }
@@ -106,7 +112,7 @@ impl Usage {
         UsageView {
             since: rfc3339_millis(self.since),
             today: Today {
-                date: self.day.clone(),
+                date: day_text(self.day),
                 requests: self.today,
             },
             services,
@@ -201,6 +207,10 @@ mod tests {
         assert_eq!(v.today.requests, 1);
         assert_eq!(v.services[0].today, 1);
         assert_eq!(v.services[0].requests, 2, "the total keeps counting");
-        assert_eq!(v.today.date, utc_day(now + Duration::from_secs(86_400)));
+        assert_eq!(
+            v.today.date,
+            day_text(utc_day(now + Duration::from_secs(86_400)))
+        );
+        assert_eq!(day_text(20_422), "2025-11-30");
     }
 }

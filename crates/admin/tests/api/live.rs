@@ -177,13 +177,25 @@ async fn usage_counts_requests_per_service_and_route() {
     );
 }
 
-/// Reads the event stream until `want` events of the kind `entry` arrived, or a second
-/// passed; returns their data.
+/// Reads the event stream until `want` events of the kind `entry` arrived (5 s at most);
+/// returns their data.
 async fn entries(body: &mut Body, want: usize) -> Vec<Value> {
+    events(body, want)
+        .await
+        .into_iter()
+        .filter(|(kind, _)| kind == "entry")
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// Reads the event stream until `want` entries arrived (5 s at most); returns every event
+/// as (kind, data).
+async fn events(body: &mut Body, want: usize) -> Vec<(String, Value)> {
     let mut text = String::new();
     let mut out = Vec::new();
+    let mut entries = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while out.len() < want {
+    while entries < want {
         let frame = tokio::time::timeout_at(deadline, body.frame())
             .await
             .expect("the stream sent the entries in time")
@@ -194,13 +206,17 @@ async fn entries(body: &mut Body, want: usize) -> Vec<Value> {
         }
         while let Some(end) = text.find("\n\n") {
             let event: String = text.drain(..end + 2).collect();
-            if event.lines().any(|l| l == "event: entry") {
-                let data = event
-                    .lines()
-                    .find_map(|l| l.strip_prefix("data: "))
-                    .expect("data");
-                out.push(serde_json::from_str(data).unwrap());
+            let Some(kind) = event.lines().find_map(|l| l.strip_prefix("event: ")) else {
+                continue; // a keep-alive comment
+            };
+            let data = event
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .expect("data");
+            if kind == "entry" {
+                entries += 1;
             }
+            out.push((kind.to_string(), serde_json::from_str(data).unwrap()));
         }
     }
     out
@@ -243,6 +259,39 @@ async fn the_live_stream_sends_a_services_new_requests_as_they_are_stored() {
         "not_found",
         None,
     );
+}
+
+#[tokio::test]
+async fn a_watcher_gets_at_most_its_rate_and_is_told_what_it_missed() {
+    let a = api().await;
+    a.seed().await;
+    let res = a
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/api/v1/journal/stream")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    let w = a.app.journal().writer();
+    let cap = standin_admin::LIVE_MAX_PER_SECOND as usize;
+    for _ in 0..cap + 50 {
+        w.record(entry("pay/api", Some("r1")));
+    }
+    let burst = events(&mut body, cap).await;
+    assert_eq!(burst.len(), cap, "the first {cap} of the burst");
+    // Reading on (as a browser does) sends nothing more within this second.
+    let quiet = tokio::time::timeout(Duration::from_millis(300), body.frame()).await;
+    assert!(quiet.is_err(), "nothing beyond the rate: {quiet:?}");
+    // The next second's first entry comes after the count of what was left out.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    w.record(entry("pay/api", Some("later")));
+    let next = events(&mut body, 1).await;
+    assert_eq!(next[0], ("lagged".to_string(), json!({"missed": 50})));
+    assert_eq!(next[1].1["matchedRoute"], "later");
 }
 
 #[tokio::test]
