@@ -22,7 +22,7 @@ ui:
 ui-test: ui
 	$(CARGO) build -p standin
 	ui/tests/ensure-chromium.sh
-	cd ui && STANDIN_BIN=../target/debug/standin npm test
+	cd ui && STANDIN_BIN=../target/debug/standin STANDIN_EXPECT_EMBEDDED=1 npm test
 
 ## Every check CI runs.
 test: fmt lint unit doc soak-smoke compat ui-test

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +117,13 @@ async function withPage(fn, { viewport = { width: 1280, height: 800 }, allow = [
     if (msg.type() === 'error' && !allow.some((re) => re.test(msg.text()))) errors.push(`console error: ${msg.text()}`);
   });
   page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  // Nothing may come from the internet: every request goes to this standin.
+  page.on('request', (req) => {
+    const url = req.url();
+    if (!url.startsWith(admin) && !url.startsWith(mock) && !url.startsWith('data:') && url !== 'about:blank') {
+      errors.push(`request outside standin: ${url}`);
+    }
+  });
   try {
     await fn(page);
   } finally {
@@ -414,4 +421,35 @@ test('load time with 50 services of 100 routes each', { timeout: 180_000 }, asyn
     console.log(`first load of the home page (5,000 routes): ${home} ms`);
     console.log(`first load of a service page (100 routes): ${service} ms`);
   });
+});
+
+// `make ui-test` builds the binary after the UI, so its embedded copy is this build's.
+test('the binary serves the UI built into it, without --ui-dir', { timeout: TEST, skip: !process.env.STANDIN_EXPECT_EMBEDDED }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'standin-ui-embedded-'));
+  const child = spawn(BIN, ['serve', '--data-dir', dir, '--mock-addr', '127.0.0.1:0', '--admin-addr', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const url = await new Promise((ok, fail) => {
+      const t = setTimeout(() => fail(new Error('no admin address in 20 s')), 20_000);
+      let out = '';
+      child.stdout.on('data', (c) => {
+        out += c;
+        const m = /admin API on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(t);
+          ok(m[1]);
+        }
+      });
+    });
+    const served = await (await fetch(`${url}/`, { signal: AbortSignal.timeout(STEP) })).text();
+    assert.equal(served, readFileSync(join(UI_DIR, 'index.html'), 'utf8'));
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(served)[1];
+    const js = await fetch(`${url}${script}`, { signal: AbortSignal.timeout(STEP) });
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type'), /javascript/);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
