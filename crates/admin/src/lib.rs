@@ -15,6 +15,7 @@ mod live;
 mod patch;
 mod precondition;
 mod routes;
+mod scenarios;
 mod services;
 mod status;
 mod teams;
@@ -229,6 +230,8 @@ fn api() -> OpenApiRouter<AdminState> {
         .routes(routes!(live::stream))
         .routes(routes!(live::usage))
         .routes(routes!(live::try_request))
+        .routes(routes!(scenarios::list, scenarios::reset_all))
+        .routes(routes!(scenarios::get, scenarios::set, scenarios::reset))
 }
 
 /// Who is making a change, from `X-Standin-Actor`.

@@ -95,7 +95,12 @@ impl App {
         key: &ServiceKey,
         draft: Option<standin_model::Route>,
     ) -> Result<RouteTable, AppError> {
-        publish::preview_table(&self.catalog(), key, draft)
+        let table = self.inner.table.load();
+        let published = table
+            .services()
+            .iter()
+            .find(|s| s.info.team == key.team && s.info.slug == key.service);
+        publish::preview_table(&self.catalog(), published.map(|s| &**s), key, draft)
     }
 
     /// Stored definitions that are not served, and why.

@@ -184,7 +184,11 @@ fn compile_services(
             routes.push(compiled);
         }
         match CompiledService::build(service_info(service), routes) {
-            Ok(built) => {
+            Ok(mut built) => {
+                // Scenarios keep their states across changes to the service.
+                if let Some(previous) = cache.services.get(key) {
+                    built.carry_scenarios(previous, true);
+                }
                 out.services.insert(key.clone(), Arc::new(built));
             }
             Err(e) if on_error == OnCompileError::Refuse => {
@@ -242,6 +246,7 @@ fn build_table(
 /// stored or published. Errors in the draft name fields under `/route`.
 pub(crate) fn preview_table(
     catalog: &Catalog,
+    published: Option<&CompiledService>,
     key: &ServiceKey,
     draft: Option<standin_model::Route>,
 ) -> Result<RouteTable, AppError> {
@@ -281,7 +286,11 @@ pub(crate) fn preview_table(
             Err(_) => {}
         }
     }
-    let built = CompiledService::build(service_info(service), routes)
+    let mut built = CompiledService::build(service_info(service), routes)
         .map_err(|e| AppError::invalid(e.pointer, e.message))?;
+    // A try sees the scenarios where they are, and moves only its own copies.
+    if let Some(p) = published {
+        built.carry_scenarios(p, false);
+    }
     RouteTable::new(vec![Arc::new(built)]).map_err(|e| AppError::Internal(e.to_string()))
 }

@@ -97,6 +97,7 @@ pub(crate) fn read(file: &str, doc: &Value, options: &Options) -> Result<Importe
             query_conditions.insert(k, m);
         }
         let mut route = Route {
+            scenario: None,
             id: format!("har-{}", routes.len() + 1),
             name: format!("{method} {path}"),
             memo: String::new(),
@@ -114,6 +115,7 @@ pub(crate) fn read(file: &str, doc: &Value, options: &Options) -> Result<Importe
                 document: json!({"operation": format!("{method} {path}"), "host": host, "startedDateTime": e.get("startedDateTime")}),
             }),
             http: Some(HttpRoute {
+                sequence: None,
                 request: HttpRequestMatcher {
                     method: Some(StringMatcher::Equals(method)),
                     path: Some(PathMatcher::Exact(path)),

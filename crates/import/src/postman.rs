@@ -231,6 +231,7 @@ fn request_route(
         None => String::new(),
     };
     let mut route = Route {
+        scenario: None,
         id,
         name: if name.is_empty() {
             format!("{method} {path}")
@@ -248,6 +249,7 @@ fn request_route(
             document: json!({"operation": format!("{method} {path}"), "pointer": pointer}),
         }),
         http: Some(HttpRoute {
+            sequence: None,
             request: HttpRequestMatcher {
                 method: Some(StringMatcher::Equals(method)),
                 path: Some(paths::matcher(&path)),

@@ -4,7 +4,7 @@
 //! A mapping becomes a route with the mapping's id (or `wiremock-N`), and a service created
 //! by a WireMock import orders its routes as WireMock does: lower `priority` first (a
 //! mapping's priority p becomes the route priority 5 − p; WireMock's default is 5), then
-//! the newest. What has no counterpart yet (scenarios, webhooks, delay distributions,
+//! the newest. What has no counterpart yet (webhooks, delay distributions,
 //! matchers such as `before`/`after`) comes back as a warning with its pointer.
 
 use crate::{Format, ImportError, Imported, Warning, plan, refs::Docs, token};
@@ -116,12 +116,18 @@ fn mapping_route(
     };
     for key in m.keys() {
         match key.as_str() {
-            "id" | "uuid" | "name" | "request" | "response" | "priority" | "persistent"
-            | "metadata" | "insertionIndex" => {}
-            "scenarioName" | "requiredScenarioState" | "newScenarioState" => r.warn(
-                &format!("{pointer}/{key}"),
-                "scenarios are not supported yet: the stub answers whatever the scenario's state",
-            ),
+            "id"
+            | "uuid"
+            | "name"
+            | "request"
+            | "response"
+            | "priority"
+            | "persistent"
+            | "metadata"
+            | "insertionIndex"
+            | "scenarioName"
+            | "requiredScenarioState"
+            | "newScenarioState" => {}
             "postServeActions" | "serveEventListeners" => r.warn(
                 &format!("{pointer}/{key}"),
                 "webhooks and serve event listeners are not supported yet: left out",
@@ -182,6 +188,7 @@ fn mapping_route(
         str::to_string,
     );
     let mut route = Route {
+        scenario: scenario_step(r, pointer, m)?,
         id,
         name,
         memo: String::new(),
@@ -195,6 +202,7 @@ fn mapping_route(
             document: json!({ "mapping": mapping }),
         }),
         http: Some(HttpRoute {
+            sequence: None,
             request,
             response,
             alternatives: Vec::new(),
@@ -204,6 +212,41 @@ fn mapping_route(
     };
     plan::stamp(&mut route);
     Ok(route)
+}
+
+/// WireMock's `scenarioName`, `requiredScenarioState` and `newScenarioState`. Without a
+/// name, WireMock ignores the states, and so does the import (with a warning).
+fn scenario_step(
+    r: &mut Reader<'_>,
+    pointer: &str,
+    m: &serde_json::Map<String, Value>,
+) -> Result<Option<standin_model::ScenarioStep>, ImportError> {
+    let text = |r: &mut Reader<'_>, key: &str| -> Result<Option<String>, ImportError> {
+        match m.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(r.error(&format!("{pointer}/{key}"), "must be a string")),
+        }
+    };
+    let name = text(r, "scenarioName")?;
+    let required_state = text(r, "requiredScenarioState")?;
+    let new_state = text(r, "newScenarioState")?;
+    match name {
+        Some(name) => Ok(Some(standin_model::ScenarioStep {
+            name,
+            required_state,
+            new_state,
+        })),
+        None => {
+            if required_state.is_some() || new_state.is_some() {
+                r.warn(
+                    &format!("{pointer}/scenarioName"),
+                    "scenario states without a scenarioName: WireMock ignores them, and so does standin",
+                );
+            }
+            Ok(None)
+        }
+    }
 }
 
 fn request(
@@ -936,7 +979,12 @@ pub fn export(routes: &[Route]) -> (Value, Vec<Warning>) {
                 req.insert("bodyPatterns".into(), Value::Array(patterns));
             }
         }
-        let r = &http.response;
+        // A sequence's first answer stands in for the response WireMock can hold.
+        let r = http
+            .sequence
+            .as_ref()
+            .and_then(|q| q.responses.first())
+            .unwrap_or(&http.response);
         let mut resp = Map::new();
         resp.insert("status".into(), json!(r.status));
         if let Some(reason) = &r.reason {
@@ -1023,6 +1071,21 @@ pub fn export(routes: &[Route]) -> (Value, Vec<Warning>) {
             mapping.insert(
                 "priority".into(),
                 json!((DEFAULT_PRIORITY - i64::from(route.priority)).max(1)),
+            );
+        }
+        if let Some(step) = &route.scenario {
+            mapping.insert("scenarioName".into(), json!(step.name));
+            if let Some(st) = &step.required_state {
+                mapping.insert("requiredScenarioState".into(), json!(st));
+            }
+            if let Some(st) = &step.new_state {
+                mapping.insert("newScenarioState".into(), json!(st));
+            }
+        }
+        if http.sequence.is_some() {
+            w(
+                "/http/sequence",
+                "WireMock has one response per stub: only the sequence's first response is exported",
             );
         }
         mappings.push(Value::Object(mapping));

@@ -88,7 +88,7 @@ fn matchers_become_conditions() {
 fn what_has_no_counterpart_is_a_warning_with_its_pointer() {
     let s = Sources::single(
         "m.json",
-        json!({"mappings": [{"scenarioName": "s", "requiredScenarioState": "Started",
+        json!({"mappings": [{"requiredScenarioState": "Started",
             "request": {"urlPath": "/a", "headers": {"X-D": {"before": "now"}}},
             "response": {"status": 200, "delayDistribution": {"type": "uniform", "lower": 10, "upper": 30}}}]})
         .to_string(),
@@ -98,16 +98,40 @@ fn what_has_no_counterpart_is_a_warning_with_its_pointer() {
     assert_eq!(
         pointers,
         [
-            "/mappings/0/scenarioName",
-            "/mappings/0/requiredScenarioState",
             "/mappings/0/request/headers/X-D/before",
             "/mappings/0/response/delayDistribution",
+            "/mappings/0/scenarioName",
         ]
     );
     assert_eq!(
         i.routes[0].http.as_ref().unwrap().response.delay_ms,
         20,
         "the uniform's middle"
+    );
+    assert!(
+        i.routes[0].scenario.is_none(),
+        "states without a scenario name"
+    );
+}
+
+#[test]
+fn scenario_fields_become_the_routes_scenario_step() {
+    let s = Sources::single(
+        "m.json",
+        json!({"mappings": [{"scenarioName": "cart", "requiredScenarioState": "Started",
+            "newScenarioState": "Full", "request": {"urlPath": "/cart"}, "response": {"status": 201}}]})
+        .to_string(),
+    );
+    let i = read(&s);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    let step = i.routes[0].scenario.as_ref().unwrap();
+    assert_eq!(
+        (
+            step.name.as_str(),
+            step.required_state.as_deref(),
+            step.new_state.as_deref()
+        ),
+        ("cart", Some("Started"), Some("Full"))
     );
 }
 

@@ -40,12 +40,14 @@ mod path;
 mod predicate;
 mod response;
 mod route;
+mod scenario;
 mod service;
 mod table;
 
 pub use conditions::CompiledRequestMatcher;
 pub use error::{CompileError, TableError, escape_pointer};
-pub use route::{CompiledRoute, RouteCounters};
+pub use route::{AnswerIndex, CompiledRoute, RouteCounters};
+pub use scenario::{Scenario, Scenarios};
 pub use service::{CompiledService, Match, NEAR_MISS_LIMIT, NearMiss, Outcome, ServiceInfo};
 pub use table::RouteTable;
 

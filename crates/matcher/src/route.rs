@@ -12,6 +12,8 @@ pub struct RouteCounters {
     pub served: AtomicU64,
     /// Requests whose matching or rendering ran out of budget on this route.
     pub over_budget: AtomicU64,
+    /// The next answer of a sequence (in order), or the random generator's state.
+    pub(crate) sequence: AtomicU64,
 }
 
 /// A route ready to match and answer.
@@ -34,7 +36,29 @@ pub struct CompiledRoute {
     /// Milliseconds since the Unix epoch after which the route no longer matches.
     pub expires_at_ms: Option<u64>,
     pub counters: Arc<RouteCounters>,
+    /// The route's step in a scenario of its service (bound when the service is built).
+    pub scenario: Option<standin_model::ScenarioStep>,
+    /// Answers that take turns; `response` is not used when there is one.
+    sequence: Option<Sequence>,
 }
+
+/// A compiled [`standin_model::ResponseSequence`].
+#[derive(Debug)]
+struct Sequence {
+    mode: standin_model::SequenceMode,
+    responses: Box<[CompiledResponse]>,
+    /// Running sums of the weights (random mode), the last being the total.
+    cumulative: Box<[u64]>,
+    /// Where the random order starts: the route's seed, or the time it was compiled.
+    seed: u64,
+}
+
+/// Where a request's answer is among a route's answers: the response, then the
+/// alternatives, then the sequence's entries. Chosen once per request
+/// ([`CompiledRoute::choose`]), so a sequence advances once however often the answer is
+/// read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AnswerIndex(usize);
 
 impl CompiledRoute {
     /// Compiles a route definition; errors point into the route document.
@@ -67,6 +91,14 @@ impl CompiledRoute {
             .as_ref()
             .map(|c| crate::CompiledContract::compile(c, "/http/contract"))
             .transpose()?;
+        let sequence = http
+            .sequence
+            .as_ref()
+            .map(|q| compile_sequence(q, http))
+            .transpose()?;
+        if let Some(step) = &route.scenario {
+            check_scenario(step)?;
+        }
         let expires_at_ms = match &route.expires_at {
             None => None,
             Some(t) => Some(
@@ -95,7 +127,43 @@ impl CompiledRoute {
             times: route.times,
             expires_at_ms,
             counters,
+            scenario: route.scenario.clone(),
+            sequence,
         })
+    }
+
+    /// Picks the answer for a request: a sequence's next entry, or what `Prefer` asks for
+    /// ([`CompiledRoute::answer`]). Advances a sequence: call once per request.
+    pub fn choose(&self, headers: &http::HeaderMap) -> AnswerIndex {
+        let first_sequence = 1 + self.alternatives.len();
+        if let Some(q) = &self.sequence {
+            return AnswerIndex(first_sequence + q.next(&self.counters.sequence));
+        }
+        if self.alternatives.is_empty() {
+            return AnswerIndex(0);
+        }
+        let picked = self.preferred(headers);
+        AnswerIndex(
+            std::iter::once(&self.response)
+                .chain(self.alternatives.iter())
+                .position(|r| std::ptr::eq(r, picked))
+                .unwrap_or(0),
+        )
+    }
+
+    /// The answer at `at` (from [`CompiledRoute::choose`]).
+    pub fn answer_at(&self, at: AnswerIndex) -> &CompiledResponse {
+        let i = at.0;
+        if i == 0 {
+            return &self.response;
+        }
+        if let Some(a) = self.alternatives.get(i - 1) {
+            return a;
+        }
+        self.sequence
+            .as_ref()
+            .and_then(|q| q.responses.get(i - 1 - self.alternatives.len()))
+            .unwrap_or(&self.response)
     }
 
     /// The answer a request asks for: with `Prefer` (Prism's `code=404`, `example=name`,
@@ -123,6 +191,12 @@ impl CompiledRoute {
     /// assert_eq!(r.answer(&http::HeaderMap::new()).status.as_u16(), 200);
     /// ```
     pub fn answer(&self, headers: &http::HeaderMap) -> &CompiledResponse {
+        self.answer_at(self.choose(headers))
+    }
+
+    /// The answer `Prefer` and Postman's headers ask for, among the response and the
+    /// alternatives.
+    fn preferred(&self, headers: &http::HeaderMap) -> &CompiledResponse {
         if self.alternatives.is_empty() {
             return &self.response;
         }
@@ -220,4 +294,142 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Sequence {
+    /// The index of the next entry.
+    fn next(&self, state: &AtomicU64) -> usize {
+        use standin_model::SequenceMode;
+        let n = self.responses.len();
+        match self.mode {
+            SequenceMode::InOrder => {
+                // Stops counting at the last entry, so the counter cannot wrap around.
+                let taken = state
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |i| {
+                        Some((i + 1).min(n as u64))
+                    })
+                    .unwrap_or(0);
+                (taken as usize).min(n - 1)
+            }
+            SequenceMode::Cycle => (state.fetch_add(1, Ordering::AcqRel) % n as u64) as usize,
+            SequenceMode::Random => {
+                // splitmix64 over an atomic state: a repeatable order for a given seed, and
+                // no lock between concurrent requests.
+                let x = self
+                    .seed
+                    .wrapping_add(state.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::AcqRel))
+                    .wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                let total = *self.cumulative.last().unwrap_or(&1);
+                let roll = z % total;
+                self.cumulative.partition_point(|&c| c <= roll)
+            }
+        }
+    }
+}
+
+fn compile_sequence(
+    q: &standin_model::ResponseSequence,
+    http: &standin_model::HttpRoute,
+) -> Result<Sequence, CompileError> {
+    use standin_model::SequenceMode;
+    if q.responses.is_empty() {
+        return Err(CompileError::new(
+            "/http/sequence/responses",
+            "a sequence needs at least one response".to_string(),
+        ));
+    }
+    if !http.alternatives.is_empty() {
+        return Err(CompileError::new(
+            "/http/alternatives",
+            "a route answers either from a sequence or from alternatives picked with Prefer, not both".to_string(),
+        ));
+    }
+    if http.response != standin_model::HttpResponse::default() {
+        return Err(CompileError::new(
+            "/http/response",
+            "with a sequence, the answers are its responses: leave response out".to_string(),
+        ));
+    }
+    if !q.weights.is_empty() {
+        if q.mode != SequenceMode::Random {
+            return Err(CompileError::new(
+                "/http/sequence/weights",
+                "weights apply to mode \"random\" only".to_string(),
+            ));
+        }
+        if q.weights.len() != q.responses.len() {
+            return Err(CompileError::new(
+                "/http/sequence/weights",
+                format!(
+                    "{} weights for {} responses: give one per response",
+                    q.weights.len(),
+                    q.responses.len()
+                ),
+            ));
+        }
+        if let Some(i) = q.weights.iter().position(|w| *w == 0) {
+            return Err(CompileError::new(
+                &format!("/http/sequence/weights/{i}"),
+                "a weight is at least 1".to_string(),
+            ));
+        }
+    }
+    if q.seed.is_some() && q.mode != SequenceMode::Random {
+        return Err(CompileError::new(
+            "/http/sequence/seed",
+            "a seed applies to mode \"random\" only".to_string(),
+        ));
+    }
+    let responses = q
+        .responses
+        .iter()
+        .enumerate()
+        .map(|(i, r)| CompiledResponse::compile(r, &format!("/http/sequence/responses/{i}")))
+        .collect::<Result<Box<[_]>, _>>()?;
+    let mut total = 0u64;
+    let cumulative = (0..responses.len())
+        .map(|i| {
+            total += u64::from(q.weights.get(i).copied().unwrap_or(1));
+            total
+        })
+        .collect();
+    let seed = q.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    Ok(Sequence {
+        mode: q.mode,
+        responses,
+        cumulative,
+        seed,
+    })
+}
+
+fn check_scenario(step: &standin_model::ScenarioStep) -> Result<(), CompileError> {
+    let name_ok = |s: &str| !s.trim().is_empty() && s.len() <= 128;
+    if !name_ok(&step.name) {
+        return Err(CompileError::new(
+            "/scenario/name",
+            "a scenario needs a name (1 to 128 characters)".to_string(),
+        ));
+    }
+    for (field, state) in [
+        ("requiredState", &step.required_state),
+        ("newState", &step.new_state),
+    ] {
+        if let Some(s) = state
+            && !name_ok(s)
+        {
+            return Err(CompileError::new(
+                &format!("/scenario/{field}"),
+                "a state name is 1 to 128 characters".to_string(),
+            ));
+        }
+    }
+    Ok(())
 }

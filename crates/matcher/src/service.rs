@@ -4,6 +4,7 @@
 use crate::CompileError;
 use crate::path::{self, CompiledPath, PathIndex};
 use crate::route::CompiledRoute;
+use crate::scenario::{Binding, Scenarios};
 use http::HeaderName;
 use serde::Serialize;
 use standin_eval::{Budget, Exhausted, Request};
@@ -38,6 +39,9 @@ pub struct CompiledService {
     regexes: path::RegexIndex,
     regex_routes: Vec<u32>,
     scan_routes: Vec<u32>,
+    scenarios: Scenarios,
+    /// Each route's scenario step (by position in `routes`), bound to `scenarios`.
+    bindings: Vec<Option<Binding>>,
 }
 
 /// How many near misses a 404 lists.
@@ -107,6 +111,7 @@ impl CompiledService {
             )
         })?;
 
+        let (scenarios, bindings) = Scenarios::build(routes.iter().map(|r| r.scenario.as_ref()));
         Ok(CompiledService {
             key: Arc::from(format!("{}/{}", info.team, info.slug)),
             info,
@@ -115,7 +120,27 @@ impl CompiledService {
             regexes,
             regex_routes,
             scan_routes,
+            scenarios,
+            bindings,
         })
+    }
+
+    /// The service's scenarios and their current states.
+    pub fn scenarios(&self) -> &Scenarios {
+        &self.scenarios
+    }
+
+    /// Takes over the scenario states of the same service before a change (shared where
+    /// the states are unchanged), or copies them (`share` false: a preview must not move
+    /// the served states).
+    pub fn carry_scenarios(&mut self, previous: &CompiledService, share: bool) {
+        self.scenarios
+            .carry(&previous.scenarios, &mut self.bindings, share);
+    }
+
+    /// Takes route `i`'s scenario step, if it has one.
+    fn enter(&self, i: usize) -> bool {
+        self.bindings[i].as_ref().is_none_or(Binding::enter)
     }
 
     /// Routes in match order.
@@ -152,7 +177,13 @@ impl CompiledService {
                     why,
                 };
             }
-            if holds && route.claim() {
+            if holds && self.enter(i as usize) {
+                if !route.claim() {
+                    if let Some(b) = &self.bindings[i as usize] {
+                        b.undo();
+                    }
+                    continue;
+                }
                 let path_values = route
                     .request
                     .path
@@ -188,7 +219,12 @@ impl CompiledService {
             let route = &self.routes[i as usize];
             let mut failed = route.request.failures(req, &budget);
             let held = route.request.condition_count().saturating_sub(failed.len());
-            if failed.is_empty() && route.expired() {
+            let scenario = self.bindings[i as usize]
+                .as_ref()
+                .and_then(Binding::mismatch);
+            if let Some(why) = scenario.filter(|_| failed.is_empty()) {
+                failed.push(why);
+            } else if failed.is_empty() && route.expired() {
                 failed.push("expired".to_string());
             } else if failed.is_empty() && route.exhausted() {
                 failed.push(format!(

@@ -20,6 +20,11 @@ pub struct HttpRoute {
     /// none fits, `response` answers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alternatives: Vec<HttpResponse>,
+    /// Answers that take turns: each request gets the next one (`inOrder`, then the last
+    /// one again; or `cycle`), or one at random (`random`, optionally weighted). With a
+    /// sequence, `response` is left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<ResponseSequence>,
     /// Send the request on to a real server and relay its answer instead of `response`
     /// (whose `delayMs` still applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,6 +217,35 @@ pub struct HttpRequestMatcher {
 pub struct NamePattern {
     pub name: StringMatcher,
     pub value: StringMatcher,
+}
+
+/// Answers that take turns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResponseSequence {
+    #[serde(default)]
+    pub mode: SequenceMode,
+    /// At least one.
+    pub responses: Vec<HttpResponse>,
+    /// With `random`: one positive weight per response (equal weights when absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<u32>,
+    /// With `random`: a seed for a repeatable order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// How a sequence picks the next answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SequenceMode {
+    /// One after the other, then the last one for every later request.
+    #[default]
+    InOrder,
+    /// One after the other, then from the first again.
+    Cycle,
+    /// One at random each time.
+    Random,
 }
 
 /// The answer an HTTP route gives.

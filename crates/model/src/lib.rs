@@ -35,12 +35,12 @@ pub use event::{ChangeEvent, ChangeKind, EntityKind};
 pub use http::{
     ContractBody, ContractParameter, DocumentTemplate, Fault, Forward, HeaderChanges, HeaderValues,
     HttpRequestMatcher, HttpResponse, HttpRoute, NamePattern, ParameterIn, RequestContract,
-    ResponseBody, Rewrite, TemplateEngine,
+    ResponseBody, ResponseSequence, Rewrite, SequenceMode, TemplateEngine,
 };
 pub use matchers::{BodyMatcher, JsonPathMatcher, PathMatcher, StringMatcher};
 pub use names::{SlugError, validate_slug};
 pub use record::{Meta, RouteRecord, ServiceRecord, TeamRecord};
-pub use route::{Origin, Protocol, Route};
+pub use route::{Origin, Protocol, Route, SCENARIO_START, ScenarioStep};
 pub use service::{
     DEFAULT_REDACTED_HEADERS, MatchOrder, NotFound, Service, SyncSource, normalize_base_path,
 };

@@ -33,9 +33,30 @@ pub struct Route {
     /// expectation, later an OpenAPI operation or a WireMock mapping), kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// A step of a state machine of the service (as WireMock's scenarios): the route
+    /// matches only while the scenario is in `requiredState`, and moves it to `newState`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<ScenarioStep>,
     /// The HTTP section. Exactly one protocol section must be present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpRoute>,
+}
+
+/// The state every scenario starts in, and returns to when reset.
+pub const SCENARIO_START: &str = "Started";
+
+/// A route's part in a scenario: a named state machine per service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioStep {
+    /// The scenario's name, shared by its routes within the service.
+    pub name: String,
+    /// The route matches only in this state (`Started` at first). Absent: in any state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_state: Option<String>,
+    /// The state the scenario moves to when the route answers. Absent: it stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_state: Option<String>,
 }
 
 fn yes() -> bool {

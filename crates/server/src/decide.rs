@@ -11,8 +11,8 @@ use crate::io::MockBody;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Uri, Version, header};
 use standin_matcher::{
-    Budget, CompiledResponse, CompiledRoute, CompiledService, Exhausted, NearMiss, Outcome,
-    Request, RouteTable,
+    AnswerIndex, Budget, CompiledResponse, CompiledRoute, CompiledService, Exhausted, NearMiss,
+    Outcome, Request, RouteTable,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -51,6 +51,9 @@ pub(crate) struct Decision {
     /// (0 without a service); see [`Decision::relative`].
     pub relative_from: usize,
     pub route: Option<Arc<CompiledRoute>>,
+    /// Which of the route's answers this request got (chosen once: a sequence advances
+    /// once per request).
+    pub answer: AnswerIndex,
     pub near_misses: Vec<NearMiss>,
     pub response: Response<MockBody>,
     pub delay_ms: u64,
@@ -81,6 +84,7 @@ pub(crate) enum Resume {
     Render {
         route: Arc<CompiledRoute>,
         path_values: PathValues,
+        answer: AnswerIndex,
     },
 }
 
@@ -109,6 +113,7 @@ pub(crate) fn decide(
             service: None,
             relative_from: 0,
             route: None,
+            answer: AnswerIndex::default(),
             near_misses: Vec::new(),
             response: no_service(inc.method.as_str(), path),
             delay_ms: 0,
@@ -125,11 +130,12 @@ pub(crate) fn decide(
         &inc.body,
     )
     .with_budget(budget);
-    let decided = |route, near_misses, response, delay_ms, error| {
+    let decided = |route, answer, near_misses, response, delay_ms, error| {
         Step::Done(Decision {
             service: Some(svc.clone()),
             relative_from,
             route,
+            answer,
             near_misses,
             response,
             delay_ms,
@@ -137,25 +143,43 @@ pub(crate) fn decide(
         })
     };
     let failed = |route: Option<Arc<CompiledRoute>>, error: ServeError| {
-        decided(route, Vec::new(), error_response(&error), 0, Some(error))
+        decided(
+            route,
+            AnswerIndex::default(),
+            Vec::new(),
+            error_response(&error),
+            0,
+            Some(error),
+        )
     };
     // After work that spends the budget: decide again with the full budget on the lane,
     // or answer that the budget ran out. Clones only when it stops the request.
-    let ran_out = |route: &Arc<CompiledRoute>, path_values: &standin_eval::PathValues, stage| {
+    let ran_out = |route: &Arc<CompiledRoute>,
+                   path_values: &standin_eval::PathValues,
+                   answer: AnswerIndex,
+                   stage| {
         let why = req.budget().exhausted()?;
         if inline && why == Exhausted::Fuel {
             return Some(Step::Again(Resume::Render {
                 route: route.clone(),
                 path_values: path_values.clone(),
+                answer,
             }));
         }
         let error = over_budget(Some(route), why, stage);
         Some(failed(Some(route.clone()), error))
     };
-    let (route, path_values) = match resume {
-        Resume::Render { route, path_values } => (route, path_values),
+    let (route, path_values, answer) = match resume {
+        Resume::Render {
+            route,
+            path_values,
+            answer,
+        } => (route, path_values, answer),
         Resume::Match => match svc.find(&req) {
-            Outcome::Matched(m) => (m.route.clone(), m.path_values),
+            Outcome::Matched(m) => {
+                let answer = m.route.choose(&inc.headers);
+                (m.route.clone(), m.path_values, answer)
+            }
             Outcome::Unmatched(misses) => {
                 let response = match svc.info.not_found {
                     standin_model::NotFound::Explain => {
@@ -163,7 +187,7 @@ pub(crate) fn decide(
                     }
                     standin_model::NotFound::Empty => empty(StatusCode::NOT_FOUND),
                 };
-                return decided(None, misses, response, 0, None);
+                return decided(None, AnswerIndex::default(), misses, response, 0, None);
             }
             Outcome::OverBudget { route, why } => {
                 if inline && why == Exhausted::Fuel {
@@ -180,7 +204,7 @@ pub(crate) fn decide(
     {
         let violations = contract.check(&req, &path_values);
         // A body too large for this budget reads as "not JSON": no blame on the client.
-        if let Some(step) = ran_out(&route, &path_values, Stage::Matching) {
+        if let Some(step) = ran_out(&route, &path_values, answer, Stage::Matching) {
             return step;
         }
         if !violations.is_empty() {
@@ -191,7 +215,7 @@ pub(crate) fn decide(
             return failed(Some(route), error);
         }
     }
-    let r = route.answer(&inc.headers);
+    let r = route.answer_at(answer);
     let (response, rendered_delay, failure) = match &r.document {
         None => (build_response(r, &req, &path_values), 0, None),
         Some(t) => match t.render(&req, &path_values) {
@@ -210,14 +234,21 @@ pub(crate) fn decide(
             }
         },
     };
-    if let Some(step) = ran_out(&route, &path_values, Stage::Rendering) {
+    if let Some(step) = ran_out(&route, &path_values, answer, Stage::Rendering) {
         return step;
     }
     if let Some(f) = &failure {
         tracing::warn!(error = %f.message(), "a response template rendered no response");
     }
     let delay = svc.info.default_delay_ms + r.delay_ms + rendered_delay;
-    decided(Some(route.clone()), Vec::new(), response, delay, failure)
+    decided(
+        Some(route.clone()),
+        answer,
+        Vec::new(),
+        response,
+        delay,
+        failure,
+    )
 }
 
 fn host(inc: &Incoming, host_routing: bool) -> Option<&str> {

@@ -510,6 +510,7 @@ fn failed(e: ServeError) -> Decision {
         service: None,
         relative_from: 0,
         route: None,
+        answer: Default::default(),
         near_misses: Vec::new(),
         response: decide::error_response(&e),
         delay_ms: 0,
@@ -552,7 +553,7 @@ fn deliver(inc: &Req, d: Decision, raw: &io::RawSlot) -> Result<Response<MockBod
     let Some(route) = d.route.as_ref().filter(|_| d.error.is_none()) else {
         return Ok(d.response);
     };
-    let r = route.answer(&inc.headers);
+    let r = route.answer_at(d.answer);
     if let Some(framing) = r
         .raw_http1
         .filter(|_| inc.version <= http::Version::HTTP_11)

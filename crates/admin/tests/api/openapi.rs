@@ -36,6 +36,14 @@ const EXPECTED_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/journal/stream", &["get"]),
     ("/api/v1/usage", &["get"]),
     ("/api/v1/teams/{team}/services/{service}/try", &["post"]),
+    (
+        "/api/v1/teams/{team}/services/{service}/scenarios",
+        &["delete", "get"],
+    ),
+    (
+        "/api/v1/teams/{team}/services/{service}/scenarios/{name}",
+        &["delete", "get", "put"],
+    ),
 ];
 
 #[tokio::test]

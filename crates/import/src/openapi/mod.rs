@@ -306,6 +306,7 @@ fn operation(
         document["operationId"] = json!(op_id);
     }
     let mut route = Route {
+        scenario: None,
         id,
         name,
         memo,
@@ -319,6 +320,7 @@ fn operation(
             document,
         }),
         http: Some(HttpRoute {
+            sequence: None,
             request,
             response: answers.default,
             alternatives: answers.alternatives,

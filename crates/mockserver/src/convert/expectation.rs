@@ -51,6 +51,7 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
         .or_insert_with(|| serde_json::json!({"unlimited": true}));
     let echo = Value::Object(echo);
     let route = Route {
+        scenario: None,
         id,
         name: route_name(obj),
         memo: String::new(),
@@ -64,6 +65,7 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
             document: echo.clone(),
         }),
         http: Some(HttpRoute {
+            sequence: None,
             request,
             response,
             alternatives: Vec::new(),

@@ -4,6 +4,7 @@
 // runtime.
 #![allow(clippy::disallowed_methods)]
 
+mod behaviour;
 mod durability;
 mod forward;
 mod import;

@@ -1,0 +1,147 @@
+//! Realistic behaviour through the real binary: scenarios under concurrent clients, the
+//! scenarios API, and sequences.
+
+use crate::support::{Standin, http, json_call};
+use serde_json::json;
+use std::sync::{Arc, Barrier};
+
+const SCENARIOS: &str = "/api/v1/teams/demo/services/petstore/scenarios";
+
+fn put_route(s: &Standin, id: &str, doc: serde_json::Value) {
+    let (status, body) = json_call(
+        s.admin,
+        "PUT",
+        &format!("/api/v1/teams/demo/services/petstore/routes/{id}"),
+        Some(doc),
+    );
+    assert!(status == 201 || status == 200, "{body}");
+}
+
+#[test]
+fn a_scenario_moves_once_per_matched_request_under_32_concurrent_clients() {
+    let s = Standin::start(&["--demo"]);
+    put_route(
+        &s,
+        "adopt",
+        json!({"scenario": {"name": "adoption", "requiredState": "Started", "newState": "Adopted"},
+            "http": {"request": {"method": "POST", "path": "/adopt"}, "response": {"status": 201, "body": {"text": "yours"}}}}),
+    );
+    put_route(
+        &s,
+        "taken",
+        json!({"priority": -1, "http": {"request": {"method": "POST", "path": "/adopt"},
+            "response": {"status": 409, "body": {"text": "taken"}}}}),
+    );
+    for round in 0..5 {
+        let barrier = Arc::new(Barrier::new(32));
+        let mock = s.mock;
+        let clients: Vec<_> = (0..32)
+            .map(|_| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    http(mock, "POST", "/demo/petstore/adopt", &[], b"").status
+                })
+            })
+            .collect();
+        let statuses: Vec<u16> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "round {round}: {statuses:?}"
+        );
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 31);
+        let (_, list) = json_call(s.admin, "GET", SCENARIOS, None);
+        assert_eq!(
+            list,
+            json!([{"name": "adoption", "state": "Adopted", "states": ["Started", "Adopted"]}])
+        );
+        let (status, _) = json_call(s.admin, "DELETE", SCENARIOS, None);
+        assert_eq!(status, 204);
+    }
+}
+
+#[test]
+fn the_scenarios_api_sets_and_resets_states_and_names_what_is_wrong() {
+    let s = Standin::start(&["--demo"]);
+    put_route(
+        &s,
+        "ship",
+        json!({"scenario": {"name": "order", "requiredState": "Paid", "newState": "Shipped"},
+            "http": {"request": {"method": "POST", "path": "/ship"}, "response": {"status": 200}}}),
+    );
+    assert_eq!(
+        http(s.mock, "POST", "/demo/petstore/ship", &[], b"").status,
+        404
+    );
+    let one = format!("{SCENARIOS}/order");
+    let (status, body) = json_call(s.admin, "PUT", &one, Some(json!({"state": "Paid"})));
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("Paid")),
+        "{body}"
+    );
+    assert_eq!(
+        http(s.mock, "POST", "/demo/petstore/ship", &[], b"").status,
+        200
+    );
+    let (_, body) = json_call(s.admin, "GET", &one, None);
+    assert_eq!(body["state"], "Shipped");
+
+    let (status, body) = json_call(s.admin, "PUT", &one, Some(json!({"state": "Lost"})));
+    assert_eq!((status, body["pointer"].as_str()), (400, Some("/state")));
+    assert!(
+        body["message"].as_str().unwrap().contains("\"Shipped\""),
+        "{body}"
+    );
+    let (status, _) = json_call(
+        s.admin,
+        "PUT",
+        &format!("{SCENARIOS}/nothing"),
+        Some(json!({"state": "Paid"})),
+    );
+    assert_eq!(status, 404);
+    let (status, _) = json_call(s.admin, "DELETE", &one, None);
+    assert_eq!(status, 204);
+    let (_, body) = json_call(s.admin, "GET", &one, None);
+    assert_eq!(body["state"], "Started");
+
+    // Editing another route of the service keeps the scenario where it is.
+    json_call(s.admin, "PUT", &one, Some(json!({"state": "Paid"})));
+    put_route(
+        &s,
+        "other",
+        json!({"http": {"request": {"path": "/other"}, "response": {"status": 204}}}),
+    );
+    let (_, body) = json_call(s.admin, "GET", &one, None);
+    assert_eq!(
+        body["state"], "Paid",
+        "a change elsewhere does not reset it"
+    );
+}
+
+#[test]
+fn a_sequence_answers_in_turn_through_the_mock_port() {
+    let s = Standin::start(&["--demo"]);
+    put_route(
+        &s,
+        "flaky",
+        json!({"http": {"request": {"path": "/flaky"}, "sequence": {"mode": "cycle",
+            "responses": [{"status": 503}, {"status": 503}, {"status": 200, "body": {"text": "ok"}}]}}}),
+    );
+    let got: Vec<u16> = (0..6)
+        .map(|_| http(s.mock, "GET", "/demo/petstore/flaky", &[], b"").status)
+        .collect();
+    assert_eq!(got, [503, 503, 200, 503, 503, 200]);
+    // A bad sequence is refused with its pointer.
+    let (status, body) = json_call(
+        s.admin,
+        "PUT",
+        "/api/v1/teams/demo/services/petstore/routes/bad",
+        Some(json!({"http": {"sequence": {"responses": []}}})),
+    );
+    assert_eq!(
+        (status, body["pointer"].as_str()),
+        (400, Some("/http/sequence/responses"))
+    );
+}
