@@ -57,7 +57,7 @@ function orderCase(c) {
 function loadGroups() {
   const files = fs
     .readdirSync(casesDir)
-    .filter((n) => n.endsWith('.json'))
+    .filter((n) => n.endsWith('.json') && n !== 'known_differences.json')
     .sort();
   const groups = [];
   for (const file of files) {

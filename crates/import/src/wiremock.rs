@@ -765,7 +765,6 @@ fn response(
     if let Some(t) = o.get("transformers").and_then(Value::as_array) {
         if t.iter().any(|t| t.as_str() == Some("response-template")) {
             out.templated = true;
-            r.warn(&format!("{pointer}/transformers"), "response templates render with standin's placeholders ({{request.path.NAME}}, {{request.query.NAME}}, {{request.headers.NAME}}) until Handlebars arrives: other helpers stay as written");
         }
         if t.iter().any(|t| t.as_str() != Some("response-template")) {
             r.warn(

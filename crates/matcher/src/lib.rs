@@ -28,7 +28,7 @@
 //! let headers = http::HeaderMap::new();
 //! let req = Request::new("GET", "/users/42", None, &headers, b"");
 //! let Outcome::Matched(m) = service.find(&req) else { panic!("no match") };
-//! let rendered = m.route.response.render(&req, &m.path_values).unwrap();
+//! let rendered = m.route.response.render(&req, &m.path_values).unwrap().unwrap();
 //! assert_eq!(&rendered.body[..], b"user 42");
 //! ```
 
@@ -53,6 +53,6 @@ pub use table::RouteTable;
 
 pub use contract::{CompiledContract, Violation};
 pub use forward::CompiledForward;
-pub use response::{CompiledFault, CompiledResponse, RawFraming, RenderedParts};
+pub use response::{CompiledFault, CompiledResponse, RawFraming, RenderFailure, RenderedParts};
 pub use standin_eval::{Budget, DEFAULT_FUEL, Exhausted, Request};
 pub use standin_template::{RenderedResponse, title_case};

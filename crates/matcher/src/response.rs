@@ -6,7 +6,7 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use standin_model::{HttpResponse, ResponseBody};
-use standin_template::TextTemplate;
+use standin_template::HandlebarsTemplate;
 
 /// The answer a matched route gives, ready to write.
 #[derive(Debug)]
@@ -35,8 +35,17 @@ pub struct CompiledResponse {
 
 #[derive(Debug)]
 struct ResponseTemplate {
-    body: TextTemplate,
-    headers: Vec<(HeaderName, TextTemplate)>,
+    body: HandlebarsTemplate,
+    headers: Vec<(HeaderName, HandlebarsTemplate)>,
+}
+
+/// A template that failed for one request: which one (`body` or a header) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderFailure {
+    /// `body`, or `header NAME`.
+    pub field: &'static str,
+    /// `line N: why`.
+    pub message: String,
 }
 
 /// A response written raw over HTTP/1.
@@ -115,7 +124,9 @@ impl CompiledResponse {
             ));
         }
         let template = if r.templated {
-            Some(Box::new(compile_template(&body, &headers, pointer)?))
+            Some(Box::new(compile_template(
+                &body, &headers, &r.headers, pointer,
+            )?))
         } else {
             None
         };
@@ -205,31 +216,50 @@ impl CompiledResponse {
         &self,
         req: &Request<'_>,
         path_values: &[(Box<str>, String)],
-    ) -> Option<RenderedParts> {
+    ) -> Option<Result<RenderedParts, RenderFailure>> {
         let t = self.template.as_ref()?;
-        let body = Bytes::from(t.body.render(req, path_values));
-        let mut headers = Vec::with_capacity(self.headers.len());
-        for (name, value) in &self.headers {
-            match t.headers.iter().find(|(n, _)| n == name) {
-                Some((_, tpl)) => {
-                    let text = tpl.render(req, path_values);
-                    // A rendered value that is not a legal header value falls back to the
-                    // unrendered one rather than failing the response.
-                    headers.push((
-                        name.clone(),
-                        HeaderValue::from_str(&text).unwrap_or_else(|_| value.clone()),
-                    ));
-                }
-                None => headers.push((name.clone(), value.clone())),
-            }
-        }
-        Some(RenderedParts { body, headers })
+        Some(render_parts(t, &self.headers, req, path_values))
     }
+}
+
+fn render_parts(
+    t: &ResponseTemplate,
+    static_headers: &[(HeaderName, HeaderValue)],
+    req: &Request<'_>,
+    path_values: &[(Box<str>, String)],
+) -> Result<RenderedParts, RenderFailure> {
+    let body = t.body.render(req, path_values).map_err(|e| RenderFailure {
+        field: "body",
+        message: e.to_string(),
+    })?;
+    let mut headers = Vec::with_capacity(static_headers.len());
+    for (name, value) in static_headers {
+        match t.headers.iter().find(|(n, _)| n == name) {
+            Some((_, tpl)) => {
+                let text = tpl.render(req, path_values).map_err(|e| RenderFailure {
+                    field: "a header",
+                    message: e.to_string(),
+                })?;
+                // A rendered value that is not a legal header value falls back to the
+                // unrendered one rather than failing the response.
+                headers.push((
+                    name.clone(),
+                    HeaderValue::from_str(&text).unwrap_or_else(|_| value.clone()),
+                ));
+            }
+            None => headers.push((name.clone(), value.clone())),
+        }
+    }
+    Ok(RenderedParts {
+        body: Bytes::from(body),
+        headers,
+    })
 }
 
 fn compile_template(
     body: &[u8],
     headers: &[(HeaderName, HeaderValue)],
+    written: &std::collections::BTreeMap<String, standin_model::HeaderValues>,
     pointer: &str,
 ) -> Result<ResponseTemplate, CompileError> {
     let text = std::str::from_utf8(body).map_err(|_| {
@@ -243,13 +273,18 @@ fn compile_template(
     for (name, value) in headers {
         let v = std::str::from_utf8(value.as_bytes()).unwrap_or_default();
         if v.contains("{{") {
-            let hp = format!("{pointer}/headers/{}", crate::escape_pointer(name.as_str()));
+            // The pointer names the header as the document writes it.
+            let key = written
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(name.as_str()))
+                .map_or(name.as_str(), String::as_str);
+            let hp = format!("{pointer}/headers/{}", crate::escape_pointer(key));
             out.push((name.clone(), text_template(v, &hp)?));
         }
     }
     Ok(ResponseTemplate { body, headers: out })
 }
 
-fn text_template(text: &str, pointer: &str) -> Result<TextTemplate, CompileError> {
-    TextTemplate::compile(text, pointer).map_err(|e| CompileError::new(&e.pointer, e.message))
+fn text_template(text: &str, pointer: &str) -> Result<HandlebarsTemplate, CompileError> {
+    HandlebarsTemplate::compile(text, pointer).map_err(|e| CompileError::new(&e.pointer, e.message))
 }

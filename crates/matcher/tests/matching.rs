@@ -110,7 +110,7 @@ fn check(file: &str, svc: &CompiledService, case: &Case) {
             }
             if let Some(body) = &case.expect.body {
                 let got = match m.route.response.render(&req, &m.path_values) {
-                    Some(r) => r.body,
+                    Some(r) => r.expect("the template renders").body,
                     None => m.route.response.body.clone(),
                 };
                 assert_eq!(String::from_utf8_lossy(&got), body.as_str(), "{ctx}: body");
@@ -205,8 +205,16 @@ fn compile_errors_name_the_field() {
             "/http/response/status",
         ),
         (
-            r#"{"http":{"response":{"templated":true,"body":{"text":"{{request.nope}}"}}}}"#,
+            r#"{"http":{"response":{"templated":true,"body":{"text":"{{nosuch request.path}}"}}}}"#,
             "/http/response/body",
+        ),
+        (
+            r#"{"http":{"response":{"templated":true,"body":{"text":"{{#if request.path}}open"}}}}"#,
+            "/http/response/body",
+        ),
+        (
+            r#"{"http":{"response":{"templated":true,"headers":{"X-A":"{{#each}}"},"body":{"text":"ok"}}}}"#,
+            "/http/response/headers/X-A",
         ),
         (r#"{}"#, "/http"),
     ];

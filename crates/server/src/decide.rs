@@ -217,7 +217,17 @@ pub(crate) fn decide(
     }
     let r = route.answer_at(answer);
     let (response, rendered_delay, failure) = match &r.document {
-        None => (build_response(r, &req, &path_values), 0, None),
+        None => match build_response(r, &req, &path_values) {
+            Ok(response) => (response, 0, None),
+            Err(f) => {
+                let error = ServeError::RenderFailed {
+                    route: route.id.clone(),
+                    field: f.field,
+                    message: f.message,
+                };
+                (error_response(&error), 0, Some(error))
+            }
+        },
         Some(t) => match t.render(&req, &path_values) {
             Ok(d) => {
                 let delay = d.delay_ms;
@@ -282,9 +292,12 @@ pub(crate) fn build_response(
     r: &CompiledResponse,
     req: &Request<'_>,
     path_values: &[(Box<str>, String)],
-) -> Response<MockBody> {
+) -> Result<Response<MockBody>, standin_matcher::RenderFailure> {
     let (data, rendered_headers) = match r.render(req, path_values) {
-        Some(rendered) => (rendered.body, Some(rendered.headers)),
+        Some(rendered) => {
+            let rendered = rendered?;
+            (rendered.body, Some(rendered.headers))
+        }
         None => (r.body.clone(), None),
     };
     let body = match (r.chunk_size, r.omit_content_length) {
@@ -302,7 +315,7 @@ pub(crate) fn build_response(
         headers.append(name.clone(), value.clone());
     }
     set_reason(&mut response, r.reason.clone());
-    response
+    Ok(response)
 }
 
 /// A whole response rendered from a document template.

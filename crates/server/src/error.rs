@@ -52,6 +52,12 @@ pub enum ServeError {
     },
     /// A response template failed to render.
     TemplateFailed { route: Arc<str>, message: String },
+    /// A route's Handlebars template failed to render (`line N: why`): 500.
+    RenderFailed {
+        route: Arc<str>,
+        field: &'static str,
+        message: String,
+    },
     /// standin itself failed (a bug): a panic, caught at the request boundary.
     Panic { stage: Stage, message: String },
     /// A forwarding route could not reach its upstream.
@@ -96,6 +102,7 @@ impl ServeError {
             ServeError::LaneFull => "evaluation_lane_full",
             ServeError::OverBudget { .. } => "budget_exceeded",
             ServeError::TemplateFailed { .. } => "template_failed",
+            ServeError::RenderFailed { .. } => "render_failed",
             ServeError::Panic { .. } => "internal_error",
             ServeError::ForwardFailed(_) => "forward_failed",
             ServeError::ForwardTimeout(_) => "forward_timeout",
@@ -116,9 +123,9 @@ impl ServeError {
             }
             // MockServer answers a template that renders no response with a bare 404.
             ServeError::TemplateFailed { .. } => StatusCode::NOT_FOUND,
-            ServeError::OverBudget { .. } | ServeError::Panic { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ServeError::OverBudget { .. }
+            | ServeError::Panic { .. }
+            | ServeError::RenderFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             ServeError::ForwardFailed(_) => StatusCode::BAD_GATEWAY,
             ServeError::ForwardTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ServeError::ForwardLoop => StatusCode::LOOP_DETECTED,
@@ -134,6 +141,7 @@ impl ServeError {
             | ServeError::RequestInvalid { .. } => Source::Client,
             ServeError::OverBudget { .. }
             | ServeError::TemplateFailed { .. }
+            | ServeError::RenderFailed { .. }
             | ServeError::ForwardFailed(_)
             | ServeError::ForwardTimeout(_)
             | ServeError::ForwardLoop => Source::Configured,
@@ -167,6 +175,11 @@ impl ServeError {
             ServeError::TemplateFailed { route, message } => {
                 format!("the response template of route \"{route}\" failed: {message}")
             }
+            ServeError::RenderFailed {
+                route,
+                field,
+                message,
+            } => format!("the template of route \"{route}\" ({field}) failed at {message}"),
             ServeError::Panic { stage, message } => format!(
                 "standin failed while {} this request (a bug; it has been logged): {message}",
                 stage.as_str()
@@ -193,6 +206,10 @@ impl ServeError {
         if let ServeError::OverBudget { route, why, .. } = self {
             body["route"] = serde_json::json!(route.as_ref());
             body["budget"] = serde_json::json!(why.as_str());
+        }
+        if let ServeError::RenderFailed { route, field, .. } = self {
+            body["route"] = serde_json::json!(route.as_ref());
+            body["template"] = serde_json::json!(field);
         }
         if let ServeError::RequestInvalid { route, violations } = self {
             body["route"] = serde_json::json!(route.as_ref());
@@ -242,7 +259,9 @@ impl ServeStats {
             ServeError::UploadsFull { .. } => &self.uploads_full,
             ServeError::BodyTimeout => &self.body_timeouts,
             ServeError::BodyTooLarge { .. } => &self.bodies_too_large,
-            ServeError::TemplateFailed { .. } => &self.template_failures,
+            ServeError::TemplateFailed { .. } | ServeError::RenderFailed { .. } => {
+                &self.template_failures
+            }
             ServeError::ForwardFailed(_)
             | ServeError::ForwardTimeout(_)
             | ServeError::ForwardLoop => &self.forward_failures,

@@ -2,22 +2,22 @@
 //! against the request context ([`standin_eval::Request`], built once per request), and
 //! bounded in work (the request's budget) and in output.
 //!
-//! Two engines today:
-//! - [`TextTemplate`], the placeholder language of a route's `templated` body and headers
-//!   (WireMock's names: `{{request.path.id}}`);
+//! Two engines:
+//! - [`HandlebarsTemplate`], Handlebars with WireMock's request model and helpers: a
+//!   route's `templated` body and headers (`{{request.path.id}}`, `{{jsonPath request.body
+//!   '$.id'}}`), so a WireMock stub's template renders unchanged;
 //! - [`MockServerTemplate`], MockServer's `httpResponseTemplate` with `MUSTACHE`: it renders
 //!   the JSON of a whole MockServer response. It and [`mustache`] are the only code here
 //!   that knows MockServer's shapes.
 //!
-//! Handlebars with WireMock's helpers will be one more module beside them. Nothing here
-//! reaches files, the environment or the network.
+//! Nothing here reaches files, the environment or the network.
 
 mod document;
+mod handlebars;
 mod mustache;
-mod text;
 
 pub use document::{MockServerTemplate, RenderedResponse, title_case};
-pub use text::TextTemplate;
+pub use handlebars::{HandlebarsTemplate, MAX_OUTPUT, RenderError};
 
 /// A template that does not compile, with the JSON pointer of the field it came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

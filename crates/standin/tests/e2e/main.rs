@@ -11,6 +11,7 @@ mod import;
 mod limits;
 mod mockserver;
 mod support;
+mod templates;
 mod ui;
 
 use serde_json::{Value, json};
