@@ -83,4 +83,10 @@ set -e
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
   echo "compat: the run exceeded COMPAT_TOTAL_TIMEOUT=${COMPAT_TOTAL_TIMEOUT:-1800}s and was stopped" >&2
 fi
+# The Handlebars cases the Rust tests compare against (crates/template/tests/cases/handlebars)
+# must still be what a real WireMock answers: a full run only (about 10 s).
+if [ "$rc" = 0 ] && [ $# -eq 0 ]; then
+  echo "compat: checking the recorded WireMock template cases against WireMock" >&2
+  timeout --kill-after=30 900 node "$here/wiremock-templates/oracle.mjs" || rc=$?
+fi
 exit "$rc"
