@@ -84,6 +84,7 @@ pub async fn ensure(app: &App) -> Result<bool, AppError> {
                 hosts: Vec::new(),
                 upstream: None,
                 default_delay_ms: 0,
+                default_delay: None,
                 match_order: Default::default(),
                 not_found: Default::default(),
                 redact_headers: None,

@@ -216,6 +216,12 @@ fn service_info(s: &ServiceRecord) -> ServiceInfo {
             .map(|h| h.to_ascii_lowercase())
             .collect(),
         default_delay_ms: s.service.default_delay_ms,
+        // Checked when the service was saved (validate::service).
+        default_delay: s
+            .service
+            .default_delay
+            .as_ref()
+            .and_then(|d| standin_matcher::CompiledDelay::compile(d, "/defaultDelay").ok()),
         match_order: s.service.match_order,
         not_found: s.service.not_found,
         validate_requests: s.service.validate_requests,

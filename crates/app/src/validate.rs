@@ -164,6 +164,10 @@ pub(crate) fn service(s: &mut Service) -> Result<(), AppError> {
             "at most 600000 (10 minutes)",
         ));
     }
+    if let Some(d) = &s.default_delay {
+        standin_matcher::CompiledDelay::compile(d, "/defaultDelay")
+            .map_err(|e| AppError::invalid(e.pointer, e.message))?;
+    }
     Ok(())
 }
 

@@ -493,6 +493,7 @@ fn service(routes: &[standin_model::Route]) -> standin_matcher::CompiledService 
         base_path: "/".into(),
         hosts: Vec::new(),
         default_delay_ms: 0,
+        default_delay: None,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: Vec::new(),

@@ -22,7 +22,7 @@
 //!     "response": {"status": 200, "body": {"text": "user {{request.path.id}}"}, "templated": true}
 //! }}"#).unwrap();
 //! let compiled = CompiledRoute::compile(&route, 1, Arc::new(RouteCounters::default())).unwrap();
-//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0, match_order: Default::default(), not_found: Default::default(), redact_headers: vec![], validate_requests: false };
+//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0, default_delay: None, match_order: Default::default(), not_found: Default::default(), redact_headers: vec![], validate_requests: false };
 //! let service = CompiledService::build(info, vec![Arc::new(compiled)]).unwrap();
 //!
 //! let headers = http::HeaderMap::new();
@@ -36,6 +36,7 @@ mod conditions;
 mod contract;
 mod error;
 mod forward;
+mod latency;
 mod path;
 mod predicate;
 mod response;
@@ -53,6 +54,7 @@ pub use table::RouteTable;
 
 pub use contract::{CompiledContract, Violation};
 pub use forward::CompiledForward;
+pub use latency::{CompiledDelay, MAX_DELAY_MS, Pacing, next_unit};
 pub use response::{CompiledFault, CompiledResponse, RawFraming, RenderFailure, RenderedParts};
 pub use standin_eval::{Budget, DEFAULT_FUEL, Exhausted, Request};
 pub use standin_template::{RenderedResponse, title_case};

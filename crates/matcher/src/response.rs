@@ -29,6 +29,10 @@ pub struct CompiledResponse {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     pub delay_ms: u64,
+    /// A delay drawn per request, added to `delay_ms`.
+    pub delay: Option<crate::CompiledDelay>,
+    /// The body sent in timed pieces.
+    pub pacing: Option<crate::Pacing>,
     /// Present when the response is templated: the body and header values to render.
     template: Option<Box<ResponseTemplate>>,
 }
@@ -181,6 +185,25 @@ impl CompiledResponse {
                 })?,
             ),
         };
+        let delay = r
+            .delay
+            .as_ref()
+            .map(|d| crate::CompiledDelay::compile(d, &format!("{pointer}/delay")))
+            .transpose()?;
+        let pacing = crate::Pacing::compile(r.dribble.as_ref(), r.bytes_per_second, pointer)?;
+        if pacing.is_some()
+            && (r.chunk_size.is_some()
+                || r.omit_content_length
+                || r.content_length_override.is_some())
+        {
+            return Err(CompileError::new(
+                &format!(
+                    "{pointer}/{}",
+                    if r.dribble.is_some() { "dribble" } else { "bytesPerSecond" }
+                ),
+                "a paced body goes out with its Content-Length: leave out chunkSize, omitContentLength and contentLengthOverride".to_string(),
+            ));
+        }
         let raw_http1 = match (
             r.content_length_override,
             r.omit_content_length,
@@ -207,6 +230,8 @@ impl CompiledResponse {
             headers,
             body,
             delay_ms: r.delay_ms,
+            delay,
+            pacing,
             template,
         })
     }

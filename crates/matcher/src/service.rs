@@ -20,6 +20,8 @@ pub struct ServiceInfo {
     /// Lowercase host names without port.
     pub hosts: Vec<String>,
     pub default_delay_ms: u64,
+    /// A delay drawn per request for every response of the service.
+    pub default_delay: Option<crate::CompiledDelay>,
     pub match_order: standin_model::MatchOrder,
     pub not_found: standin_model::NotFound,
     /// Headers whose values the journal keeps only as `<redacted>`.

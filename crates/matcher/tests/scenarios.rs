@@ -13,6 +13,7 @@ fn info() -> ServiceInfo {
         base_path: "/t/s".into(),
         hosts: vec![],
         default_delay_ms: 0,
+        default_delay: None,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

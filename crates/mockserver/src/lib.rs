@@ -288,6 +288,7 @@ pub async fn ensure_default_service(app: &App) -> Result<(), AppError> {
                 hosts: Vec::new(),
                 upstream: None,
                 default_delay_ms: 0,
+                default_delay: None,
                 match_order: MatchOrder::Oldest,
                 not_found: NotFound::Empty,
                 // MockServer shows recorded requests whole, and its users verify on

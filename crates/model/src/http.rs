@@ -219,6 +219,29 @@ pub struct NamePattern {
     pub value: StringMatcher,
 }
 
+/// A delay drawn per request, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Delay {
+    /// Always this long.
+    Fixed(u64),
+    /// Evenly between `min` and `max`.
+    Uniform { min: u64, max: u64 },
+    /// Log-normal: half the delays are under `median`; `sigma` (0 to 4) spreads the tail
+    /// (0.25: tight, 1: a long tail, as real services have).
+    Lognormal { median: u64, sigma: f64 },
+}
+
+/// A body sent in pieces over time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Dribble {
+    /// How many pieces (1 to 10,000).
+    pub chunks: u32,
+    /// Over how long, from the first piece to the last.
+    pub duration_ms: u64,
+}
+
 /// Answers that take turns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -266,6 +289,15 @@ pub struct HttpResponse {
     /// Delay before answering, in milliseconds, added to the service's default delay.
     #[serde(default)]
     pub delay_ms: u64,
+    /// A delay drawn per request, added to `delayMs`: fixed, uniform or log-normal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Delay>,
+    /// Send the body in `chunks` pieces spread evenly over `durationMs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dribble: Option<Dribble>,
+    /// Send the body at most this many bytes per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_second: Option<u64>,
     /// Render `{{request.path.NAME}}`, `{{request.query.NAME}}` and
     /// `{{request.headers.NAME}}` placeholders in the body and header values.
     #[serde(default)]
@@ -334,6 +366,9 @@ impl Default for HttpResponse {
             headers: BTreeMap::new(),
             body: None,
             delay_ms: 0,
+            delay: None,
+            dribble: None,
+            bytes_per_second: None,
             templated: false,
             reason: None,
             chunk_size: None,

@@ -33,9 +33,10 @@ mod team;
 
 pub use event::{ChangeEvent, ChangeKind, EntityKind};
 pub use http::{
-    ContractBody, ContractParameter, DocumentTemplate, Fault, Forward, HeaderChanges, HeaderValues,
-    HttpRequestMatcher, HttpResponse, HttpRoute, NamePattern, ParameterIn, RequestContract,
-    ResponseBody, ResponseSequence, Rewrite, SequenceMode, TemplateEngine,
+    ContractBody, ContractParameter, Delay, DocumentTemplate, Dribble, Fault, Forward,
+    HeaderChanges, HeaderValues, HttpRequestMatcher, HttpResponse, HttpRoute, NamePattern,
+    ParameterIn, RequestContract, ResponseBody, ResponseSequence, Rewrite, SequenceMode,
+    TemplateEngine,
 };
 pub use matchers::{BodyMatcher, JsonPathMatcher, PathMatcher, StringMatcher};
 pub use names::{SlugError, validate_slug};

@@ -29,6 +29,10 @@ pub struct Service {
     /// Delay added before every response of this service, in milliseconds.
     #[serde(default)]
     pub default_delay_ms: u64,
+    /// A delay drawn per request for every response of this service, added to
+    /// `defaultDelayMs` and the route's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_delay: Option<crate::Delay>,
     /// How routes of equal priority are ordered: `specific` (the more specific path first,
     /// then the older route; the default), `oldest` (the older route first, as MockServer
     /// orders expectations) or `newest` (the newer route first, as WireMock orders stubs).

@@ -250,7 +250,12 @@ pub(crate) fn decide(
     if let Some(f) = &failure {
         tracing::warn!(error = %f.message(), "a response template rendered no response");
     }
-    let delay = svc.info.default_delay_ms + r.delay_ms + rendered_delay;
+    let drawn = |d: &Option<standin_matcher::CompiledDelay>| d.as_ref().map_or(0, |d| d.sample());
+    let delay = svc.info.default_delay_ms
+        + drawn(&svc.info.default_delay)
+        + r.delay_ms
+        + drawn(&r.delay)
+        + rendered_delay;
     decided(
         Some(route.clone()),
         answer,
@@ -301,6 +306,10 @@ pub(crate) fn build_response(
         None => (r.body.clone(), None),
     };
     let body = match (r.chunk_size, r.omit_content_length) {
+        _ if r.pacing.is_some() => {
+            let (chunk, interval) = r.pacing.map(|p| p.plan(data.len())).unwrap_or_default();
+            MockBody::paced(data, chunk, interval)
+        }
         (Some(chunk), _) => MockBody::Chunked { data, chunk },
         (None, true) => MockBody::Chunked {
             chunk: data.len().max(1),

@@ -177,12 +177,32 @@ impl AsyncWrite for FaultIo {
 /// A response body: whole (with Content-Length) or in chunks (chunked encoding).
 pub enum MockBody {
     Full(Option<Bytes>),
-    Chunked { data: Bytes, chunk: usize },
+    Chunked {
+        data: Bytes,
+        chunk: usize,
+    },
+    /// Pieces of `chunk` bytes, `interval` apart, on a timer (no thread waits); the
+    /// length is known, so it still goes out with its Content-Length.
+    Paced {
+        data: Bytes,
+        chunk: usize,
+        interval: std::time::Duration,
+        wait: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
 }
 
 impl MockBody {
     pub fn full(b: Bytes) -> Self {
         MockBody::Full(Some(b))
+    }
+
+    pub fn paced(data: Bytes, chunk: usize, interval: std::time::Duration) -> Self {
+        MockBody::Paced {
+            data,
+            chunk: chunk.max(1),
+            interval,
+            wait: None,
+        }
     }
 
     /// Up to `keep` bytes of the body for a record of it: shared when the whole body fits
@@ -191,7 +211,7 @@ impl MockBody {
     pub fn shared(&self, keep: usize) -> Bytes {
         let all = match self {
             MockBody::Full(data) => data.clone().unwrap_or_default(),
-            MockBody::Chunked { data, .. } => data.clone(),
+            MockBody::Chunked { data, .. } | MockBody::Paced { data, .. } => data.clone(),
         };
         if all.len() <= keep {
             all
@@ -204,7 +224,7 @@ impl MockBody {
     pub fn bytes(&self) -> &[u8] {
         match self {
             MockBody::Full(data) => data.as_deref().unwrap_or_default(),
-            MockBody::Chunked { data, .. } => data,
+            MockBody::Chunked { data, .. } | MockBody::Paced { data, .. } => data,
         }
     }
 }
@@ -215,7 +235,7 @@ impl Body for MockBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
         let next = match this {
@@ -224,6 +244,25 @@ impl Body for MockBody {
                 let n = (*chunk).min(data.len());
                 (n > 0).then(|| data.split_to(n))
             }
+            MockBody::Paced {
+                data,
+                chunk,
+                interval,
+                wait,
+            } => {
+                if let Some(w) = wait {
+                    if w.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    *wait = None;
+                }
+                let n = (*chunk).min(data.len());
+                let piece = (n > 0).then(|| data.split_to(n));
+                if !data.is_empty() {
+                    *wait = Some(Box::pin(tokio::time::sleep(*interval)));
+                }
+                piece
+            }
         };
         Poll::Ready(next.map(|d| Ok(Frame::data(d))))
     }
@@ -231,7 +270,7 @@ impl Body for MockBody {
     fn is_end_stream(&self) -> bool {
         match self {
             MockBody::Full(data) => data.as_ref().is_none_or(|d| d.is_empty()),
-            MockBody::Chunked { data, .. } => data.is_empty(),
+            MockBody::Chunked { data, .. } | MockBody::Paced { data, .. } => data.is_empty(),
         }
     }
 
@@ -242,6 +281,7 @@ impl Body for MockBody {
             }
             // Unknown length: hyper sends HTTP/1.1 bodies chunked.
             MockBody::Chunked { .. } => SizeHint::default(),
+            MockBody::Paced { data, .. } => SizeHint::with_exact(data.len() as u64),
         }
     }
 }

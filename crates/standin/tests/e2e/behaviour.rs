@@ -145,3 +145,111 @@ fn a_sequence_answers_in_turn_through_the_mock_port() {
         (400, Some("/http/sequence/responses"))
     );
 }
+
+/// Reads a whole HTTP/1.1 response on a fresh connection; the time to its last byte and
+/// the raw text.
+fn timed_get(mock: std::net::SocketAddr, path: &str) -> (std::time::Duration, String) {
+    use std::io::{Read, Write};
+    let started = std::time::Instant::now();
+    let mut c = std::net::TcpStream::connect(mock).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    c.read_to_end(&mut out).unwrap();
+    (
+        started.elapsed(),
+        String::from_utf8_lossy(&out).into_owned(),
+    )
+}
+
+#[test]
+fn delays_are_drawn_per_request_and_bodies_can_be_paced() {
+    let s = Standin::start(&["--demo"]);
+    put_route(
+        &s,
+        "slow",
+        json!({"http": {"request": {"path": "/slow"},
+            "response": {"delay": {"uniform": {"min": 200, "max": 250}}, "body": {"text": "late"}}}}),
+    );
+    let (took, raw) = timed_get(s.mock, "/demo/petstore/slow");
+    assert!(raw.ends_with("late"), "{raw}");
+    assert!(took >= std::time::Duration::from_millis(200), "{took:?}");
+
+    // Four pieces over 300 ms, with the body's Content-Length.
+    put_route(
+        &s,
+        "drip",
+        json!({"http": {"request": {"path": "/drip"},
+            "response": {"dribble": {"chunks": 4, "durationMs": 300}, "body": {"text": "aaaabbbbccccdddd"}}}}),
+    );
+    let (took, raw) = timed_get(s.mock, "/demo/petstore/drip");
+    assert!(raw.contains("content-length: 16"), "{raw}");
+    assert!(raw.ends_with("aaaabbbbccccdddd"), "{raw}");
+    assert!(took >= std::time::Duration::from_millis(290), "{took:?}");
+
+    // 500 bytes at 1,000 bytes a second: five pieces 100 ms apart.
+    put_route(
+        &s,
+        "narrow",
+        json!({"http": {"request": {"path": "/narrow"},
+            "response": {"bytesPerSecond": 1000, "body": {"text": "x".repeat(500)}}}}),
+    );
+    let (took, raw) = timed_get(s.mock, "/demo/petstore/narrow");
+    assert!(raw.ends_with(&"x".repeat(500)), "{raw}");
+    assert!(took >= std::time::Duration::from_millis(390), "{took:?}");
+
+    // Out of range: refused with the pointer.
+    let (status, body) = json_call(
+        s.admin,
+        "PUT",
+        "/api/v1/teams/demo/services/petstore/routes/bad",
+        Some(json!({"http": {"response": {"delay": {"uniform": {"min": 9, "max": 3}}}}})),
+    );
+    assert_eq!(
+        (status, body["pointer"].as_str()),
+        (400, Some("/http/response/delay/uniform/min"))
+    );
+    let (status, body) = json_call(
+        s.admin,
+        "PATCH",
+        "/api/v1/teams/demo/services/petstore",
+        Some(json!({"defaultDelay": {"lognormal": {"median": 10, "sigma": 9}}})),
+    );
+    assert_eq!(
+        (status, body["pointer"].as_str()),
+        (400, Some("/defaultDelay/lognormal/sigma"))
+    );
+}
+
+#[test]
+fn delays_are_timers_not_threads() {
+    // Two worker threads (the test harness's setting); 40 requests that each wait 500 ms
+    // finish together, not two at a time.
+    let s = Standin::start(&["--demo"]);
+    put_route(
+        &s,
+        "wait",
+        json!({"http": {"request": {"path": "/wait"}, "response": {"delay": {"fixed": 500}}}}),
+    );
+    let started = std::time::Instant::now();
+    let mock = s.mock;
+    let clients: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || http(mock, "GET", "/demo/petstore/wait", &[], b"").status)
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(c.join().unwrap(), 200);
+    }
+    // Two at a time they would take 10 s.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
