@@ -90,6 +90,7 @@ pub async fn ensure(app: &App) -> Result<bool, AppError> {
                 redact_headers: None,
                 validate_requests: false,
                 sync: None,
+                chaos: None,
                 tags: vec!["demo".into()],
             },
         )?;

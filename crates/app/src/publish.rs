@@ -222,6 +222,13 @@ fn service_info(s: &ServiceRecord) -> ServiceInfo {
             .default_delay
             .as_ref()
             .and_then(|d| standin_matcher::CompiledDelay::compile(d, "/defaultDelay").ok()),
+        // Checked when the service was saved, as the delay.
+        chaos: s
+            .service
+            .chaos
+            .as_ref()
+            .and_then(|c| standin_matcher::CompiledChaos::compile(c).ok().flatten())
+            .map(Arc::new),
         match_order: s.service.match_order,
         not_found: s.service.not_found,
         validate_requests: s.service.validate_requests,

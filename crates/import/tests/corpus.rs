@@ -494,6 +494,7 @@ fn service(routes: &[standin_model::Route]) -> standin_matcher::CompiledService 
         hosts: Vec::new(),
         default_delay_ms: 0,
         default_delay: None,
+        chaos: None,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: Vec::new(),

@@ -22,6 +22,8 @@ pub struct ServiceInfo {
     pub default_delay_ms: u64,
     /// A delay drawn per request for every response of the service.
     pub default_delay: Option<crate::CompiledDelay>,
+    /// Failures on purpose (`None` when off).
+    pub chaos: Option<Arc<crate::CompiledChaos>>,
     pub match_order: standin_model::MatchOrder,
     pub not_found: standin_model::NotFound,
     /// Headers whose values the journal keeps only as `<redacted>`.

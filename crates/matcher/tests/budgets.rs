@@ -28,6 +28,7 @@ fn service(routes: serde_json::Value) -> CompiledService {
         hosts: vec![],
         default_delay_ms: 0,
         default_delay: None,
+        chaos: None,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

@@ -14,6 +14,7 @@ fn info() -> ServiceInfo {
         hosts: vec![],
         default_delay_ms: 0,
         default_delay: None,
+        chaos: None,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

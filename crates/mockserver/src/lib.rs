@@ -296,6 +296,7 @@ pub async fn ensure_default_service(app: &App) -> Result<(), AppError> {
                 redact_headers: Some(Vec::new()),
                 validate_requests: false,
                 sync: None,
+                chaos: None,
                 tags: vec!["mockserver".into()],
             },
         )

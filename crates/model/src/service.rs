@@ -55,8 +55,55 @@ pub struct Service {
     /// answer a request that breaks it with a 400 listing each violation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub validate_requests: bool,
+    /// Failures on purpose, switched on and off on the service (no route changes): answers
+    /// replaced by an error status or a connection fault, extra latency, and a rate limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<Chaos>,
     #[serde(default)]
     pub tags: Vec<String>,
+}
+
+/// A service's chaos settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Chaos {
+    /// `false` keeps the settings but applies none of them.
+    #[serde(default = "on")]
+    pub enabled: bool,
+    /// Each rule rolls its dice per matched request, in order; the first that hits wins
+    /// (its status or fault), and every rule's extra delay that hits adds up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<ChaosRule>,
+    /// Beyond this many requests a second, the service answers 429 with `Retry-After`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_second: Option<u32>,
+    /// A seed for a repeatable sequence of rolls (tests); random otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+fn on() -> bool {
+    true
+}
+
+/// With `probability`, do one thing to a matched request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChaosRule {
+    /// Route ids the rule applies to; all the service's routes when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<String>,
+    /// 0 to 1.
+    pub probability: f64,
+    /// Answer with this status instead of the route's response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// A connection fault instead of the route's response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<crate::Fault>,
+    /// Extra latency, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
 }
 
 /// Where a service's routes come from, and how often to look.

@@ -59,6 +59,8 @@ pub(crate) struct Decision {
     pub delay_ms: u64,
     /// Set when the response is an error of standin's own.
     pub error: Option<ServeError>,
+    /// A connection fault chaos chose instead of the route's answer.
+    pub chaos_fault: Option<standin_matcher::CompiledFault>,
 }
 
 impl Decision {
@@ -118,8 +120,37 @@ pub(crate) fn decide(
             response: no_service(inc.method.as_str(), path),
             delay_ms: 0,
             error: None,
+            chaos_fault: None,
         });
     };
+    // Chaos's rate limit counts each request once: on the worker's own attempt.
+    if inline
+        && let Some(chaos) = &svc.info.chaos
+        && !chaos.admit()
+    {
+        let mut response = json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            serde_json::json!({
+                "error": "rate_limited",
+                "source": "configured",
+                "message": format!("{} answers a limited number of requests a second (its chaos settings); retry after a second", svc.key),
+            }),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Step::Done(Decision {
+            service: Some(svc.clone()),
+            relative_from: path.len() - rel.len(),
+            route: None,
+            answer: AnswerIndex::default(),
+            near_misses: Vec::new(),
+            response,
+            delay_ms: 0,
+            error: None,
+            chaos_fault: None,
+        });
+    }
     let relative_from = path.len() - rel.len();
     let rel = if rel.is_empty() { "/" } else { rel };
     let req = Request::new(
@@ -140,6 +171,7 @@ pub(crate) fn decide(
             response,
             delay_ms,
             error,
+            chaos_fault: None,
         })
     };
     let failed = |route: Option<Arc<CompiledRoute>>, error: ServeError| {
@@ -256,14 +288,45 @@ pub(crate) fn decide(
         + r.delay_ms
         + drawn(&r.delay)
         + rendered_delay;
-    decided(
+    let Some(chaos) = svc.info.chaos.as_ref().filter(|_| failure.is_none()) else {
+        return decided(
+            Some(route.clone()),
+            answer,
+            Vec::new(),
+            response,
+            delay,
+            failure,
+        );
+    };
+    // Chaos, rolled once per answered request: an error status or a connection fault in
+    // place of the answer, and extra latency.
+    let effect = chaos.roll(&route.id);
+    let response = match effect.status {
+        Some(status) => json_error(
+            status,
+            serde_json::json!({
+                "error": "chaos",
+                "source": "configured",
+                "message": format!("{} answered {} on purpose (its chaos settings)", svc.key, status.as_u16()),
+                "route": route.id.as_ref(),
+            }),
+        ),
+        None => response,
+    };
+    match decided(
         Some(route.clone()),
         answer,
         Vec::new(),
         response,
-        delay,
+        delay + effect.extra_delay_ms,
         failure,
-    )
+    ) {
+        Step::Done(mut d) => {
+            d.chaos_fault = effect.fault;
+            Step::Done(d)
+        }
+        again => again,
+    }
 }
 
 fn host(inc: &Incoming, host_routing: bool) -> Option<&str> {

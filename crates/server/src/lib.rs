@@ -515,6 +515,7 @@ fn failed(e: ServeError) -> Decision {
         response: decide::error_response(&e),
         delay_ms: 0,
         error: Some(e),
+        chaos_fault: None,
     }
 }
 
@@ -554,6 +555,18 @@ fn deliver(inc: &Req, d: Decision, raw: &io::RawSlot) -> Result<Response<MockBod
         return Ok(d.response);
     };
     let r = route.answer_at(d.answer);
+    if let Some(fault) = &d.chaos_fault {
+        return match fault {
+            CompiledFault::CloseAfterResponse => {
+                let mut response = d.response;
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                Ok(response)
+            }
+            _ => Err(Dropped),
+        };
+    }
     if let Some(framing) = r
         .raw_http1
         .filter(|_| inc.version <= http::Version::HTTP_11)

@@ -253,3 +253,102 @@ fn delays_are_timers_not_threads() {
         started.elapsed()
     );
 }
+
+#[test]
+fn chaos_is_switched_on_the_service_without_touching_routes() {
+    let s = Standin::start(&["--demo"]);
+    let svc = "/api/v1/teams/demo/services/petstore";
+    let (_, history_before) = json_call(
+        s.admin,
+        "GET",
+        "/api/v1/history?key=demo/petstore/&entity=route&limit=1000",
+        None,
+    );
+    // Every answer of one route becomes a 503.
+    let (status, body) = json_call(
+        s.admin,
+        "PATCH",
+        svc,
+        Some(
+            json!({"chaos": {"rules": [{"routes": ["list-pets"], "probability": 1, "status": 503}]}}),
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let r = http(s.mock, "GET", "/demo/petstore/pets", &[], b"");
+    assert_eq!(r.status, 503);
+    let b: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (b["error"].as_str(), b["source"].as_str()),
+        (Some("chaos"), Some("configured"))
+    );
+    assert_eq!(
+        http(s.mock, "GET", "/demo/petstore/pets/1", &[], b"").status,
+        200,
+        "other routes are untouched"
+    );
+
+    // A connection fault: a real client sees the connection close with no answer.
+    json_call(
+        s.admin,
+        "PATCH",
+        svc,
+        Some(json!({"chaos": {"rules": [{"probability": 1, "fault": "dropConnection"}]}})),
+    );
+    let raw = crate::support::raw(
+        s.mock,
+        b"GET /demo/petstore/pets HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(raw.is_empty(), "no response: {raw:?}");
+
+    // A rate limit: the fourth request within a second gets 429 with Retry-After.
+    json_call(
+        s.admin,
+        "PATCH",
+        svc,
+        Some(json!({"chaos": {"rules": null, "requestsPerSecond": 3}})),
+    );
+    let statuses: Vec<(u16, Option<String>)> = (0..8)
+        .map(|_| {
+            let r = http(s.mock, "GET", "/demo/petstore/pets", &[], b"");
+            (r.status, r.header("retry-after").map(str::to_string))
+        })
+        .collect();
+    assert!(
+        statuses.iter().filter(|(s, _)| *s == 200).count() <= 6,
+        "{statuses:?}"
+    );
+    let limited: Vec<_> = statuses.iter().filter(|(s, _)| *s == 429).collect();
+    assert!(!limited.is_empty(), "{statuses:?}");
+    assert!(limited.iter().all(|(_, ra)| ra.as_deref() == Some("1")));
+
+    // Off: the settings stay, nothing applies.
+    json_call(
+        s.admin,
+        "PATCH",
+        svc,
+        Some(json!({"chaos": {"enabled": false}})),
+    );
+    assert!((0..10).all(|_| http(s.mock, "GET", "/demo/petstore/pets", &[], b"").status == 200));
+    let (_, service) = json_call(s.admin, "GET", svc, None);
+    assert_eq!(service["chaos"]["requestsPerSecond"], 3);
+
+    // Not one route was edited for any of it.
+    let (_, history_after) = json_call(
+        s.admin,
+        "GET",
+        "/api/v1/history?key=demo/petstore/&entity=route&limit=1000",
+        None,
+    );
+    assert_eq!(history_before, history_after);
+
+    let (status, body) = json_call(
+        s.admin,
+        "PATCH",
+        svc,
+        Some(json!({"chaos": {"rules": [{"probability": 2, "status": 500}]}})),
+    );
+    assert_eq!(
+        (status, body["pointer"].as_str()),
+        (400, Some("/chaos/rules/0/probability"))
+    );
+}
