@@ -71,6 +71,10 @@ pub(crate) struct Status {
     /// Where mock traffic goes: `{"address": "127.0.0.1:8080"}`.
     #[schema(value_type = Object)]
     mock_listener: Option<serde_json::Value>,
+    /// Services with an upstream, and their circuit breakers: `{"service", "url",
+    /// "breaker": "closed" | "open" | "halfOpen", "consecutiveFailures"}`.
+    #[schema(value_type = Vec<Object>)]
+    upstreams: Vec<serde_json::Value>,
 }
 
 /// What needs an operator's attention: quarantined definitions, routes over budget, and
@@ -104,6 +108,19 @@ pub(crate) async fn status(State(s): State<AdminState>) -> Json<Status> {
             })
         })
         .collect();
+    let upstreams = table
+        .services()
+        .iter()
+        .filter_map(|svc| {
+            let up = svc.info.upstream.as_ref()?;
+            Some(serde_json::json!({
+                "service": svc.key.as_ref(),
+                "url": up.url,
+                "breaker": up.breaker.state(),
+                "consecutiveFailures": up.breaker.consecutive_failures(),
+            }))
+        })
+        .collect();
     Json(Status {
         status: if quarantined.is_empty() {
             "ok"
@@ -119,5 +136,6 @@ pub(crate) async fn status(State(s): State<AdminState>) -> Json<Status> {
             .mock_address
             .as_ref()
             .map(|a| serde_json::json!({ "address": a })),
+        upstreams,
     })
 }

@@ -83,6 +83,7 @@ pub async fn ensure(app: &App) -> Result<bool, AppError> {
                 base_path: None,
                 hosts: Vec::new(),
                 upstream: None,
+                breaker: None,
                 default_delay_ms: 0,
                 default_delay: None,
                 match_order: Default::default(),

@@ -188,6 +188,13 @@ fn compile_services(
                 // Scenarios keep their states across changes to the service.
                 if let Some(previous) = cache.services.get(key) {
                     built.carry_scenarios(previous, true);
+                    // The same upstream keeps its breaker's state.
+                    if let (Some(old), Some(new)) = (&previous.info.upstream, &built.info.upstream)
+                        && old.url == new.url
+                        && previous.info.upstream_settings == built.info.upstream_settings
+                    {
+                        built.info.upstream = Some(old.clone());
+                    }
                 }
                 out.services.insert(key.clone(), Arc::new(built));
             }
@@ -229,6 +236,13 @@ fn service_info(s: &ServiceRecord) -> ServiceInfo {
             .as_ref()
             .and_then(|c| standin_matcher::CompiledChaos::compile(c).ok().flatten())
             .map(Arc::new),
+        // Checked when the service was saved (validate::service).
+        upstream_settings: s.service.breaker.clone(),
+        upstream: s.service.upstream.as_ref().and_then(|u| {
+            standin_matcher::Upstream::compile(u, &s.service.breaker.clone().unwrap_or_default())
+                .ok()
+                .map(Arc::new)
+        }),
         match_order: s.service.match_order,
         not_found: s.service.not_found,
         validate_requests: s.service.validate_requests,

@@ -168,6 +168,10 @@ pub(crate) fn service(s: &mut Service) -> Result<(), AppError> {
         standin_matcher::CompiledDelay::compile(d, "/defaultDelay")
             .map_err(|e| AppError::invalid(e.pointer, e.message))?;
     }
+    if let Some(u) = &s.upstream {
+        standin_matcher::Upstream::compile(u, &s.breaker.clone().unwrap_or_default())
+            .map_err(|e| AppError::invalid(e.pointer, e.message))?;
+    }
     if let Some(c) = &s.chaos {
         standin_matcher::CompiledChaos::compile(c)
             .map_err(|e| AppError::invalid(e.pointer, e.message))?;

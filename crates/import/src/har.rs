@@ -98,6 +98,7 @@ pub(crate) fn read(file: &str, doc: &Value, options: &Options) -> Result<Importe
         }
         let mut route = Route {
             scenario: None,
+            fallback: false,
             id: format!("har-{}", routes.len() + 1),
             name: format!("{method} {path}"),
             memo: String::new(),

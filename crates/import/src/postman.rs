@@ -232,6 +232,7 @@ fn request_route(
     };
     let mut route = Route {
         scenario: None,
+        fallback: false,
         id,
         name: if name.is_empty() {
             format!("{method} {path}")

@@ -189,6 +189,7 @@ fn mapping_route(
     );
     let mut route = Route {
         scenario: scenario_step(r, pointer, m)?,
+        fallback: false,
         id,
         name,
         memo: String::new(),

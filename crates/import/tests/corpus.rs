@@ -495,6 +495,8 @@ fn service(routes: &[standin_model::Route]) -> standin_matcher::CompiledService 
         default_delay_ms: 0,
         default_delay: None,
         chaos: None,
+        upstream: None,
+        upstream_settings: None,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: Vec::new(),

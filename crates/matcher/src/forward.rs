@@ -226,7 +226,7 @@ pub struct CompiledForward {
 }
 
 impl CompiledForward {
-    pub(crate) fn compile(f: &Forward, pointer: &str) -> Result<Self, CompileError> {
+    pub fn compile(f: &Forward, pointer: &str) -> Result<Self, CompileError> {
         let (scheme, authority, prefix) = match &f.to {
             None => (http::uri::Scheme::HTTP, None, String::new()),
             Some(to_text) => {

@@ -22,7 +22,7 @@
 //!     "response": {"status": 200, "body": {"text": "user {{request.path.id}}"}, "templated": true}
 //! }}"#).unwrap();
 //! let compiled = CompiledRoute::compile(&route, 1, Arc::new(RouteCounters::default())).unwrap();
-//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0, default_delay: None, chaos: None, match_order: Default::default(), not_found: Default::default(), redact_headers: vec![], validate_requests: false };
+//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0, default_delay: None, chaos: None, upstream: None, upstream_settings: None, match_order: Default::default(), not_found: Default::default(), redact_headers: vec![], validate_requests: false };
 //! let service = CompiledService::build(info, vec![Arc::new(compiled)]).unwrap();
 //!
 //! let headers = http::HeaderMap::new();
@@ -45,6 +45,7 @@ mod route;
 mod scenario;
 mod service;
 mod table;
+mod upstream;
 
 pub use chaos::{ChaosEffect, CompiledChaos};
 pub use conditions::CompiledRequestMatcher;
@@ -53,6 +54,7 @@ pub use route::{AnswerIndex, CompiledRoute, RouteCounters};
 pub use scenario::{Scenario, Scenarios};
 pub use service::{CompiledService, Match, NEAR_MISS_LIMIT, NearMiss, Outcome, ServiceInfo};
 pub use table::RouteTable;
+pub use upstream::{CircuitBreaker, Upstream};
 
 pub use contract::{CompiledContract, Violation};
 pub use forward::CompiledForward;

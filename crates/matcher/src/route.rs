@@ -38,6 +38,8 @@ pub struct CompiledRoute {
     pub counters: Arc<RouteCounters>,
     /// The route's step in a scenario of its service (bound when the service is built).
     pub scenario: Option<standin_model::ScenarioStep>,
+    /// Served only when the service's upstream fails.
+    pub fallback: bool,
     /// Answers that take turns; `response` is not used when there is one.
     sequence: Option<Sequence>,
 }
@@ -128,6 +130,7 @@ impl CompiledRoute {
             expires_at_ms,
             counters,
             scenario: route.scenario.clone(),
+            fallback: route.fallback,
             sequence,
         })
     }

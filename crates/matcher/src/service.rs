@@ -24,6 +24,10 @@ pub struct ServiceInfo {
     pub default_delay: Option<crate::CompiledDelay>,
     /// Failures on purpose (`None` when off).
     pub chaos: Option<Arc<crate::CompiledChaos>>,
+    /// Where requests no route matches go.
+    pub upstream: Option<Arc<crate::Upstream>>,
+    /// The breaker settings the upstream was built with.
+    pub upstream_settings: Option<standin_model::Breaker>,
     pub match_order: standin_model::MatchOrder,
     pub not_found: standin_model::NotFound,
     /// Headers whose values the journal keeps only as `<redacted>`.
@@ -170,6 +174,9 @@ impl CompiledService {
         let candidates = self.candidates(req);
         for &i in &candidates {
             let route = &self.routes[i as usize];
+            if route.fallback {
+                continue;
+            }
             let holds = route.request.matches_beyond_path(req, budget)
                 && path_check(route, req)
                 && route.request.path_values_hold(req, budget);
@@ -199,6 +206,25 @@ impl CompiledService {
         Outcome::Unmatched(self.near_misses(req, candidates))
     }
 
+    /// The fallback route that answers `req` when the upstream failed, in match order.
+    pub fn find_fallback<'t>(&'t self, req: &Request<'_>) -> Option<Match<'t>> {
+        let budget = req.budget();
+        self.routes.iter().filter(|r| r.fallback).find_map(|route| {
+            // Not found through the path index: the whole path is checked here.
+            let holds = route.request.path.matches(req.segments(), req.path)
+                && route.request.matches_beyond_path(req, budget)
+                && route.request.path_values_hold(req, budget);
+            (holds && route.claim()).then(|| Match {
+                route,
+                path_values: route
+                    .request
+                    .path
+                    .captures(req.segments(), req.path)
+                    .unwrap_or_default(),
+            })
+        })
+    }
+
     /// The routes closest to matching, on a budget of their own: running out shortens
     /// the report, it never fails the request.
     fn near_misses(&self, req: &Request<'_>, mut candidates: Vec<u32>) -> Vec<NearMiss> {
@@ -221,6 +247,9 @@ impl CompiledService {
                 break;
             }
             let route = &self.routes[i as usize];
+            if route.fallback {
+                continue;
+            }
             let mut failed = route.request.failures(req, &budget);
             let held = route.request.condition_count().saturating_sub(failed.len());
             let scenario = self.bindings[i as usize]

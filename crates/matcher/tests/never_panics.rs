@@ -178,6 +178,8 @@ fn compile(routes: &[Value]) -> Option<CompiledService> {
         default_delay_ms: 0,
         default_delay: None,
         chaos: None,
+        upstream: None,
+        upstream_settings: None,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

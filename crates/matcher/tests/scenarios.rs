@@ -15,6 +15,8 @@ fn info() -> ServiceInfo {
         default_delay_ms: 0,
         default_delay: None,
         chaos: None,
+        upstream: None,
+        upstream_settings: None,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

@@ -287,6 +287,7 @@ pub async fn ensure_default_service(app: &App) -> Result<(), AppError> {
                 base_path: Some("/".into()),
                 hosts: Vec::new(),
                 upstream: None,
+                breaker: None,
                 default_delay_ms: 0,
                 default_delay: None,
                 match_order: MatchOrder::Oldest,

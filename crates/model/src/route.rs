@@ -33,6 +33,10 @@ pub struct Route {
     /// expectation, later an OpenAPI operation or a WireMock mapping), kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// Served only when the service's upstream fails, times out or its breaker is open,
+    /// for requests no other route matched (a strangler's safety net).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fallback: bool,
     /// A step of a state machine of the service (as WireMock's scenarios): the route
     /// matches only while the scenario is in `requiredState`, and moves it to `newState`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -23,9 +23,14 @@ pub struct Service {
     /// Host names (without port) that select this service whatever the path prefix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<String>,
-    /// The real service's URL, for forwarding (used by later features).
+    /// The real service's URL: a request no route matches is forwarded there (with the
+    /// path relative to the base path), so a team can mock a few endpoints and pass the
+    /// rest through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
+    /// When to stop calling the upstream for a while, and for how long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<Breaker>,
     /// Delay added before every response of this service, in milliseconds.
     #[serde(default)]
     pub default_delay_ms: u64,
@@ -61,6 +66,35 @@ pub struct Service {
     pub chaos: Option<Chaos>,
     #[serde(default)]
     pub tags: Vec<String>,
+}
+
+/// A circuit breaker on the service's upstream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Breaker {
+    /// Failures in a row (errors, timeouts, 5xx answers) that open it.
+    #[serde(default = "five")]
+    pub consecutive_failures: u32,
+    /// How long it stays open before one request probes the upstream again.
+    #[serde(default = "ten_seconds")]
+    pub open_ms: u64,
+}
+
+fn five() -> u32 {
+    5
+}
+
+fn ten_seconds() -> u64 {
+    10_000
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Breaker {
+            consecutive_failures: five(),
+            open_ms: ten_seconds(),
+        }
+    }
 }
 
 /// A service's chaos settings.

@@ -61,12 +61,15 @@ pub(crate) struct Decision {
     pub error: Option<ServeError>,
     /// A connection fault chaos chose instead of the route's answer.
     pub chaos_fault: Option<standin_matcher::CompiledFault>,
+    /// No route matched and the service has an upstream: the answer comes from there.
+    pub upstream: bool,
 }
 
 impl Decision {
     /// Whether the answer comes from the route's upstream.
     pub(crate) fn forwards(&self) -> bool {
-        self.error.is_none() && self.route.as_ref().is_some_and(|r| r.forward.is_some())
+        self.error.is_none()
+            && (self.upstream || self.route.as_ref().is_some_and(|r| r.forward.is_some()))
     }
 
     /// The path relative to the service's base path (`/` when nothing is left of it).
@@ -121,6 +124,7 @@ pub(crate) fn decide(
             delay_ms: 0,
             error: None,
             chaos_fault: None,
+            upstream: false,
         });
     };
     // Chaos's rate limit counts each request once: on the worker's own attempt.
@@ -149,6 +153,7 @@ pub(crate) fn decide(
             delay_ms: 0,
             error: None,
             chaos_fault: None,
+            upstream: false,
         });
     }
     let relative_from = path.len() - rel.len();
@@ -172,6 +177,7 @@ pub(crate) fn decide(
             delay_ms,
             error,
             chaos_fault: None,
+            upstream: false,
         })
     };
     let failed = |route: Option<Arc<CompiledRoute>>, error: ServeError| {
@@ -211,6 +217,23 @@ pub(crate) fn decide(
             Outcome::Matched(m) => {
                 let answer = m.route.choose(&inc.headers);
                 (m.route.clone(), m.path_values, answer)
+            }
+            Outcome::Unmatched(misses) if svc.info.upstream.is_some() => {
+                // The real service answers what the mocks do not (the forward step).
+                return match decided(
+                    None,
+                    AnswerIndex::default(),
+                    misses,
+                    empty(StatusCode::BAD_GATEWAY),
+                    0,
+                    None,
+                ) {
+                    Step::Done(mut d) => {
+                        d.upstream = true;
+                        Step::Done(d)
+                    }
+                    again => again,
+                };
             }
             Outcome::Unmatched(misses) => {
                 let response = match svc.info.not_found {

@@ -64,6 +64,9 @@ pub enum ServeError {
     ForwardFailed(String),
     /// The upstream did not answer within `forward.timeout-ms`.
     ForwardTimeout(String),
+    /// A request no route matched could not be answered by the service's upstream (it
+    /// failed, or its breaker is open) and no fallback route matched.
+    UpstreamUnavailable(String),
     /// The request was forwarded by standin already and would be forwarded again.
     ForwardLoop,
     /// The service validates requests, and this one breaks its route's contract.
@@ -106,6 +109,7 @@ impl ServeError {
             ServeError::Panic { .. } => "internal_error",
             ServeError::ForwardFailed(_) => "forward_failed",
             ServeError::ForwardTimeout(_) => "forward_timeout",
+            ServeError::UpstreamUnavailable(_) => "upstream_unavailable",
             ServeError::ForwardLoop => "forward_loop",
             ServeError::RequestInvalid { .. } => "request_invalid",
         }
@@ -128,6 +132,7 @@ impl ServeError {
             | ServeError::RenderFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             ServeError::ForwardFailed(_) => StatusCode::BAD_GATEWAY,
             ServeError::ForwardTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ServeError::UpstreamUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServeError::ForwardLoop => StatusCode::LOOP_DETECTED,
         }
     }
@@ -144,6 +149,7 @@ impl ServeError {
             | ServeError::RenderFailed { .. }
             | ServeError::ForwardFailed(_)
             | ServeError::ForwardTimeout(_)
+            | ServeError::UpstreamUnavailable(_)
             | ServeError::ForwardLoop => Source::Configured,
             ServeError::UploadsFull { .. } | ServeError::LaneFull | ServeError::Panic { .. } => {
                 Source::Standin
@@ -185,6 +191,9 @@ impl ServeError {
                 stage.as_str()
             ),
             ServeError::ForwardFailed(m) | ServeError::ForwardTimeout(m) => m.clone(),
+            ServeError::UpstreamUnavailable(m) => {
+                format!("{m}, and no fallback route matched the request")
+            }
             ServeError::ForwardLoop => {
                 "this request was forwarded by standin and would be forwarded again".into()
             }
@@ -264,6 +273,7 @@ impl ServeStats {
             }
             ServeError::ForwardFailed(_)
             | ServeError::ForwardTimeout(_)
+            | ServeError::UpstreamUnavailable(_)
             | ServeError::ForwardLoop => &self.forward_failures,
             ServeError::RequestInvalid { .. } => &self.invalid_requests,
             ServeError::BodyUnreadable(_) => return,

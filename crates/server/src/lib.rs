@@ -516,12 +516,16 @@ fn failed(e: ServeError) -> Decision {
         delay_ms: 0,
         error: Some(e),
         chaos_fault: None,
+        upstream: false,
     }
 }
 
 /// Sends the request on for a forwarding route, replacing the decided response with the
 /// upstream's answer or the failure.
 async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision) {
+    if d.upstream {
+        return to_upstream(ctx, inc, d).await;
+    }
     let Some(route) = d.route.clone() else {
         return;
     };
@@ -542,6 +546,78 @@ async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision) {
     match sent.await {
         Ok(r) => d.response = r,
         Err(e) => {
+            d.response = decide::error_response(&e);
+            d.error = Some(e);
+        }
+    }
+}
+
+/// Sends a request no route matched to the service's upstream, behind its breaker; when
+/// the upstream fails (an error, a timeout, a 5xx) or the breaker is open, a fallback
+/// route answers, or 503 when the service has none that matches.
+async fn to_upstream(ctx: &Ctx, inc: &Req, d: &mut Decision) {
+    let Some(svc) = d.service.clone() else { return };
+    let Some(up) = svc.info.upstream.clone() else {
+        return;
+    };
+    let failure = if up.breaker.allow() {
+        let sent = CatchUnwind {
+            inner: Box::pin(ctx.forwarder.send(
+                &up.forward,
+                &inc.method,
+                &inc.headers,
+                d.relative(inc.uri.path()),
+                inc.uri.query(),
+                inc.body.clone(),
+            )),
+            stage: Stage::Serving,
+        };
+        match sent.await {
+            Ok(r) if !r.status().is_server_error() => {
+                up.breaker.success();
+                d.response = r;
+                d.near_misses.clear();
+                return;
+            }
+            Ok(r) => {
+                up.breaker.failure();
+                format!("the upstream {} answered {}", up.url, r.status().as_u16())
+            }
+            Err(e) => {
+                up.breaker.failure();
+                e.message()
+            }
+        }
+    } else {
+        format!(
+            "the upstream {} is failing; its circuit breaker is open, so it is not called for now",
+            up.url
+        )
+    };
+    // The fallback routes, matched against the request as any route is.
+    let rel = d.relative(inc.uri.path()).to_string();
+    let req = standin_matcher::Request::new(
+        inc.method.as_str(),
+        &rel,
+        inc.uri.query(),
+        &inc.headers,
+        &inc.body,
+    )
+    .with_budget(Budget::new(ctx.config.evaluation_fuel));
+    let fallback = svc.find_fallback(&req).map(|m| {
+        let answer = m.route.choose(&inc.headers);
+        let response = decide::build_response(m.route.answer_at(answer), &req, &m.path_values);
+        (m.route.clone(), answer, response)
+    });
+    match fallback {
+        Some((route, answer, Ok(response))) => {
+            d.route = Some(route);
+            d.answer = answer;
+            d.response = response;
+            d.near_misses.clear();
+        }
+        _ => {
+            let e = ServeError::UpstreamUnavailable(failure);
             d.response = decide::error_response(&e);
             d.error = Some(e);
         }

@@ -307,6 +307,7 @@ fn operation(
     }
     let mut route = Route {
         scenario: None,
+        fallback: false,
         id,
         name,
         memo,

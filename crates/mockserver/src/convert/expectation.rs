@@ -52,6 +52,7 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
     let echo = Value::Object(echo);
     let route = Route {
         scenario: None,
+        fallback: false,
         id,
         name: route_name(obj),
         memo: String::new(),

@@ -352,3 +352,139 @@ fn chaos_is_switched_on_the_service_without_touching_routes() {
         (400, Some("/chaos/rules/0/probability"))
     );
 }
+
+/// A stand-in for the real service: answers `legacy PATH` on its port until stopped.
+struct Legacy {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Legacy {
+    fn start(port: u16) -> (Self, u16) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((mut c, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                };
+                c.set_nonblocking(false).unwrap();
+                c.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .unwrap();
+                let mut buf = [0u8; 4096];
+                let n = c.read(&mut buf).unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split(' ').nth(1).unwrap_or("?").to_string();
+                let body = format!("legacy {path}");
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (
+            Legacy {
+                stop,
+                thread: Some(thread),
+            },
+            port,
+        )
+    }
+}
+
+impl Drop for Legacy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn unmatched_requests_reach_the_upstream_and_a_fallback_covers_its_failures() {
+    let (legacy, port) = Legacy::start(0);
+    let s = Standin::start(&[]);
+    json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams",
+        Some(json!({"slug": "shop"})),
+    );
+    let (status, body) = json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams/shop/services",
+        Some(
+            json!({"slug": "orders", "upstream": format!("http://127.0.0.1:{port}"),
+            "breaker": {"consecutiveFailures": 2, "openMs": 400}}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let routes = "/api/v1/teams/shop/services/orders/routes";
+    json_call(
+        s.admin,
+        "POST",
+        routes,
+        Some(
+            json!({"id": "new", "http": {"request": {"path": "/orders/new"}, "response": {"body": {"text": "mocked"}}}}),
+        ),
+    );
+    json_call(
+        s.admin,
+        "POST",
+        routes,
+        Some(
+            json!({"id": "safety", "fallback": true, "http": {"request": {"path": "/orders/**"},
+            "response": {"status": 200, "body": {"text": "fallback"}}}}),
+        ),
+    );
+    let get = |path: &str| {
+        let r = http(s.mock, "GET", &format!("/shop/orders{path}"), &[], b"");
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    };
+    let breaker = || {
+        let (_, st) = json_call(s.admin, "GET", "/api/v1/status", None);
+        st["upstreams"][0]["breaker"].as_str().unwrap().to_string()
+    };
+    // The mocked endpoint, and the rest from the real service (the fallback waits).
+    assert_eq!(get("/orders/new"), (200, "mocked".into()));
+    assert_eq!(get("/orders/7"), (200, "legacy /orders/7".into()));
+    assert_eq!(breaker(), "closed");
+
+    // The real service goes down: the fallback answers, and the breaker opens.
+    drop(legacy);
+    assert_eq!(get("/orders/7"), (200, "fallback".into()));
+    assert_eq!(get("/orders/8"), (200, "fallback".into()));
+    assert_eq!(breaker(), "open");
+    // Open: not even tried (no fallback matches /other, so 503 names the breaker).
+    let (status, body) = get("/other");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("upstream_unavailable") && body.contains("breaker"),
+        "{body}"
+    );
+
+    // It comes back on the same port; after the open time one probe closes the breaker.
+    let (_legacy, _) = Legacy::start(port);
+    std::thread::sleep(std::time::Duration::from_millis(450));
+    assert_eq!(get("/orders/9"), (200, "legacy /orders/9".into()));
+    assert_eq!(breaker(), "closed");
+
+    let (status, body) = json_call(
+        s.admin,
+        "PATCH",
+        "/api/v1/teams/shop/services/orders",
+        Some(json!({"breaker": {"consecutiveFailures": 0}})),
+    );
+    assert_eq!(
+        (status, body["pointer"].as_str()),
+        (400, Some("/breaker/consecutiveFailures"))
+    );
+}
