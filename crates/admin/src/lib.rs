@@ -213,6 +213,7 @@ fn api() -> OpenApiRouter<AdminState> {
             routes::create_route,
             routes::replace_routes
         ))
+        .routes(routes!(routes::accept))
         .routes(routes!(
             routes::get_route,
             routes::put_route,

@@ -222,3 +222,64 @@ pub(crate) fn with_warnings(
     }
     response
 }
+
+/// Which recorded drafts to accept.
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Accept {
+    /// Only these drafts; every disabled route tagged `recorded` when absent.
+    #[serde(default)]
+    ids: Option<Vec<String>>,
+}
+
+/// Enables recorded drafts in one change: the disabled routes tagged `recorded`, or the
+/// ones named. Answers the routes it enabled.
+#[utoipa::path(post, path = "/api/v1/teams/{team}/services/{service}/routes/accept", tag = "routes", params(ServicePath), request_body = Accept,
+    responses((status = 200, body = Vec<RouteRecord>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn accept(
+    State(app): State<App>,
+    Actor(actor): Actor,
+    Path((team, service)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Vec<Arc<RouteRecord>>>> {
+    let wanted: Accept = if body.iter().all(u8::is_ascii_whitespace) {
+        Accept::default()
+    } else {
+        crate::parse_json(&body)?
+    };
+    let (accepted, _) = app
+        .change(&actor, |d| {
+            let routes: Vec<Route> = d
+                .catalog()
+                .routes_of(&ServiceKey::new(&team, &service))
+                .ok_or_else(|| {
+                    AppError::NotFound(format!("service \"{team}/{service}\" does not exist"))
+                })?
+                .values()
+                .filter(|r| match &wanted.ids {
+                    Some(ids) => ids.contains(&r.route.id),
+                    None => !r.route.enabled && r.route.tags.iter().any(|t| t == "recorded"),
+                })
+                .map(|r| r.route.clone())
+                .collect();
+            if let Some(ids) = &wanted.ids
+                && let Some((i, missing)) = ids
+                    .iter()
+                    .enumerate()
+                    .find(|(_, id)| !routes.iter().any(|r| &r.id == *id))
+            {
+                return Err(AppError::invalid(
+                    format!("/ids/{i}"),
+                    format!("route \"{missing}\" does not exist in \"{team}/{service}\""),
+                ));
+            }
+            let mut out = Vec::new();
+            for mut route in routes {
+                route.enabled = true;
+                out.push(d.put_route(&team, &service, route, "")?.0);
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(accepted))
+}

@@ -92,6 +92,7 @@ pub async fn ensure(app: &App) -> Result<bool, AppError> {
                 validate_requests: false,
                 sync: None,
                 chaos: None,
+                record: None,
                 tags: vec!["demo".into()],
             },
         )?;

@@ -238,6 +238,7 @@ fn service_info(s: &ServiceRecord) -> ServiceInfo {
             .map(Arc::new),
         // Checked when the service was saved (validate::service).
         upstream_settings: s.service.breaker.clone(),
+        record: s.service.record.as_ref().is_some_and(|r| r.enabled),
         upstream: s.service.upstream.as_ref().and_then(|u| {
             standin_matcher::Upstream::compile(u, &s.service.breaker.clone().unwrap_or_default())
                 .ok()

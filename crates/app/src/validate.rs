@@ -168,6 +168,12 @@ pub(crate) fn service(s: &mut Service) -> Result<(), AppError> {
         standin_matcher::CompiledDelay::compile(d, "/defaultDelay")
             .map_err(|e| AppError::invalid(e.pointer, e.message))?;
     }
+    if s.record.as_ref().is_some_and(|r| r.enabled) && s.upstream.is_none() {
+        return Err(AppError::invalid(
+            "/record",
+            "record mode forwards to the service's upstream: set \"upstream\" first",
+        ));
+    }
     if let Some(u) = &s.upstream {
         standin_matcher::Upstream::compile(u, &s.breaker.clone().unwrap_or_default())
             .map_err(|e| AppError::invalid(e.pointer, e.message))?;

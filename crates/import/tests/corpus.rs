@@ -497,6 +497,7 @@ fn service(routes: &[standin_model::Route]) -> standin_matcher::CompiledService 
         chaos: None,
         upstream: None,
         upstream_settings: None,
+        record: false,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: Vec::new(),

@@ -28,6 +28,8 @@ pub struct ServiceInfo {
     pub upstream: Option<Arc<crate::Upstream>>,
     /// The breaker settings the upstream was built with.
     pub upstream_settings: Option<standin_model::Breaker>,
+    /// Record mode: every request goes to the upstream.
+    pub record: bool,
     pub match_order: standin_model::MatchOrder,
     pub not_found: standin_model::NotFound,
     /// Headers whose values the journal keeps only as `<redacted>`.

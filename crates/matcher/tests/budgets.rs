@@ -31,6 +31,7 @@ fn service(routes: serde_json::Value) -> CompiledService {
         chaos: None,
         upstream: None,
         upstream_settings: None,
+        record: false,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

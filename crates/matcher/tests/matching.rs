@@ -80,6 +80,7 @@ fn service(routes: &[Route]) -> CompiledService {
         chaos: None,
         upstream: None,
         upstream_settings: None,
+        record: false,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

@@ -180,6 +180,7 @@ fn compile(routes: &[Value]) -> Option<CompiledService> {
         chaos: None,
         upstream: None,
         upstream_settings: None,
+        record: false,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

@@ -17,6 +17,7 @@ fn info() -> ServiceInfo {
         chaos: None,
         upstream: None,
         upstream_settings: None,
+        record: false,
         match_order: Default::default(),
         not_found: Default::default(),
         redact_headers: vec![],

@@ -298,6 +298,7 @@ pub async fn ensure_default_service(app: &App) -> Result<(), AppError> {
                 validate_requests: false,
                 sync: None,
                 chaos: None,
+                record: None,
                 tags: vec!["mockserver".into()],
             },
         )

@@ -43,7 +43,7 @@ pub use names::{SlugError, validate_slug};
 pub use record::{Meta, RouteRecord, ServiceRecord, TeamRecord};
 pub use route::{Origin, Protocol, Route, SCENARIO_START, ScenarioStep};
 pub use service::{
-    Breaker, Chaos, ChaosRule, DEFAULT_REDACTED_HEADERS, MatchOrder, NotFound, Service, SyncSource,
-    normalize_base_path,
+    Breaker, Chaos, ChaosRule, DEFAULT_REDACTED_HEADERS, MatchOrder, NotFound, Recording, Service,
+    SyncSource, normalize_base_path,
 };
 pub use team::Team;

@@ -60,12 +60,25 @@ pub struct Service {
     /// answer a request that breaks it with a 400 listing each violation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub validate_requests: bool,
+    /// Record mode: every request goes to the upstream, and each new exchange becomes a
+    /// disabled draft route tagged `recorded` (accept them with `POST …/routes/accept`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Recording>,
     /// Failures on purpose, switched on and off on the service (no route changes): answers
     /// replaced by an error status or a connection fault, extra latency, and a rate limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chaos: Option<Chaos>,
     #[serde(default)]
     pub tags: Vec<String>,
+}
+
+/// A service's record mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Recording {
+    /// `false` keeps the setting but records (and forwards) nothing.
+    #[serde(default = "on")]
+    pub enabled: bool,
 }
 
 /// A circuit breaker on the service's upstream.

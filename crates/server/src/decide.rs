@@ -207,6 +207,24 @@ pub(crate) fn decide(
         let error = over_budget(Some(route), why, stage);
         Some(failed(Some(route.clone()), error))
     };
+    // Record mode: the real service answers everything, and the recorder turns what the
+    // journal keeps of it into draft routes.
+    if svc.info.record && svc.info.upstream.is_some() && matches!(resume, Resume::Match) {
+        return match decided(
+            None,
+            AnswerIndex::default(),
+            Vec::new(),
+            empty(StatusCode::BAD_GATEWAY),
+            0,
+            None,
+        ) {
+            Step::Done(mut d) => {
+                d.upstream = true;
+                Step::Done(d)
+            }
+            again => again,
+        };
+    }
     let (route, path_values, answer) = match resume {
         Resume::Render {
             route,

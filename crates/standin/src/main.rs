@@ -12,6 +12,7 @@
 mod client;
 mod config;
 mod preview;
+mod recording;
 mod sync;
 
 use anyhow::Context;
@@ -268,6 +269,7 @@ async fn control_plane(
     let sync_status: standin_admin::StatusSource =
         Arc::new(move || serde_json::to_value(&*sync_view.lock()).unwrap_or_default());
     tokio::spawn(sync::run(app.clone(), states, stop.clone()));
+    tokio::spawn(recording::run(app.clone(), stop.clone()));
     let preview = preview::start(
         &settings.server,
         settings.journal.max_body_bytes.max(64 * 1024),

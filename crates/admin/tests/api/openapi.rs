@@ -37,6 +37,10 @@ const EXPECTED_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/usage", &["get"]),
     ("/api/v1/teams/{team}/services/{service}/try", &["post"]),
     (
+        "/api/v1/teams/{team}/services/{service}/routes/accept",
+        &["post"],
+    ),
+    (
         "/api/v1/teams/{team}/services/{service}/scenarios",
         &["delete", "get"],
     ),

@@ -383,7 +383,7 @@ impl Legacy {
                 let body = format!("legacy {path}");
                 let _ = write!(
                     c,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Upstream: legacy\r\nSet-Cookie: session=secret\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
             }
@@ -487,4 +487,85 @@ fn unmatched_requests_reach_the_upstream_and_a_fallback_covers_its_failures() {
         (status, body["pointer"].as_str()),
         (400, Some("/breaker/consecutiveFailures"))
     );
+}
+
+#[test]
+fn a_recording_against_a_real_upstream_replays_the_same_answers() {
+    let (legacy, port) = Legacy::start(0);
+    let s = Standin::start(&[]);
+    json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams",
+        Some(json!({"slug": "shop"})),
+    );
+    let (status, body) = json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams/shop/services",
+        Some(
+            json!({"slug": "stock", "upstream": format!("http://127.0.0.1:{port}"),
+            "record": {"enabled": true}}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let get = |method: &str, path: &str| {
+        let r = http(s.mock, method, &format!("/shop/stock{path}"), &[], b"");
+        (r.status, String::from_utf8_lossy(&r.body).into_owned())
+    };
+    let originals = [
+        get("GET", "/items/1?a=1&b=2"),
+        get("GET", "/items/2"),
+        get("POST", "/items/1"),
+    ];
+    assert_eq!(originals[0], (200, "legacy /items/1?a=1&b=2".into()));
+    // The same method, path and query names: not a new exchange.
+    get("GET", "/items/1?b=9&a=3");
+
+    // The recorder works beside the serving path: wait for its three drafts.
+    let routes = "/api/v1/teams/shop/services/stock/routes";
+    let mut drafts = Vec::new();
+    for _ in 0..100 {
+        let (_, list) = json_call(s.admin, "GET", routes, None);
+        drafts = list.as_array().unwrap().clone();
+        if drafts.len() >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(drafts.len(), 3, "{drafts:?}");
+    for d in &drafts {
+        assert_eq!(d["enabled"], false);
+        assert_eq!(d["tags"], json!(["recorded"]));
+        let headers = &d["http"]["response"]["headers"];
+        assert_eq!(headers["X-Upstream"], "legacy", "{d}");
+        assert!(
+            headers.get("Set-Cookie").is_none(),
+            "secrets are not recorded: {d}"
+        );
+    }
+
+    let (status, accepted) = json_call(s.admin, "POST", &format!("{routes}/accept"), None);
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted.as_array().unwrap().len(), 3);
+
+    // Without the real service and out of record mode, the mock answers as it did.
+    drop(legacy);
+    json_call(
+        s.admin,
+        "PATCH",
+        "/api/v1/teams/shop/services/stock",
+        Some(json!({"record": {"enabled": false}})),
+    );
+    assert_eq!(get("GET", "/items/1?a=1&b=2"), originals[0]);
+    assert_eq!(get("GET", "/items/2"), originals[1]);
+    assert_eq!(get("POST", "/items/1"), originals[2]);
+
+    let (status, body) = json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams/shop/services",
+        Some(json!({"slug": "norecord", "record": {"enabled": true}})),
+    );
+    assert_eq!((status, body["pointer"].as_str()), (400, Some("/record")));
 }
