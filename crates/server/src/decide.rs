@@ -207,23 +207,26 @@ pub(crate) fn decide(
         let error = over_budget(Some(route), why, stage);
         Some(failed(Some(route.clone()), error))
     };
+    // The answer comes from the service's upstream (the forward step); the near misses
+    // stay for the journal until it answers.
+    let upstream = |misses| match decided(
+        None,
+        AnswerIndex::default(),
+        misses,
+        empty(StatusCode::BAD_GATEWAY),
+        0,
+        None,
+    ) {
+        Step::Done(mut d) => {
+            d.upstream = true;
+            Step::Done(d)
+        }
+        again => again,
+    };
     // Record mode: the real service answers everything, and the recorder turns what the
     // journal keeps of it into draft routes.
     if svc.info.record && svc.info.upstream.is_some() && matches!(resume, Resume::Match) {
-        return match decided(
-            None,
-            AnswerIndex::default(),
-            Vec::new(),
-            empty(StatusCode::BAD_GATEWAY),
-            0,
-            None,
-        ) {
-            Step::Done(mut d) => {
-                d.upstream = true;
-                Step::Done(d)
-            }
-            again => again,
-        };
+        return upstream(Vec::new());
     }
     let (route, path_values, answer) = match resume {
         Resume::Render {
@@ -236,22 +239,9 @@ pub(crate) fn decide(
                 let answer = m.route.choose(&inc.headers);
                 (m.route.clone(), m.path_values, answer)
             }
+            // The real service answers what the mocks do not.
             Outcome::Unmatched(misses) if svc.info.upstream.is_some() => {
-                // The real service answers what the mocks do not (the forward step).
-                return match decided(
-                    None,
-                    AnswerIndex::default(),
-                    misses,
-                    empty(StatusCode::BAD_GATEWAY),
-                    0,
-                    None,
-                ) {
-                    Step::Done(mut d) => {
-                        d.upstream = true;
-                        Step::Done(d)
-                    }
-                    again => again,
-                };
+                return upstream(misses);
             }
             Outcome::Unmatched(misses) => {
                 let response = match svc.info.not_found {
