@@ -4,6 +4,7 @@
 #
 #   bench/instructions.sh [BINARY] [N] [standin flags...]
 #   bench/instructions.sh target/release/standin 2000 --journal-capacity 0
+#   STANDIN_STUBS=bench/load-templated.sh bench/instructions.sh   # a templated answer
 #
 # Runs the binary under callgrind twice, once with no request and once with N sequential
 # `GET /api/hello` on one keep-alive connection (the stub of bench/load-stubs.sh), and
@@ -26,7 +27,7 @@ count() { # requests [standin flags...] -> total instructions
     curl -s -o /dev/null "127.0.0.1:$((port + 1000))/api/v1/health" && break
     sleep 0.5
   done
-  "$root/bench/load-stubs.sh" $port 1
+  "${STANDIN_STUBS:-$root/bench/load-stubs.sh}" $port 1
   python3 - $port "$requests" <<'PY'
 import http.client, sys
 port, n = int(sys.argv[1]), int(sys.argv[2])
