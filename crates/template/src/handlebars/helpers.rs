@@ -4,7 +4,7 @@
 
 use super::parse::Block;
 use super::value::{Num, Rich, Value, equal, from_json, jackson_pretty, java_double};
-use super::{Fail, Render};
+use super::{Data, Fail, Render};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -126,13 +126,15 @@ pub(crate) fn call(r: &mut Render<'_, '_>, name: &str, a: &Args<'_>) -> Out {
             if !v.truthy() {
                 return r.render_nodes(&b.inverse).map(Value::str).map_err(fail);
             }
-            let mut locals = BTreeMap::new();
-            if let Some(n) = b.names.first() {
-                locals.insert(n.clone(), v.clone());
-            }
-            r.with_frame(&b.body, v, BTreeMap::new(), locals)
-                .map(Value::str)
-                .map_err(fail)
+            let locals = b
+                .names
+                .first()
+                .map(|n| vec![(n.clone(), v.clone())])
+                .unwrap_or_default();
+            let mut out = String::new();
+            r.with_frame(&b.body, v, Data::default(), locals, &mut out)
+                .map_err(fail)?;
+            Ok(Value::str(out))
         }
         "lookup" => {
             let mut v = a.p(0);
@@ -256,18 +258,20 @@ pub(crate) fn call(r: &mut Render<'_, '_>, name: &str, a: &Args<'_>) -> Out {
             let joined = match a.block {
                 // Each item through the block (`as |n|` names it).
                 Some(b) => {
-                    let mut parts = Vec::new();
-                    for item in items {
-                        let mut locals = BTreeMap::new();
-                        if let Some(n) = b.names.first() {
-                            locals.insert(n.clone(), item.clone());
+                    let mut out = String::new();
+                    for (i, item) in items.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(&sep);
                         }
-                        parts.push(
-                            r.with_frame(&b.body, item, BTreeMap::new(), locals)
-                                .map_err(fail)?,
-                        );
+                        let locals = b
+                            .names
+                            .first()
+                            .map(|n| vec![(n.clone(), item.clone())])
+                            .unwrap_or_default();
+                        r.with_frame(&b.body, item, Data::default(), locals, &mut out)
+                            .map_err(fail)?;
                     }
-                    parts.join(&sep)
+                    out
                 }
                 None => items
                     .iter()
@@ -597,25 +601,22 @@ fn each(r: &mut Render<'_, '_>, a: &Args<'_>) -> Out {
     let mut out = String::new();
     spend(r, n as u64)?;
     for (i, (key, item)) in entries.into_iter().enumerate() {
-        let mut data = BTreeMap::new();
-        data.insert("index".to_string(), Value::Int(i as i64));
-        data.insert("first".to_string(), Value::Bool(i == 0));
-        data.insert("last".to_string(), Value::Bool(i + 1 == n));
-        if let Some(k) = &key {
-            data.insert("key".to_string(), Value::str(k.as_str()));
-        }
-        let mut locals = BTreeMap::new();
+        let key: Option<Rc<str>> = key.map(Rc::from);
+        let data = Data {
+            index: Some(i),
+            first: i == 0,
+            last: i + 1 == n,
+            key: key.clone(),
+        };
+        let mut locals = Vec::new();
         if let Some(name) = b.names.first() {
-            locals.insert(name.clone(), item.clone());
+            locals.push((name.clone(), item.clone()));
         }
         if let Some(name) = b.names.get(1) {
-            locals.insert(
-                name.clone(),
-                key.clone()
-                    .map_or(Value::Int(i as i64), |k| Value::str(k.as_str())),
-            );
+            locals.push((name.clone(), key.map_or(Value::Int(i as i64), Value::Str)));
         }
-        out.push_str(&r.with_frame(&b.body, item, data, locals).map_err(fail)?);
+        r.with_frame(&b.body, item, data, locals, &mut out)
+            .map_err(fail)?;
     }
     Ok(Value::str(out))
 }
@@ -827,15 +828,15 @@ fn random(name: &str, a: &Args<'_>) -> Out {
                     }
                     b[6] = (b[6] & 0x0f) | 0x40;
                     b[8] = (b[8] & 0x3f) | 0x80;
-                    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                    let u = format!(
-                        "{}-{}-{}-{}-{}",
-                        &h[0..8],
-                        &h[8..12],
-                        &h[12..16],
-                        &h[16..20],
-                        &h[20..]
-                    );
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let mut u = String::with_capacity(36);
+                    for (i, x) in b.iter().enumerate() {
+                        if [4, 6, 8, 10].contains(&i) {
+                            u.push('-');
+                        }
+                        u.push(HEX[(x >> 4) as usize] as char);
+                        u.push(HEX[(x & 15) as usize] as char);
+                    }
                     return Ok(Value::str(if upper { u.to_uppercase() } else { u }));
                 }
                 other => return Err(format!("randomValue: unknown type \"{other}\"")),

@@ -40,6 +40,8 @@ const MAX_DEPTH: usize = 64;
 #[derive(Debug)]
 pub struct HandlebarsTemplate {
     nodes: Vec<Node>,
+    /// The parts of the request model the template reads (built per render).
+    needs: model::Needs,
     /// Byte offsets where lines start, for error lines.
     lines: Vec<usize>,
 }
@@ -81,7 +83,12 @@ impl HandlebarsTemplate {
         check(&nodes).map_err(|(at, m)| {
             TemplateError::new(pointer, format!("line {}: {m}", line_of(&lines, at)))
         })?;
-        Ok(HandlebarsTemplate { nodes, lines })
+        let needs = model::Needs::of(&nodes);
+        Ok(HandlebarsTemplate {
+            nodes,
+            needs,
+            lines,
+        })
     }
 
     /// Renders for one request; `path_values` are the route's path variables.
@@ -90,7 +97,7 @@ impl HandlebarsTemplate {
         req: &Request<'_>,
         path_values: &[(Box<str>, String)],
     ) -> Result<String, RenderError> {
-        let root = model::request_root(req, path_values);
+        let root = model::request_root(req, path_values, self.needs);
         let mut r = Render {
             req,
             frames: vec![Frame::new(root.clone())],
@@ -157,17 +164,26 @@ fn check(nodes: &[Node]) -> Result<(), (usize, String)> {
 
 struct Frame {
     this: Value,
-    data: BTreeMap<String, Value>,
+    data: Data,
     /// Block parameters (`as |item i|`).
-    locals: BTreeMap<String, Value>,
+    locals: Vec<(String, Value)>,
+}
+
+/// The data variables of an `each` iteration (`@index`, `@first`, `@last`, `@key`).
+#[derive(Default, Clone)]
+pub(crate) struct Data {
+    pub index: Option<usize>,
+    pub first: bool,
+    pub last: bool,
+    pub key: Option<std::rc::Rc<str>>,
 }
 
 impl Frame {
     fn new(this: Value) -> Self {
         Frame {
             this,
-            data: BTreeMap::new(),
-            locals: BTreeMap::new(),
+            data: Data::default(),
+            locals: Vec::new(),
         }
     }
 }
@@ -193,6 +209,24 @@ impl Render<'_, '_> {
         }
     }
 
+    /// Writes a value's text straight into `out`, and accounts for it.
+    fn write(&mut self, at: usize, out: &mut String, v: &Value) -> Result<(), Fail> {
+        let before = out.len();
+        v.write(out);
+        let added = out.len() - before;
+        self.out_len += added;
+        if self.out_len > MAX_OUTPUT {
+            return Err((
+                at,
+                format!("the template wrote more than {MAX_OUTPUT} bytes"),
+            ));
+        }
+        if !self.req.budget().spend_bytes(added, 64) {
+            return Err((at, "the template ran out of its budget".into()));
+        }
+        Ok(())
+    }
+
     fn emit(&mut self, at: usize, out: &mut String, text: &str) -> Result<(), Fail> {
         self.out_len += text.len();
         if self.out_len > MAX_OUTPUT {
@@ -215,8 +249,7 @@ impl Render<'_, '_> {
                 Node::Expr(c, at) => {
                     self.spend(*at, 1)?;
                     let v = self.call(c, *at, None)?;
-                    let text = v.render();
-                    self.emit(*at, out, &text)?;
+                    self.write(*at, out, &v)?;
                 }
                 Node::Block(b) => {
                     self.spend(b.at, 1)?;
@@ -226,27 +259,26 @@ impl Render<'_, '_> {
                     }
                     let v = self.call(&b.call, b.at, Some(b));
                     self.depth -= 1;
-                    let text = v?.render();
-                    self.emit(b.at, out, &text)?;
+                    self.write(b.at, out, &v?)?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Renders `nodes` with `this` (and data variables) pushed.
+    /// Renders `nodes` into `out` with `this` (and data variables) pushed.
     pub(crate) fn with_frame(
         &mut self,
         nodes: &[Node],
         this: Value,
-        data: BTreeMap<String, Value>,
-        locals: BTreeMap<String, Value>,
-    ) -> Result<String, Fail> {
+        data: Data,
+        locals: Vec<(String, Value)>,
+        out: &mut String,
+    ) -> Result<(), Fail> {
         self.frames.push(Frame { this, data, locals });
-        let mut out = String::new();
-        let r = self.nodes(nodes, &mut out);
+        let r = self.nodes(nodes, out);
         self.frames.pop();
-        r.map(|()| out)
+        r
     }
 
     /// Renders `nodes` in the current context.
@@ -298,22 +330,15 @@ impl Render<'_, '_> {
                 if !v.truthy() {
                     return self.render_nodes(&b.inverse).map(Value::str);
                 }
-                let entries = v.entries();
+                let mut out = String::new();
                 if matches!(v, Value::List(_)) {
-                    let mut out = String::new();
-                    for (_, item) in entries {
-                        out.push_str(&self.with_frame(
-                            &b.body,
-                            item,
-                            BTreeMap::new(),
-                            BTreeMap::new(),
-                        )?);
+                    for (_, item) in v.entries() {
+                        self.with_frame(&b.body, item, Data::default(), Vec::new(), &mut out)?;
                     }
-                    Ok(Value::str(out))
                 } else {
-                    self.with_frame(&b.body, v, BTreeMap::new(), BTreeMap::new())
-                        .map(Value::str)
+                    self.with_frame(&b.body, v, Data::default(), Vec::new(), &mut out)?;
                 }
+                Ok(Value::str(out))
             }
         }
     }
@@ -321,7 +346,10 @@ impl Render<'_, '_> {
     /// Whether `name` is a value in scope (a value shadows a helper of the same name when
     /// it is used bare).
     fn has_name(&self, name: &str) -> bool {
-        self.frames.iter().any(|f| f.locals.contains_key(name)) || self.vars.contains_key(name)
+        self.frames
+            .iter()
+            .any(|f| f.locals.iter().any(|(k, _)| k == name))
+            || self.vars.contains_key(name)
     }
 
     fn operand(&mut self, o: &Operand, at: usize) -> Result<Value, Fail> {
@@ -352,23 +380,25 @@ impl Render<'_, '_> {
             let Some(first) = parts.next() else {
                 return Value::Null;
             };
-            if first == "root" {
-                self.root.clone()
-            } else {
-                frame
-                    .data
-                    .get(first.as_str())
-                    .cloned()
-                    .unwrap_or(Value::Null)
+            let d = &frame.data;
+            match first.as_str() {
+                "root" => self.root.clone(),
+                "index" => d.index.map_or(Value::Null, |i| Value::Int(i as i64)),
+                "first" if d.index.is_some() => Value::Bool(d.first),
+                "last" if d.index.is_some() => Value::Bool(d.last),
+                "key" => d.key.clone().map_or(Value::Null, Value::Str),
+                _ => Value::Null,
             }
         } else {
             match parts.next() {
                 None => frame.this.clone(),
                 Some(first) => {
-                    let local = self.frames[..=frame_at]
-                        .iter()
-                        .rev()
-                        .find_map(|f| f.locals.get(first.as_str()).cloned());
+                    let local = self.frames[..=frame_at].iter().rev().find_map(|f| {
+                        f.locals
+                            .iter()
+                            .find(|(k, _)| k == first)
+                            .map(|(_, v)| v.clone())
+                    });
                     match local {
                         Some(v) => v,
                         None => {
