@@ -12,8 +12,9 @@ type Out = Result<Value, String>;
 
 pub(crate) fn call(name: &str, a: &Args<'_>) -> Out {
     match name {
+        // In UTC directly: `Zoned::now` would look up the system time zone first.
         "now" => {
-            let z = Zoned::now().with_time_zone(TimeZone::UTC);
+            let z = Timestamp::now().to_zoned(TimeZone::UTC);
             format(offset(z, a)?, a)
         }
         "parseDate" => {
@@ -32,7 +33,7 @@ pub(crate) fn call(name: &str, a: &Args<'_>) -> Out {
                 .first()
                 .map(Value::render)
                 .and_then(|t| parse(&t, None))
-                .unwrap_or_else(|| Zoned::now().with_time_zone(TimeZone::UTC));
+                .unwrap_or_else(|| Timestamp::now().to_zoned(TimeZone::UTC));
             format(offset(z, a)?, a)
         }
     }
