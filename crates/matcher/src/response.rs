@@ -275,6 +275,24 @@ fn render_parts(
             None => headers.push((name.clone(), value.clone())),
         }
     }
+    // A body template under a JSON Content-Type must still be JSON once rendered: a value
+    // that broke the quoting is the template's failure, not the client's surprise.
+    let json = headers.iter().any(|(n, v)| {
+        n == http::header::CONTENT_TYPE
+            && v.to_str().is_ok_and(|v| {
+                let v = v.to_ascii_lowercase();
+                v.starts_with("application/json") || v.contains("+json")
+            })
+    });
+    if json
+        && !body.trim().is_empty()
+        && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body)
+    {
+        return Err(RenderFailure {
+            field: "body",
+            message: format!("the rendered body is not JSON (its Content-Type says JSON): {e}"),
+        });
+    }
     Ok(RenderedParts {
         body: Bytes::from(body),
         headers,

@@ -126,3 +126,26 @@ fn a_template_that_explodes_is_stopped_by_its_budget() {
         200
     );
 }
+
+#[test]
+fn a_json_body_template_must_render_to_json() {
+    let s = Standin::start(&["--demo"]);
+    let (status, _) = put(
+        &s,
+        "card",
+        json!({"templated": true, "headers": {"Content-Type": "application/json"},
+            "body": {"text": "{\"name\": \"{{request.query.name}}\"}"}}),
+    );
+    assert_eq!(status, 201);
+    let r = http(s.mock, "GET", "/demo/petstore/card?name=Ana", &[], b"");
+    assert_eq!(String::from_utf8_lossy(&r.body), r#"{"name": "Ana"}"#);
+    // A value that breaks the quoting: the template's failure, named, not broken JSON.
+    let r = http(s.mock, "GET", "/demo/petstore/card?name=a%22b", &[], b"");
+    assert_eq!(r.status, 500);
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["error"], "render_failed");
+    assert!(
+        body["message"].as_str().unwrap().contains("not JSON"),
+        "{body}"
+    );
+}
