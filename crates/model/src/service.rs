@@ -82,7 +82,7 @@ pub struct Recording {
 }
 
 /// A circuit breaker on the service's upstream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Breaker {
     /// Failures in a row (errors, timeouts, 5xx answers) that open it.
@@ -91,6 +91,17 @@ pub struct Breaker {
     /// How long it stays open before one request probes the upstream again.
     #[serde(default = "ten_seconds")]
     pub open_ms: u64,
+    /// Also open when this share of calls (0 to 1) failed, counted over each run of
+    /// `windowCalls` calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_ratio: Option<f64>,
+    /// The calls a failure ratio is counted over (default 20).
+    #[serde(default = "twenty")]
+    pub window_calls: u32,
+}
+
+fn twenty() -> u32 {
+    20
 }
 
 fn five() -> u32 {
@@ -106,6 +117,8 @@ impl Default for Breaker {
         Breaker {
             consecutive_failures: five(),
             open_ms: ten_seconds(),
+            failure_ratio: None,
+            window_calls: twenty(),
         }
     }
 }
