@@ -487,22 +487,7 @@ fn service(routes: &[standin_model::Route]) -> standin_matcher::CompiledService 
             )
         })
         .collect();
-    let info = ServiceInfo {
-        team: "t".into(),
-        slug: "s".into(),
-        base_path: "/".into(),
-        hosts: Vec::new(),
-        default_delay_ms: 0,
-        default_delay: None,
-        chaos: None,
-        upstream: None,
-        upstream_settings: None,
-        record: false,
-        match_order: Default::default(),
-        not_found: Default::default(),
-        redact_headers: Vec::new(),
-        validate_requests: false,
-    };
+    let info = ServiceInfo::new("t", "s", "/");
     CompiledService::build(info, compiled).unwrap()
 }
 

@@ -43,22 +43,7 @@ fn table(n: usize) -> RouteTable {
             )
         })
         .collect();
-    let info = ServiceInfo {
-        team: "team".into(),
-        slug: "svc".into(),
-        base_path: "/team/svc".into(),
-        hosts: vec![],
-        default_delay_ms: 0,
-        default_delay: None,
-        chaos: None,
-        upstream: None,
-        upstream_settings: None,
-        record: false,
-        match_order: Default::default(),
-        not_found: Default::default(),
-        redact_headers: vec![],
-        validate_requests: false,
-    };
+    let info = ServiceInfo::new("team", "svc", "/team/svc");
     RouteTable::new(vec![Arc::new(
         CompiledService::build(info, routes).unwrap(),
     )])
@@ -130,20 +115,9 @@ fn mockserver_table(n: usize) -> RouteTable {
         })
         .collect();
     let info = ServiceInfo {
-        team: "default".into(),
-        slug: "default".into(),
-        base_path: "/".into(),
-        hosts: vec![],
-        default_delay_ms: 0,
-        default_delay: None,
-        chaos: None,
-        upstream: None,
-        upstream_settings: None,
-        record: false,
         match_order: standin_model::MatchOrder::Oldest,
         not_found: standin_model::NotFound::Empty,
-        redact_headers: vec![],
-        validate_requests: false,
+        ..ServiceInfo::new("default", "default", "/")
     };
     RouteTable::new(vec![Arc::new(
         CompiledService::build(info, routes).unwrap(),

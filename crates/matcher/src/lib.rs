@@ -22,7 +22,7 @@
 //!     "response": {"status": 200, "body": {"text": "user {{request.path.id}}"}, "templated": true}
 //! }}"#).unwrap();
 //! let compiled = CompiledRoute::compile(&route, 1, Arc::new(RouteCounters::default())).unwrap();
-//! let info = ServiceInfo { team: "t".into(), slug: "s".into(), base_path: "/t/s".into(), hosts: vec![], default_delay_ms: 0, default_delay: None, chaos: None, upstream: None, upstream_settings: None, record: false, match_order: Default::default(), not_found: Default::default(), redact_headers: vec![], validate_requests: false };
+//! let info = ServiceInfo::new("t", "s", "/t/s");
 //! let service = CompiledService::build(info, vec![Arc::new(compiled)]).unwrap();
 //!
 //! let headers = http::HeaderMap::new();

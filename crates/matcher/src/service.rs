@@ -54,6 +54,29 @@ pub struct CompiledService {
     bindings: Vec<Option<Binding>>,
 }
 
+impl ServiceInfo {
+    /// A service of `team` at `base_path` with every other setting at its default (no
+    /// hosts, delays, chaos or upstream): what tests and benchmarks build.
+    pub fn new(team: &str, slug: &str, base_path: &str) -> Self {
+        ServiceInfo {
+            team: team.into(),
+            slug: slug.into(),
+            base_path: base_path.into(),
+            hosts: Vec::new(),
+            default_delay_ms: 0,
+            default_delay: None,
+            chaos: None,
+            upstream: None,
+            upstream_settings: None,
+            record: false,
+            match_order: Default::default(),
+            not_found: Default::default(),
+            redact_headers: Vec::new(),
+            validate_requests: false,
+        }
+    }
+}
+
 /// How many near misses a 404 lists.
 pub const NEAR_MISS_LIMIT: usize = 5;
 

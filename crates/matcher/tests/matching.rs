@@ -70,22 +70,7 @@ fn service(routes: &[Route]) -> CompiledService {
             Arc::new(c)
         })
         .collect();
-    let info = ServiceInfo {
-        team: "t".into(),
-        slug: "s".into(),
-        base_path: "/t/s".into(),
-        hosts: vec![],
-        default_delay_ms: 0,
-        default_delay: None,
-        chaos: None,
-        upstream: None,
-        upstream_settings: None,
-        record: false,
-        match_order: Default::default(),
-        not_found: Default::default(),
-        redact_headers: vec![],
-        validate_requests: false,
-    };
+    let info = ServiceInfo::new("t", "s", "/t/s");
     CompiledService::build(info, compiled).expect("service builds")
 }
 

@@ -170,22 +170,7 @@ fn compile(routes: &[Value]) -> Option<CompiledService> {
                 .map(Arc::new)
         })
         .collect();
-    let info = ServiceInfo {
-        team: "t".into(),
-        slug: "s".into(),
-        base_path: "/t/s".into(),
-        hosts: vec![],
-        default_delay_ms: 0,
-        default_delay: None,
-        chaos: None,
-        upstream: None,
-        upstream_settings: None,
-        record: false,
-        match_order: Default::default(),
-        not_found: Default::default(),
-        redact_headers: vec![],
-        validate_requests: false,
-    };
+    let info = ServiceInfo::new("t", "s", "/t/s");
     CompiledService::build(info, compiled).ok()
 }
 

@@ -7,22 +7,7 @@ use standin_model::Route;
 use std::sync::Arc;
 
 fn info() -> ServiceInfo {
-    ServiceInfo {
-        team: "t".into(),
-        slug: "s".into(),
-        base_path: "/t/s".into(),
-        hosts: vec![],
-        default_delay_ms: 0,
-        default_delay: None,
-        chaos: None,
-        upstream: None,
-        upstream_settings: None,
-        record: false,
-        match_order: Default::default(),
-        not_found: Default::default(),
-        redact_headers: vec![],
-        validate_requests: false,
-    }
+    ServiceInfo::new("t", "s", "/t/s")
 }
 
 fn compile(doc: serde_json::Value, seq: u64) -> Arc<CompiledRoute> {

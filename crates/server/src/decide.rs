@@ -66,6 +66,26 @@ pub(crate) struct Decision {
 }
 
 impl Decision {
+    /// A decision that is only a response: no route, no error, nothing more to do.
+    pub(crate) fn plain(
+        service: Option<Arc<CompiledService>>,
+        relative_from: usize,
+        response: Response<MockBody>,
+    ) -> Self {
+        Decision {
+            service,
+            relative_from,
+            route: None,
+            answer: AnswerIndex::default(),
+            near_misses: Vec::new(),
+            response,
+            delay_ms: 0,
+            error: None,
+            chaos_fault: None,
+            upstream: false,
+        }
+    }
+
     /// Whether the answer comes from the route's upstream.
     pub(crate) fn forwards(&self) -> bool {
         self.error.is_none()
@@ -114,19 +134,13 @@ pub(crate) fn decide(
 ) -> Step {
     let path = inc.uri.path();
     let Some((svc, rel)) = table.resolve(host(inc, host_routing), path) else {
-        return Step::Done(Decision {
-            service: None,
-            relative_from: 0,
-            route: None,
-            answer: AnswerIndex::default(),
-            near_misses: Vec::new(),
-            response: no_service(inc.method.as_str(), path),
-            delay_ms: 0,
-            error: None,
-            chaos_fault: None,
-            upstream: false,
-        });
+        return Step::Done(Decision::plain(
+            None,
+            0,
+            no_service(inc.method.as_str(), path),
+        ));
     };
+    let relative_from = path.len() - rel.len();
     // Chaos's rate limit counts each request once: on the worker's own attempt.
     if inline
         && let Some(chaos) = &svc.info.chaos
@@ -143,20 +157,8 @@ pub(crate) fn decide(
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return Step::Done(Decision {
-            service: Some(svc.clone()),
-            relative_from: path.len() - rel.len(),
-            route: None,
-            answer: AnswerIndex::default(),
-            near_misses: Vec::new(),
-            response,
-            delay_ms: 0,
-            error: None,
-            chaos_fault: None,
-            upstream: false,
-        });
+        return Step::Done(Decision::plain(Some(svc.clone()), relative_from, response));
     }
-    let relative_from = path.len() - rel.len();
     let rel = if rel.is_empty() { "/" } else { rel };
     let req = Request::new(
         inc.method.as_str(),
@@ -168,16 +170,12 @@ pub(crate) fn decide(
     .with_budget(budget);
     let decided = |route, answer, near_misses, response, delay_ms, error| {
         Step::Done(Decision {
-            service: Some(svc.clone()),
-            relative_from,
             route,
             answer,
             near_misses,
-            response,
             delay_ms,
             error,
-            chaos_fault: None,
-            upstream: false,
+            ..Decision::plain(Some(svc.clone()), relative_from, response)
         })
     };
     let failed = |route: Option<Arc<CompiledRoute>>, error: ServeError| {
@@ -209,19 +207,16 @@ pub(crate) fn decide(
     };
     // The answer comes from the service's upstream (the forward step); the near misses
     // stay for the journal until it answers.
-    let upstream = |misses| match decided(
-        None,
-        AnswerIndex::default(),
-        misses,
-        empty(StatusCode::BAD_GATEWAY),
-        0,
-        None,
-    ) {
-        Step::Done(mut d) => {
-            d.upstream = true;
-            Step::Done(d)
-        }
-        again => again,
+    let upstream = |near_misses| {
+        Step::Done(Decision {
+            near_misses,
+            upstream: true,
+            ..Decision::plain(
+                Some(svc.clone()),
+                relative_from,
+                empty(StatusCode::BAD_GATEWAY),
+            )
+        })
     };
     // Record mode: the real service answers everything, and the recorder turns what the
     // journal keeps of it into draft routes.
@@ -344,20 +339,13 @@ pub(crate) fn decide(
         ),
         None => response,
     };
-    match decided(
-        Some(route.clone()),
+    Step::Done(Decision {
+        route: Some(route.clone()),
         answer,
-        Vec::new(),
-        response,
-        delay + effect.extra_delay_ms,
-        failure,
-    ) {
-        Step::Done(mut d) => {
-            d.chaos_fault = effect.fault;
-            Step::Done(d)
-        }
-        again => again,
-    }
+        delay_ms: delay + effect.extra_delay_ms,
+        chaos_fault: effect.fault,
+        ..Decision::plain(Some(svc.clone()), relative_from, response)
+    })
 }
 
 fn host(inc: &Incoming, host_routing: bool) -> Option<&str> {

@@ -506,17 +506,10 @@ fn guarded<T>(stage: Stage, f: impl FnOnce() -> T) -> Result<T, ServeError> {
 
 /// A decision that is an error of standin's own, for no particular service.
 fn failed(e: ServeError) -> Decision {
+    let response = decide::error_response(&e);
     Decision {
-        service: None,
-        relative_from: 0,
-        route: None,
-        answer: Default::default(),
-        near_misses: Vec::new(),
-        response: decide::error_response(&e),
-        delay_ms: 0,
         error: Some(e),
-        chaos_fault: None,
-        upstream: false,
+        ..Decision::plain(None, 0, response)
     }
 }
 

@@ -407,26 +407,37 @@ impl Drop for Legacy {
     }
 }
 
-#[test]
-fn unmatched_requests_reach_the_upstream_and_a_fallback_covers_its_failures() {
-    let (legacy, port) = Legacy::start(0);
-    let s = Standin::start(&[]);
+/// Team `shop` and its service `slug` in front of the real service on `port`, with one more
+/// service setting.
+fn shop_service(s: &Standin, slug: &str, port: u16, setting: &str, value: serde_json::Value) {
     json_call(
         s.admin,
         "POST",
         "/api/v1/teams",
         Some(json!({"slug": "shop"})),
     );
+    let mut service = json!({"slug": slug, "upstream": format!("http://127.0.0.1:{port}")});
+    service[setting] = value;
     let (status, body) = json_call(
         s.admin,
         "POST",
         "/api/v1/teams/shop/services",
-        Some(
-            json!({"slug": "orders", "upstream": format!("http://127.0.0.1:{port}"),
-            "breaker": {"consecutiveFailures": 2, "openMs": 400}}),
-        ),
+        Some(service),
     );
     assert_eq!(status, 201, "{body}");
+}
+
+#[test]
+fn unmatched_requests_reach_the_upstream_and_a_fallback_covers_its_failures() {
+    let (legacy, port) = Legacy::start(0);
+    let s = Standin::start(&[]);
+    shop_service(
+        &s,
+        "orders",
+        port,
+        "breaker",
+        json!({"consecutiveFailures": 2, "openMs": 400}),
+    );
     let routes = "/api/v1/teams/shop/services/orders/routes";
     json_call(
         s.admin,
@@ -493,22 +504,7 @@ fn unmatched_requests_reach_the_upstream_and_a_fallback_covers_its_failures() {
 fn a_recording_against_a_real_upstream_replays_the_same_answers() {
     let (legacy, port) = Legacy::start(0);
     let s = Standin::start(&[]);
-    json_call(
-        s.admin,
-        "POST",
-        "/api/v1/teams",
-        Some(json!({"slug": "shop"})),
-    );
-    let (status, body) = json_call(
-        s.admin,
-        "POST",
-        "/api/v1/teams/shop/services",
-        Some(
-            json!({"slug": "stock", "upstream": format!("http://127.0.0.1:{port}"),
-            "record": {"enabled": true}}),
-        ),
-    );
-    assert_eq!(status, 201, "{body}");
+    shop_service(&s, "stock", port, "record", json!({"enabled": true}));
     let get = |method: &str, path: &str| {
         let r = http(s.mock, method, &format!("/shop/stock{path}"), &[], b"");
         (r.status, String::from_utf8_lossy(&r.body).into_owned())

@@ -705,7 +705,8 @@ fn arith(x: Num, op: &str, y: Num) -> Out {
             // BigDecimal's division at the dividend's scale: rounded half up.
             "/" => Value::Int((a as f64 / b as f64).round() as i64),
             "%" if b == 0 => return Err("division by zero".into()),
-            "%" => Value::Int(a % b),
+            // i64::MIN % -1 overflows (and would panic): its remainder is 0.
+            "%" => Value::Int(a.wrapping_rem(b)),
             other => {
                 return Ok(Value::str(format!(
                     "[ERROR: {other} is not a valid mathematical operator]"

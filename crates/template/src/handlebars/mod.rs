@@ -421,3 +421,39 @@ impl Render<'_, '_> {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(template: &str, query: &str) -> Result<String, RenderError> {
+        let headers = http::HeaderMap::new();
+        let req = Request::new("GET", "/", Some(query), &headers, b"");
+        HandlebarsTemplate::compile(template, "/body")
+            .unwrap()
+            .render(&req, &[])
+    }
+
+    #[test]
+    fn arithmetic_on_request_values_never_panics() {
+        let min = i64::MIN;
+        assert_eq!(
+            render(
+                "{{math request.query.a '%' request.query.b}}",
+                &format!("a={min}&b=-1")
+            )
+            .unwrap(),
+            "0"
+        );
+        assert!(render("{{math request.query.a '/' request.query.b}}", "a=1&b=0").is_err());
+        assert_eq!(
+            render(
+                "{{math request.query.a '+' request.query.b}}",
+                &format!("a={}&b=1", i64::MAX)
+            )
+            .unwrap(),
+            min.to_string(),
+            "wraps, as Java's long does"
+        );
+    }
+}

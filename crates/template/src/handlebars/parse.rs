@@ -97,6 +97,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Node>, ParseError> {
     }
     let region_end = last + 2;
     let mut tokens = tokenize(&text[first..region_end], first)?;
+    check_nesting(&tokens)?;
     strip_whitespace(&mut tokens);
     let mut nodes = Vec::new();
     if first > 0 {
@@ -135,7 +136,11 @@ fn tokenize(region: &str, offset: usize) -> Result<Vec<Token>, ParseError> {
             if next > i && region[..next].ends_with('\\') {
                 next -= 1;
             }
-            let next = if next == i { i + 1 } else { next };
+            let next = if next == i {
+                i + region[i..].chars().next().map_or(1, char::len_utf8)
+            } else {
+                next
+            };
             text.push_str(&region[i..next]);
             i = next;
             continue;
@@ -199,6 +204,46 @@ fn tokenize(region: &str, offset: usize) -> Result<Vec<Token>, ParseError> {
     Ok(tokens)
 }
 
+/// Blocks and sub-expressions nest at most this deep: parsing and rendering recurse on
+/// them, and a template built to be deep must be refused, not overflow the stack.
+pub(crate) const MAX_NESTING: usize = 64;
+
+fn check_nesting(tokens: &[Token]) -> Result<(), ParseError> {
+    let mut depth = 0usize;
+    for t in tokens {
+        let Token::Tag { inner, at, .. } = t else {
+            continue;
+        };
+        if inner.starts_with('#') {
+            depth += 1;
+        } else if inner.starts_with('/') {
+            depth = depth.saturating_sub(1);
+        }
+        // Parentheses outside quotes: sub-expressions.
+        let (mut parens, mut max, mut quote) = (0usize, 0usize, None);
+        for c in inner.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '(') => {
+                    parens += 1;
+                    max = max.max(parens);
+                }
+                (None, ')') => parens = parens.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if depth > MAX_NESTING || max > MAX_NESTING {
+            return err(
+                *at,
+                format!("blocks or sub-expressions nest deeper than {MAX_NESTING}"),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The end of a tag: the first `close` outside quotes.
 fn find_close(region: &str, start: usize, close: &str) -> Option<usize> {
     let b = region.as_bytes();
@@ -209,7 +254,8 @@ fn find_close(region: &str, start: usize, close: &str) -> Option<usize> {
             Some(q) if b[i] == q => quote = None,
             Some(_) => {}
             None if b[i] == b'"' || b[i] == b'\'' => quote = Some(b[i]),
-            None if region[i..].starts_with(close) => return Some(i),
+            // Bytes, not `&region[i..]`: `i` may sit inside a multi-byte character.
+            None if b[i..].starts_with(close.as_bytes()) => return Some(i),
             None => {}
         }
         i += 1;
@@ -600,6 +646,16 @@ mod tests {
         assert_eq!(path("../name").up, 1);
         assert!(path("@index").data);
         assert!(path("this").parts.is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_and_multibyte_text_are_refused_or_read_never_a_panic() {
+        let deep = "{{#if a}}".repeat(100_000) + &"{{/if}}".repeat(100_000);
+        assert!(parse(&deep).unwrap_err().message.contains("nest deeper"));
+        let subs = "{{x ".to_string() + &"(".repeat(10_000) + "y" + &")".repeat(10_000) + "}}";
+        assert!(parse(&subs).unwrap_err().message.contains("nest deeper"));
+        assert!(parse("{{é}} and {{ upper \"ü}}\" }}").is_ok());
+        assert!(parse("ä {{é ü}} \\{{ö}} {{").is_ok());
     }
 
     #[test]
