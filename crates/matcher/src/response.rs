@@ -128,8 +128,21 @@ impl CompiledResponse {
             ));
         }
         let template = if r.templated {
+            let locale = match &r.template_locale {
+                None => standin_template::Locale::default(),
+                Some(l) => standin_template::Locale::parse(l).ok_or_else(|| {
+                    CompileError::new(
+                        &format!("{pointer}/templateLocale"),
+                        format!("no locale \"{l}\": en and ko_KR are available"),
+                    )
+                })?,
+            };
+            let options = standin_template::TemplateOptions {
+                seed: r.template_seed,
+                locale,
+            };
             Some(Box::new(compile_template(
-                &body, &headers, &r.headers, pointer,
+                &body, &headers, &r.headers, pointer, options,
             )?))
         } else {
             None
@@ -304,6 +317,7 @@ fn compile_template(
     headers: &[(HeaderName, HeaderValue)],
     written: &std::collections::BTreeMap<String, standin_model::HeaderValues>,
     pointer: &str,
+    options: standin_template::TemplateOptions,
 ) -> Result<ResponseTemplate, CompileError> {
     let text = std::str::from_utf8(body).map_err(|_| {
         CompileError::new(
@@ -311,7 +325,7 @@ fn compile_template(
             "a templated body must be UTF-8 text".to_string(),
         )
     })?;
-    let body = text_template(text, &format!("{pointer}/body"))?;
+    let body = text_template(text, &format!("{pointer}/body"))?.with_options(options);
     let mut out = Vec::new();
     for (name, value) in headers {
         let v = std::str::from_utf8(value.as_bytes()).unwrap_or_default();
@@ -322,7 +336,7 @@ fn compile_template(
                 .find(|k| k.eq_ignore_ascii_case(name.as_str()))
                 .map_or(name.as_str(), String::as_str);
             let hp = format!("{pointer}/headers/{}", crate::escape_pointer(key));
-            out.push((name.clone(), text_template(v, &hp)?));
+            out.push((name.clone(), text_template(v, &hp)?.with_options(options)));
         }
     }
     Ok(ResponseTemplate { body, headers: out })

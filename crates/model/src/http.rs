@@ -302,6 +302,14 @@ pub struct HttpResponse {
     /// `{{request.headers.NAME}}` placeholders in the body and header values.
     #[serde(default)]
     pub templated: bool,
+    /// With a seed, a template's random and fake values are a function of the seed and
+    /// the request (method, path, query, body): the same request gets the same answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_seed: Option<u64>,
+    /// The locale of `{{fake …}}` values unless the helper names one: `en` (the default)
+    /// or `ko_KR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_locale: Option<String>,
     /// The reason phrase of the status line (HTTP/1.1 only), instead of the standard one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -370,6 +378,8 @@ impl Default for HttpResponse {
             dribble: None,
             bytes_per_second: None,
             templated: false,
+            template_seed: None,
+            template_locale: None,
             reason: None,
             chunk_size: None,
             omit_content_length: false,

@@ -17,7 +17,9 @@ mod handlebars;
 mod mustache;
 
 pub use document::{MockServerTemplate, RenderedResponse, title_case};
-pub use handlebars::{HandlebarsTemplate, MAX_OUTPUT, RenderError};
+pub use handlebars::{
+    FAKE_KEYS, HandlebarsTemplate, Locale, MAX_OUTPUT, RenderError, TemplateOptions,
+};
 
 /// A template that does not compile, with the JSON pointer of the field it came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

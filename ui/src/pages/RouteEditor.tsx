@@ -662,8 +662,38 @@ export function RouteEditorPage({ team, svc, id }: { team: string; svc: string; 
               ))}
             </div>
             <Toggle checked={templated} onChange={(v) => mut((d) => (ensureResponse(d).templated = v))} label="templated" testid="resp-templated" />
+            {templated && (
+              <select
+                class="input input-small"
+                aria-label="Fake data locale"
+                title="The locale of {{fake …}} values"
+                data-testid="resp-template-locale"
+                value={resp.templateLocale ?? 'en'}
+                onChange={(e) => mut((d) => setOrDelete(ensureResponse(d), 'templateLocale', (e.target as HTMLSelectElement).value === 'en' ? undefined : (e.target as HTMLSelectElement).value))}
+              >
+                <option value="en">en</option>
+                <option value="ko_KR">ko_KR</option>
+              </select>
+            )}
+            {templated && (
+              <input
+                class="input input-small"
+                style="width: 7em"
+                type="number"
+                min="0"
+                placeholder="seed"
+                aria-label="Template seed"
+                title="With a seed, the same request always gets the same random and fake values"
+                data-testid="resp-template-seed"
+                value={resp.templateSeed ?? ''}
+                onInput={(e) => {
+                  const t = (e.target as HTMLInputElement).value.trim();
+                  mut((d) => setOrDelete(ensureResponse(d), 'templateSeed', t === '' ? undefined : Math.max(0, Math.floor(Number(t)))));
+                }}
+              />
+            )}
             <span class="grow" />
-            {templated && <span class="muted small">{'{{request.path.NAME}}, {{request.query.NAME}}, {{request.headers.NAME}}, {{request.method}}, {{request.url}}, {{request.body}}'}</span>}
+            {templated && <span class="muted small">{"{{request.path.NAME}}, {{request.query.NAME}}, {{request.body}}, {{fake 'name.fullName'}}, {{randomValue type='UUID'}}"}</span>}
             <button
               type="button"
               class="btn btn-small"

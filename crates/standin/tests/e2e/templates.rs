@@ -149,3 +149,51 @@ fn a_json_body_template_must_render_to_json() {
         "{body}"
     );
 }
+
+#[test]
+fn fake_data_in_korean_with_a_seed_repeats_per_request() {
+    let s = Standin::start(&["--demo"]);
+    let (status, body) = put(
+        &s,
+        "people",
+        json!({"templated": true, "templateSeed": 7, "templateLocale": "ko_KR",
+            "headers": {"Content-Type": "application/json"},
+            "body": {"json": {"name": "{{fake 'name.fullName'}}",
+                "phone": "{{fake 'phoneNumber.cellPhone'}}",
+                "address": "{{fake 'address.fullAddress'}}",
+                "id": "{{randomValue type='UUID'}}"}}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let call = |q: &str| {
+        let r = http(
+            s.mock,
+            "GET",
+            &format!("/demo/petstore/people?{q}"),
+            &[],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        serde_json::from_slice::<Value>(&r.body).unwrap()
+    };
+    let a = call("n=1");
+    assert!(
+        a["name"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .all(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)),
+        "{a}"
+    );
+    assert!(a["phone"].as_str().unwrap().starts_with("010-"), "{a}");
+    assert_eq!(a, call("n=1"), "the same request, the same answer");
+    assert_ne!(a, call("n=2"), "another request, other values");
+
+    // A locale nobody has is refused on save with its pointer.
+    let (status, body) = put(
+        &s,
+        "people",
+        json!({"templated": true, "templateLocale": "tlh", "body": {"text": "x"}}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("/templateLocale"), "{body}");
+}

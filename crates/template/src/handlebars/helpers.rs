@@ -98,6 +98,8 @@ const HELPERS: &[&str] = &[
     "stripes",
     "cut",
     "slugify",
+    "fake",
+    "random",
 ];
 
 pub(crate) fn exists(name: &str) -> bool {
@@ -543,7 +545,16 @@ pub(crate) fn call(r: &mut Render<'_, '_>, name: &str, a: &Args<'_>) -> Out {
             )))
         }
         "now" | "date" | "parseDate" => super::dates::call(name, a),
-        "randomValue" | "randomInt" | "randomDecimal" | "pickRandom" => random(name, a),
+        "randomValue" | "randomInt" | "randomDecimal" | "pickRandom" => random(name, a, &mut r.rng),
+        "fake" | "random" => {
+            let locale = match a.h_text("locale") {
+                None => r.locale,
+                Some(l) => super::faker::Locale::parse(&l).ok_or_else(|| {
+                    format!("{name}: no locale \"{l}\" (en and ko_KR are available)")
+                })?,
+            };
+            super::faker::generate(&a.text(0), locale, r.fake_rng()).map(Value::str)
+        }
         "isOdd" | "isEven" => {
             let n = int(&a.p(0)).unwrap_or(0);
             let odd = n % 2 != 0;
@@ -807,8 +818,7 @@ fn json_path(r: &mut Render<'_, '_>, a: &Args<'_>) -> Out {
     Ok(v)
 }
 
-fn random(name: &str, a: &Args<'_>) -> Out {
-    let mut rng = Rng::new();
+fn random(name: &str, a: &Args<'_>, rng: &mut Rng) -> Out {
     match name {
         "randomValue" => {
             let kind = a.h_text("type").unwrap_or_else(|| "ALPHANUMERIC".into());
@@ -895,12 +905,16 @@ fn random(name: &str, a: &Args<'_>) -> Out {
     }
 }
 
-/// A small generator seeded from the clock and a counter: random values need no lock and
-/// no entropy source.
-struct Rng(u64);
+/// A small generator seeded from the clock and a counter, or from a route's seed: random
+/// values need no lock and no entropy source.
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new() -> Self {
+    pub(crate) fn seeded(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub(crate) fn new() -> Self {
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0x2545_F491_4F6C_DD1D);
         let t = std::time::SystemTime::now()
@@ -909,7 +923,7 @@ impl Rng {
         Rng(t ^ COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed))
     }
 
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -6,7 +6,9 @@
 //! (`tests/cases/handlebars/`, recorded by `compat/wiremock-templates/oracle.mjs`).
 
 mod dates;
+mod faker;
 mod helpers;
+mod ko_kr;
 mod model;
 mod parse;
 mod value;
@@ -16,6 +18,18 @@ use parse::{Block, Call, Node, Operand, Path};
 use standin_eval::Request;
 use std::collections::BTreeMap;
 use value::Value;
+
+pub use faker::{KEYS as FAKE_KEYS, Locale};
+
+/// How a route's templates draw random and fake values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TemplateOptions {
+    /// With a seed, random and fake values are a function of the seed and the request
+    /// (method, path, query and body): the same request gets the same answer.
+    pub seed: Option<u64>,
+    /// The locale of fake values unless a helper names one.
+    pub locale: Locale,
+}
 
 /// The most a template may write for one request.
 pub const MAX_OUTPUT: usize = 4 * 1024 * 1024;
@@ -44,6 +58,7 @@ pub struct HandlebarsTemplate {
     needs: model::Needs,
     /// Byte offsets where lines start, for error lines.
     lines: Vec<usize>,
+    options: TemplateOptions,
 }
 
 /// A render that failed, with the template line it failed on.
@@ -88,7 +103,14 @@ impl HandlebarsTemplate {
             nodes,
             needs,
             lines,
+            options: TemplateOptions::default(),
         })
+    }
+
+    /// The same template, drawing random and fake values as `options` say.
+    pub fn with_options(mut self, options: TemplateOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// Renders for one request; `path_values` are the route's path variables.
@@ -105,6 +127,12 @@ impl HandlebarsTemplate {
             vars: BTreeMap::new(),
             out_len: 0,
             depth: 0,
+            rng: match self.options.seed {
+                Some(seed) => helpers::Rng::seeded(seed ^ request_hash(req)),
+                None => helpers::Rng::new(),
+            },
+            fake_rng: None,
+            locale: self.options.locale,
         };
         let mut out = String::new();
         r.nodes(&self.nodes, &mut out)
@@ -114,6 +142,22 @@ impl HandlebarsTemplate {
             })?;
         Ok(out)
     }
+}
+
+/// FNV-1a over what identifies a request, for seeded templates.
+fn request_hash(req: &Request<'_>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [
+        req.method.as_bytes(),
+        req.path.as_bytes(),
+        req.query.unwrap_or("").as_bytes(),
+        req.body,
+    ] {
+        for b in part.iter().chain(std::iter::once(&0xff)) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }
 
 /// Every helper named with arguments must exist: refused when the route is saved.
@@ -126,6 +170,24 @@ fn check(nodes: &[Node]) -> Result<(), (usize, String)> {
             && !block
         {
             return Err((at, format!("unknown helper \"{name}\"")));
+        }
+        // A fake value named in the template must exist, and so must its locale.
+        if let Operand::Path(p) = &c.head
+            && matches!(p.simple(), Some("fake" | "random"))
+        {
+            if let Some(Operand::Str(key)) = c.params.first()
+                && faker::resolve(key).is_none()
+            {
+                return Err((at, faker::unknown(key)));
+            }
+            if let Some((_, Operand::Str(l))) = c.hash.iter().find(|(k, _)| k == "locale")
+                && Locale::parse(l).is_none()
+            {
+                return Err((
+                    at,
+                    format!("no locale \"{l}\" (en and ko_KR are available)"),
+                ));
+            }
         }
         for o in c.params.iter().chain(c.hash.iter().map(|(_, o)| o)) {
             if let Operand::Sub(s) = o {
@@ -196,11 +258,22 @@ pub(crate) struct Render<'r, 'a> {
     vars: BTreeMap<String, Value>,
     out_len: usize,
     depth: usize,
+    rng: helpers::Rng,
+    /// The generator fake values draw from, made on first use from `rng`.
+    fake_rng: Option<rand::rngs::SmallRng>,
+    locale: Locale,
 }
 
 type Fail = (usize, String);
 
 impl Render<'_, '_> {
+    fn fake_rng(&mut self) -> &mut rand::rngs::SmallRng {
+        use rand::SeedableRng;
+        let seed = self.rng.next();
+        self.fake_rng
+            .get_or_insert_with(|| rand::rngs::SmallRng::seed_from_u64(seed))
+    }
+
     fn spend(&self, at: usize, units: u64) -> Result<(), Fail> {
         if self.req.budget().spend(units) {
             Ok(())
