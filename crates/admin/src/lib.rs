@@ -71,7 +71,12 @@ pub struct AdminState {
     pub ui: UiSource,
     /// Set when the listener shuts down, to end event streams.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Renders `GET /metrics` (Prometheus text); `None` answers 404.
+    pub metrics: Option<MetricsSource>,
 }
+
+/// Renders the Prometheus exposition of the whole process.
+pub type MetricsSource = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl AdminState {
     /// The state with nothing but the definitions: no data plane counters, no "try it",
@@ -85,6 +90,7 @@ impl AdminState {
             preview: None,
             ui: UiSource::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            metrics: None,
         }
     }
 }
@@ -119,6 +125,9 @@ pub fn router_with(state: AdminState) -> Router {
             "/api",
             axum::routing::get(|| async { Redirect::temporary("/api/v1/docs/") }),
         )
+        .route("/healthz", axum::routing::get(status::healthz))
+        .route("/readyz", axum::routing::get(status::readyz))
+        .route("/metrics", axum::routing::get(status::metrics))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(error::same_origin_writes))

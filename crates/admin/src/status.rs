@@ -27,6 +27,59 @@ pub(crate) async fn health(State(app): State<App>) -> Json<Health> {
     })
 }
 
+/// `GET /healthz`: the process is alive and its admin listener answers.
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: the store answers a read within two seconds, and a table is published.
+/// 503 with the reason otherwise, so a load balancer holds traffic back.
+pub(crate) async fn readyz(State(app): State<App>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let probe = app.history(standin_store::EventFilter {
+        limit: 1,
+        ..Default::default()
+    });
+    let store = match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("the store failed a read: {e}")),
+        Err(_) => Err("the store did not answer a read within 2 s".to_string()),
+    };
+    let published = app.is_published();
+    let body = serde_json::json!({
+        "ready": store.is_ok() && published,
+        "store": store.as_ref().err().map_or("ok", String::as_str),
+        "table": if published { "published" } else { "not published yet" },
+    });
+    let status = if store.is_ok() && published {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// `GET /metrics`: Prometheus text format, from the source the binary installed.
+pub(crate) async fn metrics(State(state): State<AdminState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match &state.metrics {
+        Some(render) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            render(),
+        )
+            .into_response(),
+        None => crate::error::ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "metrics_off",
+            "metrics are off on this server (metrics.enabled = false)".to_string(),
+        )
+        .into_response(),
+    }
+}
+
 /// A stored definition that is not served.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -51,6 +51,21 @@ struct Inner {
     writer: Arc<tokio::sync::Mutex<Compiled>>,
     /// Stored definitions that are not served, as of the last load.
     quarantined: ArcSwap<Vec<Quarantined>>,
+    metrics: ChangeMetrics,
+    published: std::sync::atomic::AtomicBool,
+}
+
+/// How long changes take, for Prometheus.
+#[derive(Debug, Default)]
+pub struct ChangeMetrics {
+    /// Compiling the services a change touched into a new table.
+    pub compile_time: standin_matcher::Histogram,
+    /// The store's commit (the transaction and its fsync).
+    pub commit_time: standin_matcher::Histogram,
+    /// Swapping the new catalog and table in.
+    pub publish_time: standin_matcher::Histogram,
+    /// Commits the store refused or failed.
+    pub commit_failures: std::sync::atomic::AtomicU64,
 }
 
 impl App {
@@ -66,12 +81,29 @@ impl App {
                 journal,
                 writer: Arc::new(tokio::sync::Mutex::new(Compiled::default())),
                 quarantined: ArcSwap::from_pointee(Vec::new()),
+                metrics: ChangeMetrics::default(),
+                published: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         let mut cache = app.inner.writer.lock().await;
         app.reload(&mut cache).await?;
         drop(cache);
+        app.inner
+            .published
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(app)
+    }
+
+    /// Whether a table has been published (true once [`App::open`] returned).
+    pub fn is_published(&self) -> bool {
+        self.inner
+            .published
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// How long changes took.
+    pub fn change_metrics(&self) -> &ChangeMetrics {
+        &self.inner.metrics
     }
 
     /// The table the data plane serves from.
@@ -137,6 +169,7 @@ impl App {
         if drafted.changes.is_empty() {
             return Ok((value, Vec::new()));
         }
+        let compiling = std::time::Instant::now();
         let prepared = publish::prepare(
             &cache,
             drafted.catalog,
@@ -144,6 +177,10 @@ impl App {
             &drafted.pointers,
             OnCompileError::Refuse,
         )?;
+        self.inner
+            .metrics
+            .compile_time
+            .observe(compiling.elapsed());
         let batch = Batch {
             actor: actor.to_string(),
             at: now(),
@@ -182,9 +219,15 @@ impl App {
             .iter()
             .map(|c| (entity_word(c.entity).to_string(), c.key.clone()))
             .collect();
-        match self.inner.store.commit(batch).await {
+        let committing = std::time::Instant::now();
+        let committed = self.inner.store.commit(batch).await;
+        let m = &self.inner.metrics;
+        m.commit_time.observe(committing.elapsed());
+        match committed {
             Ok(events) => {
+                let publishing = std::time::Instant::now();
                 publish::publish(cache, &self.inner.catalog, &self.inner.table, prepared);
+                m.publish_time.observe(publishing.elapsed());
                 self.unquarantine(&written);
                 Ok(events)
             }
@@ -192,6 +235,8 @@ impl App {
                 // A failed commit may still have reached the disk (an fsync that failed
                 // after the write, say): what the store holds is the truth.
                 tracing::error!(error = %e, "a commit failed; reloading the definitions from the store");
+                m.commit_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.reload_or_keep(cache).await;
                 Err(AppError::Store(e))
             }

@@ -155,12 +155,18 @@ fn compile_services(
             let rkey = key.route_key(id);
             let compiled = match cache.routes.get(&rkey) {
                 Some((rev, c)) if *rev == record.meta.revision => c.clone(),
-                _ => match CompiledRoute::compile(
+                previous => match CompiledRoute::compile(
                     &record.route,
                     record.meta.created_seq,
                     Arc::new(RouteCounters::default()),
                 ) {
-                    Ok(c) => Arc::new(c),
+                    // A changed route keeps its Prometheus series.
+                    Ok(mut c) => {
+                        if let Some((_, p)) = previous {
+                            c.metrics = p.metrics.clone();
+                        }
+                        Arc::new(c)
+                    }
                     Err(e) if on_error == OnCompileError::Refuse => {
                         let prefix = pointers.get(&rkey).cloned().unwrap_or_default();
                         return Err(AppError::invalid(
@@ -188,6 +194,7 @@ fn compile_services(
                 // Scenarios keep their states across changes to the service.
                 if let Some(previous) = cache.services.get(key) {
                     built.carry_scenarios(previous, true);
+                    built.metrics = previous.metrics.clone();
                     // The same upstream keeps its breaker's state.
                     if let (Some(old), Some(new)) = (&previous.info.upstream, &built.info.upstream)
                         && old.url == new.url

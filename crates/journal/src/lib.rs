@@ -58,6 +58,8 @@ pub struct JournalConfig {
     /// the time ([`seq_from_clock`]) so that numbers keep growing across restarts and an
     /// `after=SEQ` poller never misses entries.
     pub first_seq: u64,
+    /// Log one line per stored entry (target `standin::access`), from the journal task.
+    pub access_log: bool,
 }
 
 /// A first sequence number that exceeds any number an earlier run gave out, unless that
@@ -77,6 +79,7 @@ impl Default for JournalConfig {
             max_body_bytes: 64 * 1024,
             channel_capacity: 16 * 1024,
             first_seq: 1,
+            access_log: false,
         }
     }
 }
@@ -570,6 +573,22 @@ async fn drain(mut rx: mpsc::Receiver<Msg>, shared: Arc<Shared>) {
     }
 }
 
+/// One access-log line: what was asked, what answered, how it went.
+fn access_line(e: &JournalEntry) {
+    tracing::info!(
+        target: "standin::access",
+        service = %e.service,
+        method = %e.method,
+        path = %e.path,
+        query = e.query.as_deref().unwrap_or(""),
+        route = e.matched_route.as_deref().unwrap_or("-"),
+        status = e.status,
+        error = e.error.unwrap_or("-"),
+        latency_us = e.latency_us,
+        "request"
+    );
+}
+
 struct DrainState {
     seq: u64,
     cap: usize,
@@ -581,7 +600,7 @@ impl DrainState {
         if batch.is_empty() {
             return;
         }
-        let watched = shared.live.receiver_count() > 0;
+        let watched = shared.live.receiver_count() > 0 || shared.config.access_log;
         let mut fresh = Vec::new();
         let mut rings = shared.rings.write();
         let mut usage = shared.usage.write();
@@ -628,6 +647,14 @@ impl DrainState {
         }
         drop(usage);
         drop(rings);
+        if shared.config.access_log {
+            for e in &fresh {
+                access_line(e);
+            }
+        }
+        if shared.live.receiver_count() == 0 {
+            return;
+        }
         for e in fresh {
             // No receivers left (the last watcher went away) is not an error.
             let _ = shared.live.send(e);

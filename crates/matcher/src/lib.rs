@@ -38,6 +38,7 @@ mod contract;
 mod error;
 mod forward;
 mod latency;
+mod metrics;
 mod path;
 mod predicate;
 mod response;
@@ -50,6 +51,10 @@ mod upstream;
 pub use chaos::{ChaosEffect, CompiledChaos};
 pub use conditions::CompiledRequestMatcher;
 pub use error::{CompileError, TableError, escape_pointer};
+pub use metrics::{
+    Histogram, HistogramSnapshot, LATENCY_BUCKETS, RouteMetrics, STATUS_CLASSES, ServiceMetrics,
+    StatusCounts,
+};
 pub use route::{AnswerIndex, CompiledRoute, RouteCounters};
 pub use scenario::{Scenario, Scenarios};
 pub use service::{CompiledService, Match, NEAR_MISS_LIMIT, NearMiss, Outcome, ServiceInfo};

@@ -36,6 +36,8 @@ pub struct CompiledRoute {
     /// Milliseconds since the Unix epoch after which the route no longer matches.
     pub expires_at_ms: Option<u64>,
     pub counters: Arc<RouteCounters>,
+    /// Its Prometheus series, which outlive changes to the route (unlike `counters`).
+    pub metrics: Arc<crate::RouteMetrics>,
     /// The route's step in a scenario of its service (bound when the service is built).
     pub scenario: Option<standin_model::ScenarioStep>,
     /// Served only when the service's upstream fails.
@@ -129,6 +131,7 @@ impl CompiledRoute {
             times: route.times,
             expires_at_ms,
             counters,
+            metrics: Arc::default(),
             scenario: route.scenario.clone(),
             fallback: route.fallback,
             sequence,

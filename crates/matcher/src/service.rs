@@ -52,6 +52,8 @@ pub struct CompiledService {
     scenarios: Scenarios,
     /// Each route's scenario step (by position in `routes`), bound to `scenarios`.
     bindings: Vec<Option<Binding>>,
+    /// Its Prometheus series, handed on to the service's next compiled form.
+    pub metrics: Arc<crate::ServiceMetrics>,
 }
 
 impl ServiceInfo {
@@ -155,6 +157,7 @@ impl CompiledService {
             scan_routes,
             scenarios,
             bindings,
+            metrics: Arc::default(),
         })
     }
 

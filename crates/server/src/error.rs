@@ -94,7 +94,46 @@ impl Stage {
     }
 }
 
+/// Every code a [`ServeError`] can have, with whose doing it is, in the order of
+/// [`ServeError::kind`]: what `/metrics` lists.
+pub const SERVE_ERROR_KINDS: [(&str, Source); 14] = [
+    ("body_too_large", Source::Client),
+    ("body_timeout", Source::Client),
+    ("body_unreadable", Source::Client),
+    ("uploads_full", Source::Standin),
+    ("evaluation_lane_full", Source::Standin),
+    ("budget_exceeded", Source::Configured),
+    ("template_failed", Source::Configured),
+    ("render_failed", Source::Configured),
+    ("internal_error", Source::Standin),
+    ("forward_failed", Source::Configured),
+    ("forward_timeout", Source::Configured),
+    ("upstream_unavailable", Source::Configured),
+    ("forward_loop", Source::Configured),
+    ("request_invalid", Source::Client),
+];
+
 impl ServeError {
+    /// The index of this error's code in [`SERVE_ERROR_KINDS`].
+    pub fn kind(&self) -> usize {
+        match self {
+            ServeError::BodyTooLarge { .. } => 0,
+            ServeError::BodyTimeout => 1,
+            ServeError::BodyUnreadable(_) => 2,
+            ServeError::UploadsFull { .. } => 3,
+            ServeError::LaneFull => 4,
+            ServeError::OverBudget { .. } => 5,
+            ServeError::TemplateFailed { .. } => 6,
+            ServeError::RenderFailed { .. } => 7,
+            ServeError::Panic { .. } => 8,
+            ServeError::ForwardFailed(_) => 9,
+            ServeError::ForwardTimeout(_) => 10,
+            ServeError::UpstreamUnavailable(_) => 11,
+            ServeError::ForwardLoop => 12,
+            ServeError::RequestInvalid { .. } => 13,
+        }
+    }
+
     /// The stable code, as in error bodies and journal entries.
     pub fn code(&self) -> &'static str {
         match self {
@@ -256,11 +295,17 @@ pub struct ServeStats {
     pub connections_refused: AtomicU64,
     /// Connections closed for sending nothing or sitting idle.
     pub connections_idle_closed: AtomicU64,
+    /// Answers given before a service was found (no service, an unreadable body), by
+    /// status class.
+    pub unrouted: standin_matcher::StatusCounts,
+    /// Every error by kind (the index of [`SERVE_ERROR_KINDS`]).
+    pub by_kind: [AtomicU64; SERVE_ERROR_KINDS.len()],
 }
 
 impl ServeStats {
     /// Counts one failure of the given kind.
     pub fn count(&self, e: &ServeError) {
+        self.by_kind[e.kind()].fetch_add(1, Ordering::Relaxed);
         let counter = match e {
             ServeError::Panic { .. } => &self.panics,
             ServeError::OverBudget { .. } => &self.over_budget,
@@ -298,5 +343,55 @@ impl ServeStats {
             "connectionsRefused": n(&self.connections_refused),
             "connectionsIdleClosed": n(&self.connections_idle_closed),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table `/metrics` lists agrees with each error's own code and source.
+    #[test]
+    fn every_kind_has_its_code_and_source_in_the_table() {
+        let route: Arc<str> = Arc::from("r");
+        let all = [
+            ServeError::BodyTooLarge { limit: 1 },
+            ServeError::BodyTimeout,
+            ServeError::BodyUnreadable(String::new()),
+            ServeError::UploadsFull { limit: 1 },
+            ServeError::LaneFull,
+            ServeError::OverBudget {
+                route: route.clone(),
+                why: Exhausted::Fuel,
+                stage: Stage::Matching,
+            },
+            ServeError::TemplateFailed {
+                route: route.clone(),
+                message: String::new(),
+            },
+            ServeError::RenderFailed {
+                route: route.clone(),
+                field: "body",
+                message: String::new(),
+            },
+            ServeError::Panic {
+                stage: Stage::Serving,
+                message: String::new(),
+            },
+            ServeError::ForwardFailed(String::new()),
+            ServeError::ForwardTimeout(String::new()),
+            ServeError::UpstreamUnavailable(String::new()),
+            ServeError::ForwardLoop,
+            ServeError::RequestInvalid {
+                route,
+                violations: Vec::new(),
+            },
+        ];
+        let mut seen = [false; SERVE_ERROR_KINDS.len()];
+        for e in &all {
+            assert_eq!(SERVE_ERROR_KINDS[e.kind()], (e.code(), e.source()), "{e:?}");
+            seen[e.kind()] = true;
+        }
+        assert!(seen.iter().all(|s| *s));
     }
 }

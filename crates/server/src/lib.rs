@@ -48,7 +48,7 @@ mod lane;
 mod limits;
 mod record;
 
-pub use error::{ServeError, ServeStats, Source, Stage};
+pub use error::{SERVE_ERROR_KINDS, ServeError, ServeStats, Source, Stage};
 pub use forward::check_ca_pem;
 pub use io::MockBody;
 pub use lane::lower_priority;
@@ -95,6 +95,8 @@ pub struct ServerConfig {
     pub forward_timeout: Duration,
     /// Extra certificates (PEM) trusted for https upstreams, beside the web PKI roots.
     pub forward_ca_pem: Option<Vec<u8>>,
+    /// Count every request for Prometheus (a few atomic increments each).
+    pub metrics: bool,
 }
 
 impl Default for ServerConfig {
@@ -118,6 +120,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(5),
             forward_timeout: Duration::from_secs(30),
             forward_ca_pem: None,
+            metrics: true,
         }
     }
 }
@@ -336,6 +339,9 @@ async fn handle(
         Err(e) => {
             ctx.stats.count(&e);
             let mut response = decide::error_response(&e);
+            if ctx.config.metrics {
+                ctx.stats.unrouted.count(response.status().as_u16());
+            }
             // The rest of the body is not read: the connection cannot carry another request.
             response
                 .headers_mut()
@@ -421,9 +427,49 @@ fn record(ctx: &Ctx, inc: &mut Req, d: &Decision, started: Instant) {
     if let Some(e) = &d.error {
         ctx.stats.count(e);
     }
+    if ctx.config.metrics {
+        count(ctx, d, started);
+    }
     if ctx.journal.enabled() {
         ctx.journal
             .record(record::journal_entry(ctx, inc, d, started));
+    }
+}
+
+/// Counts the request in its route's and service's series: atomics only.
+fn count(ctx: &Ctx, d: &Decision, started: Instant) {
+    let status = d.response.status().as_u16();
+    let Some(service) = &d.service else {
+        ctx.stats.unrouted.count(status);
+        return;
+    };
+    let m = &service.metrics;
+    let total = started.elapsed();
+    m.total_time.observe(total);
+    m.serve_time
+        .observe(total.saturating_sub(Duration::from_millis(d.delay_ms)));
+    match &d.route {
+        Some(route) => route.metrics.responses.count(status),
+        None => {
+            m.unrouted.count(status);
+            if !matches!(
+                d.error,
+                Some(ServeError::OverBudget { .. } | ServeError::LaneFull | ServeError::Panic { .. })
+            ) {
+                m.unmatched.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    if matches!(
+        d.error,
+        Some(
+            ServeError::ForwardFailed(_)
+                | ServeError::ForwardTimeout(_)
+                | ServeError::UpstreamUnavailable(_)
+        )
+    ) && d.upstream
+    {
+        m.upstream_errors.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -50,6 +50,19 @@ pub struct ServeArgs {
     /// into the binary: for working on the UI.
     #[arg(long, env = "STANDIN_UI_DIR", value_name = "DIR")]
     pub ui_dir: Option<PathBuf>,
+    /// Do not count mock requests for Prometheus; `GET /metrics` answers 404.
+    #[arg(long, env = "STANDIN_NO_METRICS")]
+    pub no_metrics: bool,
+    /// Log lines as `human` text (the default) or `json` objects, one per line.
+    #[arg(long, env = "STANDIN_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Log one line per mock request (target `standin::access`), written by the journal
+    /// task, never by the serving path.
+    #[arg(long, env = "STANDIN_ACCESS_LOG")]
+    pub access_log: bool,
+    /// Write a backup into this directory every `backup.every` (see `standin backup`).
+    #[arg(long, env = "STANDIN_BACKUP_DIR", value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// The configuration file's shape. Every key is optional.
@@ -71,6 +84,42 @@ struct FileConfig {
     journal: FileJournal,
     #[serde(default)]
     forward: FileForward,
+    #[serde(default)]
+    metrics: FileMetrics,
+    log_format: Option<String>,
+    access_log: Option<bool>,
+    #[serde(default)]
+    backup: FileBackup,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileMetrics {
+    enabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileBackup {
+    dir: Option<PathBuf>,
+    every_minutes: Option<u64>,
+    keep: Option<usize>,
+}
+
+/// Scheduled backups.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub every: Duration,
+    /// How many backups to keep; older ones are removed after a new one is written.
+    pub keep: usize,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +175,8 @@ pub struct Settings {
     pub ui_dir: Option<PathBuf>,
     pub server: standin_server::ServerConfig,
     pub journal: standin_journal::JournalConfig,
+    pub log_format: LogFormat,
+    pub backup: Option<BackupSchedule>,
 }
 
 impl Settings {
@@ -166,6 +217,21 @@ impl Settings {
         if let Some(v) = args.journal_capacity {
             journal.capacity_per_service = v;
         }
+        journal.access_log = args.access_log || file.access_log.unwrap_or(false);
+        server.metrics = !args.no_metrics && file.metrics.enabled.unwrap_or(true);
+        let log_format = match args.log_format.as_deref().or(file.log_format.as_deref()) {
+            None | Some("human") => LogFormat::Human,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("log-format: \"{other}\" is not human or json"),
+        };
+        let backup = match args.backup_dir.clone().or(file.backup.dir.clone()) {
+            None => None,
+            Some(dir) => Some(BackupSchedule {
+                dir,
+                every: Duration::from_secs(60 * file.backup.every_minutes.unwrap_or(60).max(1)),
+                keep: file.backup.keep.unwrap_or(24).max(1),
+            }),
+        };
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let settings = Settings {
             data_dir: args
@@ -196,6 +262,8 @@ impl Settings {
             ui_dir: args.ui_dir.clone().or(file.ui_dir),
             server,
             journal,
+            log_format,
+            backup,
         };
         settings.validate()?;
         Ok(settings)

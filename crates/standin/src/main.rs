@@ -9,8 +9,10 @@
 //! On start it prints one line per listener to stdout (`standin: mock listener on
 //! http://ADDR`, `standin: admin API on http://ADDR`); logs go to stderr.
 
+mod backup;
 mod client;
 mod config;
+mod metrics;
 mod preview;
 mod recording;
 mod sync;
@@ -80,15 +82,22 @@ fn print_quietly(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn init_logging(filter: &str) -> anyhow::Result<()> {
+fn init_logging(filter: &str, format: config::LogFormat) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("invalid log filter {filter:?}"))?;
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Human => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // One JSON object per line, fields flattened, for ELK-style pipelines.
+        config::LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
     Ok(())
 }
 
@@ -102,7 +111,7 @@ struct Ready {
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
-    init_logging(&settings.log)?;
+    init_logging(&settings.log, settings.log_format)?;
     // Both ports are taken before anything is loaded or applied: a start that fails
     // because a port is in use changes nothing (no demo, no initialization file).
     let mock_listener = bind(settings.mock_addr, "mock traffic")?;
@@ -255,6 +264,7 @@ async fn control_plane(
         None
     };
     let stats = Arc::new(standin_server::ServeStats::default());
+    let backups = Arc::new(backup::BackupStatus::default());
     let _ = ready.send(Ok(Ready {
         plane: standin_server::Plane {
             table: app.table(),
@@ -263,6 +273,14 @@ async fn control_plane(
         },
         control,
     }));
+    let metrics = settings.server.metrics.then(|| {
+        metrics::source(metrics::Sources {
+            app: app.clone(),
+            journal: journal.clone(),
+            serving: stats.clone(),
+            backup: backups.clone(),
+        })
+    });
     let serving: standin_admin::StatusSource = Arc::new(move || stats.snapshot());
     let states = sync::SyncStates::default();
     let sync_view = states.clone();
@@ -284,6 +302,7 @@ async fn control_plane(
             sync: sync_status,
             mock_address: Some(mock_address.to_string()),
             preview: Some(preview),
+            metrics,
             ui: match &settings.ui_dir {
                 Some(dir) => standin_admin::UiSource::Dir(dir.clone()),
                 None => standin_admin::UiSource::Embedded,
