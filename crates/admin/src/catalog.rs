@@ -4,7 +4,7 @@ use crate::{ApiError, ApiResult, ErrorBody, QueryParams};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use standin_app::App;
+use standin_app::{App, AppError};
 use standin_model::{ChangeEvent, EntityKind, RouteRecord, ServiceRecord, TeamRecord};
 use standin_store::EventFilter;
 use std::sync::Arc;
@@ -89,4 +89,56 @@ pub(crate) async fn history(
         limit: q.limit.unwrap_or(100).min(1000),
     };
     Ok(Json(app.history(filter).await?))
+}
+
+/// Where a point-in-time restore goes back to.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RestoreRequest {
+    /// `team`, `team/service`, `team/service/routeId`, or `*` for everything.
+    key: String,
+    /// An RFC 3339 time (the state after the last change at or before it) or an event
+    /// sequence number (the state just after that event).
+    #[schema(value_type = Object)]
+    at: serde_json::Value,
+    /// Only say what would change.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Restores a route, a service, a team or everything to how it was at a time or an
+/// event, rebuilt from the change history and applied as one new recorded change (so the
+/// restore can itself be undone). `dryRun` lists the documents it would create, update
+/// and delete.
+#[utoipa::path(post, path = "/api/v1/restore", tag = "history", request_body = RestoreRequest,
+    responses((status = 200, body = standin_app::RestorePlan), (status = 400, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody)))]
+pub(crate) async fn restore(
+    State(app): State<App>,
+    crate::Actor(actor): crate::Actor,
+    crate::JsonBody(req): crate::JsonBody<RestoreRequest>,
+) -> crate::ApiResult<Json<standin_app::RestorePlan>> {
+    let at = match &req.at {
+        serde_json::Value::Number(n) => {
+            standin_app::RestorePoint::Seq(n.as_u64().ok_or_else(|| {
+                AppError::invalid("/at", "an event sequence number is a whole number from 1")
+            })?)
+        }
+        serde_json::Value::String(s) => {
+            standin_app::RestorePoint::Time(s.parse().map_err(|e| {
+                AppError::invalid(
+                    "/at",
+                    format!("\"{s}\" is not an RFC 3339 time such as 2026-11-30T10:00:00Z: {e}"),
+                )
+            })?)
+        }
+        _ => {
+            return Err(AppError::invalid(
+                "/at",
+                "a time (\"2026-11-30T10:00:00Z\") or an event sequence number",
+            )
+            .into());
+        }
+    };
+    let key = if req.key == "*" { "" } else { req.key.as_str() };
+    Ok(Json(app.restore(&actor, key, at, req.dry_run).await?))
 }

@@ -73,6 +73,8 @@ pub struct AdminState {
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// Renders `GET /metrics` (Prometheus text); `None` answers 404.
     pub metrics: Option<MetricsSource>,
+    /// Scheduled backups (`GET /api/v1/status`'s `backup`).
+    pub backup: StatusSource,
 }
 
 /// Renders the Prometheus exposition of the whole process.
@@ -91,6 +93,7 @@ impl AdminState {
             ui: UiSource::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             metrics: None,
+            backup: Arc::new(|| serde_json::Value::Null),
         }
     }
 }
@@ -231,6 +234,7 @@ fn api() -> OpenApiRouter<AdminState> {
         ))
         .routes(routes!(catalog::search))
         .routes(routes!(catalog::history))
+        .routes(routes!(catalog::restore))
         .routes(routes!(journal::query, journal::clear))
         .routes(routes!(journal::verify))
         .routes(routes!(import::import))

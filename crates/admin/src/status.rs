@@ -128,6 +128,10 @@ pub(crate) struct Status {
     /// "breaker": "closed" | "open" | "halfOpen", "consecutiveFailures"}`.
     #[schema(value_type = Vec<Object>)]
     upstreams: Vec<serde_json::Value>,
+    /// Scheduled backups: `{"dir", "lastSuccess", "lastFile", "failures", "lastError"}`,
+    /// or `null` when none are scheduled.
+    #[schema(value_type = Object)]
+    backup: serde_json::Value,
 }
 
 /// What needs an operator's attention: quarantined definitions, routes over budget, and
@@ -190,5 +194,6 @@ pub(crate) async fn status(State(s): State<AdminState>) -> Json<Status> {
             .as_ref()
             .map(|a| serde_json::json!({ "address": a })),
         upstreams,
+        backup: (s.backup)(),
     })
 }

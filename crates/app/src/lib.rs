@@ -13,6 +13,7 @@ mod draft;
 mod error;
 mod import;
 mod publish;
+mod restore;
 mod validate;
 
 pub use catalog::{
@@ -21,6 +22,7 @@ pub use catalog::{
 pub use draft::Draft;
 pub use error::AppError;
 pub use import::ImportOutcome;
+pub use restore::{RestorePlan, RestorePoint, RestoreStep};
 pub use validate::{MAX_NESTING, not_expired, route_warnings};
 
 use arc_swap::ArcSwap;
@@ -177,10 +179,7 @@ impl App {
             &drafted.pointers,
             OnCompileError::Refuse,
         )?;
-        self.inner
-            .metrics
-            .compile_time
-            .observe(compiling.elapsed());
+        self.inner.metrics.compile_time.observe(compiling.elapsed());
         let batch = Batch {
             actor: actor.to_string(),
             at: now(),

@@ -454,7 +454,9 @@ fn count(ctx: &Ctx, d: &Decision, started: Instant) {
             m.unrouted.count(status);
             if !matches!(
                 d.error,
-                Some(ServeError::OverBudget { .. } | ServeError::LaneFull | ServeError::Panic { .. })
+                Some(
+                    ServeError::OverBudget { .. } | ServeError::LaneFull | ServeError::Panic { .. }
+                )
             ) {
                 m.unmatched.fetch_add(1, Ordering::Relaxed);
             }

@@ -1,6 +1,15 @@
-//! Backups: snapshot files written while the server runs, on a schedule or on demand.
+//! Backups: `standin backup` and `standin restore`, and the server's schedule. A backup
+//! runs on a thread of its own at a lower priority, so neither the mock workers nor the
+//! control plane (which drains the journal) wait for it.
 
-use std::sync::atomic::AtomicU64;
+use crate::config::BackupSchedule;
+use anyhow::Context as _;
+use standin_store::SqliteStore;
+use standin_store::backup::BackupFiles;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::watch;
 
 /// What the last backups did, for `/metrics` and `GET /api/v1/status`.
 #[derive(Debug, Default)]
@@ -12,4 +21,168 @@ pub struct BackupStatus {
     pub last_error: parking_lot::Mutex<Option<String>>,
     /// The last snapshot file written.
     pub last_file: parking_lot::Mutex<Option<String>>,
+}
+
+impl BackupStatus {
+    pub fn view(&self, schedule: Option<&BackupSchedule>) -> serde_json::Value {
+        let Some(s) = schedule else {
+            return serde_json::Value::Null;
+        };
+        serde_json::json!({
+            "dir": s.dir.display().to_string(),
+            "everyMinutes": s.every.as_secs() / 60,
+            "keep": s.keep,
+            "lastSuccess": match self.last_success.load(Ordering::Relaxed) {
+                0 => serde_json::Value::Null,
+                t => jiff::Timestamp::from_second(t as i64)
+                    .map(|t| serde_json::Value::String(t.to_string()))
+                    .unwrap_or_default(),
+            },
+            "lastFile": *self.last_file.lock(),
+            "failures": self.failures.load(Ordering::Relaxed),
+            "lastError": *self.last_error.lock(),
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The directory to write the backup into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    /// The data directory of the store to back up; a running server may hold it.
+    #[arg(
+        long,
+        env = "STANDIN_DATA_DIR",
+        value_name = "DIR",
+        default_value = "standin-data"
+    )]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// A backup: the `.db` snapshot or the `.jsonl` export.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// An empty (or missing) data directory to fill.
+    #[arg(long, env = "STANDIN_DATA_DIR", value_name = "DIR")]
+    pub data_dir: PathBuf,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting a runtime")
+}
+
+/// `standin backup`.
+pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let files = runtime()?
+        .block_on(standin_store::backup::backup_data_dir(
+            &args.data_dir,
+            &args.to,
+        ))
+        .with_context(|| format!("backing up {}", args.data_dir.display()))?;
+    println!(
+        "standin: backed up {} documents and {} events (up to event {}) to\n  {}\n  {}",
+        files.documents,
+        files.events,
+        files.last_seq,
+        files.database.display(),
+        files.jsonl.display()
+    );
+    Ok(())
+}
+
+/// `standin restore`.
+pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let r = runtime()?
+        .block_on(standin_store::backup::restore(&args.from, &args.data_dir))
+        .with_context(|| format!("restoring {}", args.from.display()))?;
+    println!(
+        "standin: restored {} documents and {} events (up to event {}) into {}; start it with `standin serve --data-dir {}`",
+        r.documents,
+        r.events,
+        r.last_seq,
+        args.data_dir.display(),
+        args.data_dir.display()
+    );
+    Ok(())
+}
+
+/// Backs the store up every `schedule.every` (the first right away), keeping the newest
+/// `schedule.keep`, until `stop`.
+pub async fn run(
+    store: Arc<SqliteStore>,
+    schedule: BackupSchedule,
+    status: Arc<BackupStatus>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(schedule.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let (store, dir) = (store.clone(), schedule.dir.clone());
+        let spawned = std::thread::Builder::new()
+            .name("standin-backup".into())
+            .spawn(move || {
+                standin_server::lower_priority(crate::CONTROL_NICE);
+                let result = runtime().map_err(|e| format!("{e:#}")).and_then(|rt| {
+                    rt.block_on(store.backup_to(&dir))
+                        .map_err(|e| e.to_string())
+                });
+                let _ = done_tx.send(result);
+            });
+        let result = match spawned {
+            Ok(_) => done_rx
+                .await
+                .unwrap_or_else(|_| Err("the backup thread stopped".into())),
+            Err(e) => Err(format!("cannot start the backup thread: {e}")),
+        };
+        record(&status, &schedule, result);
+    }
+}
+
+fn record(status: &BackupStatus, schedule: &BackupSchedule, result: Result<BackupFiles, String>) {
+    match result {
+        Ok(files) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            status.last_success.store(now, Ordering::Relaxed);
+            *status.last_file.lock() = Some(files.database.display().to_string());
+            *status.last_error.lock() = None;
+            tracing::info!(file = %files.database.display(), documents = files.documents, events = files.events, "backup written");
+            prune(&schedule.dir, schedule.keep);
+        }
+        Err(e) => {
+            status.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(dir = %schedule.dir.display(), error = %e, "backup failed; the server goes on serving");
+            *status.last_error.lock() = Some(e);
+        }
+    }
+}
+
+/// Removes all but the newest `keep` backups (both files of each) in `dir`.
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("standin-") && n.ends_with(".db"))
+        .collect();
+    // The names are timestamps: sorted is oldest first.
+    names.sort();
+    let excess = names.len().saturating_sub(keep);
+    for name in &names[..excess] {
+        let _ = std::fs::remove_file(dir.join(name));
+        let _ = std::fs::remove_file(dir.join(name.replace(".db", ".jsonl")));
+    }
 }

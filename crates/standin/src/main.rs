@@ -56,6 +56,11 @@ enum Command {
     Import(client::ImportArgs),
     /// Export a service of a running server in standin's own format (YAML or JSON).
     Export(client::ExportArgs),
+    /// Back up a store: a SQLite snapshot (`.db`) and a portable JSON-lines export
+    /// (`.jsonl`) of every document and event. A running server may hold the store.
+    Backup(backup::BackupArgs),
+    /// Fill an empty data directory from a backup (`.db` or `.jsonl`).
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,6 +75,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Import(args) => client::import(args),
         Command::Export(args) => client::export(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     }
 }
 
@@ -82,10 +89,14 @@ fn print_quietly(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn init_logging(filter: &str, format: config::LogFormat) -> anyhow::Result<()> {
+fn init_logging(filter: &str, format: config::LogFormat, access: bool) -> anyhow::Result<()> {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    let mut filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("invalid log filter {filter:?}"))?;
+    if access {
+        // Turned on, the access log is written whatever level the rest logs at.
+        filter = filter.add_directive("standin::access=info".parse()?);
+    }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -102,7 +113,7 @@ fn init_logging(filter: &str, format: config::LogFormat) -> anyhow::Result<()> {
 }
 
 /// How much lower than the mock workers the control plane's blocking threads run (nice).
-const CONTROL_NICE: u8 = 10;
+pub(crate) const CONTROL_NICE: u8 = 10;
 
 /// What the control plane hands the data plane once it is ready.
 struct Ready {
@@ -111,7 +122,11 @@ struct Ready {
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
-    init_logging(&settings.log, settings.log_format)?;
+    init_logging(
+        &settings.log,
+        settings.log_format,
+        settings.journal.access_log,
+    )?;
     // Both ports are taken before anything is loaded or applied: a start that fails
     // because a port is in use changes nothing (no demo, no initialization file).
     let mock_listener = bind(settings.mock_addr, "mock traffic")?;
@@ -225,7 +240,8 @@ async fn control_plane(
             .await
             .with_context(|| format!("opening the store in {}", settings.data_dir.display()))?;
         let journal = Journal::start(settings.journal.clone());
-        let app = App::open(Arc::new(store), journal.clone())
+        let store = Arc::new(store);
+        let app = App::open(store.clone(), journal.clone())
             .await
             .context("loading definitions")?;
         if settings.demo
@@ -244,9 +260,9 @@ async fn control_plane(
         }
         let listener =
             tokio::net::TcpListener::from_std(admin_listener).context("serving the admin API")?;
-        anyhow::Ok((app, journal, listener))
+        anyhow::Ok((app, journal, listener, store))
     };
-    let (app, journal, listener) = match started.await {
+    let (app, journal, listener, store) = match started.await {
         Ok(parts) => parts,
         Err(e) => {
             let text = format!("{e:#}");
@@ -288,6 +304,13 @@ async fn control_plane(
         Arc::new(move || serde_json::to_value(&*sync_view.lock()).unwrap_or_default());
     tokio::spawn(sync::run(app.clone(), states, stop.clone()));
     tokio::spawn(recording::run(app.clone(), stop.clone()));
+    if let Some(schedule) = settings.backup.clone() {
+        tokio::spawn(backup::run(store, schedule, backups.clone(), stop.clone()));
+    }
+    let backup_view = backups.clone();
+    let schedule = settings.backup.clone();
+    let backup_status: standin_admin::StatusSource =
+        Arc::new(move || backup_view.view(schedule.as_ref()));
     let preview = preview::start(
         &settings.server,
         settings.journal.max_body_bytes.max(64 * 1024),
@@ -303,6 +326,7 @@ async fn control_plane(
             mock_address: Some(mock_address.to_string()),
             preview: Some(preview),
             metrics,
+            backup: backup_status,
             ui: match &settings.ui_dir {
                 Some(dir) => standin_admin::UiSource::Dir(dir.clone()),
                 None => standin_admin::UiSource::Embedded,

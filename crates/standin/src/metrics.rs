@@ -39,8 +39,7 @@ pub fn source(sources: Sources) -> standin_admin::MetricsSource {
     let registry = Arc::new(registry);
     Arc::new(move || {
         let mut out = String::new();
-        if let Err(e) = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)
-        {
+        if let Err(e) = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry) {
             let _ = writeln!(out, "# encoding failed: {e}");
         }
         out
@@ -164,7 +163,11 @@ impl prometheus_client::collector::Collector for Collector {
         )?;
         for svc in services.iter().filter(|s| s.info.upstream.is_some()) {
             let l = [("team", &*svc.info.team), ("service", &*svc.info.slug)];
-            counter(&mut m, &l, svc.metrics.upstream_errors.load(Ordering::Relaxed))?;
+            counter(
+                &mut m,
+                &l,
+                svc.metrics.upstream_errors.load(Ordering::Relaxed),
+            )?;
         }
 
         let mut m = enc.encode_descriptor(
@@ -228,7 +231,10 @@ impl prometheus_client::collector::Collector for Collector {
             (
                 "standin_store_commit_failures",
                 "Changes whose commit to the store failed.",
-                s.app.change_metrics().commit_failures.load(Ordering::Relaxed),
+                s.app
+                    .change_metrics()
+                    .commit_failures
+                    .load(Ordering::Relaxed),
             ),
             (
                 "standin_backup_failures",
@@ -288,11 +294,7 @@ impl prometheus_client::collector::Collector for Collector {
             ),
         ] {
             let mut m = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            gauge(
-                &mut m,
-                &NO_LABELS,
-                i64::try_from(v).unwrap_or(i64::MAX),
-            )?;
+            gauge(&mut m, &NO_LABELS, i64::try_from(v).unwrap_or(i64::MAX))?;
         }
 
         let mut m = enc.encode_descriptor(

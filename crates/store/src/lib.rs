@@ -9,6 +9,7 @@
 //! The serving path never calls the store. State is read once at start ([`Store::load`])
 //! and the data plane is fed from memory after that.
 
+pub mod backup;
 mod sqlite;
 
 pub use sqlite::{DB_FILE, MARKER_FILE, OpenOptions, SqliteStore};

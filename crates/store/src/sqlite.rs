@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: current documents and the append-only change log.
     "CREATE TABLE state (
         entity TEXT NOT NULL,
@@ -150,6 +150,15 @@ impl SqliteStore {
             page_limit: AtomicU64::new(0),
             _lock: lock,
         })
+    }
+
+    /// Writes a backup into `dir` while the store is in use (see [`crate::backup`]).
+    pub async fn backup_to(
+        &self,
+        dir: &Path,
+    ) -> Result<crate::backup::BackupFiles, crate::backup::BackupError> {
+        let mut conn = self.readers.acquire().await.map_err(StoreError::from)?;
+        crate::backup::write(&mut conn, dir).await
     }
 
     async fn load_inner(&self) -> Result<Snapshot, StoreError> {

@@ -30,6 +30,7 @@ const EXPECTED_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/teams/{team}/services/{service}/drift", &["post"]),
     ("/api/v1/search", &["get"]),
     ("/api/v1/history", &["get"]),
+    ("/api/v1/restore", &["post"]),
     ("/api/v1/journal", &["delete", "get"]),
     ("/api/v1/journal/verify", &["post"]),
     ("/api/v1/journal/stats", &["get"]),

@@ -10,6 +10,7 @@ mod forward;
 mod import;
 mod limits;
 mod mockserver;
+mod operations;
 mod support;
 mod templates;
 mod ui;

@@ -93,6 +93,11 @@ impl Standin {
         }
     }
 
+    /// The data directory this server runs on.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// Starts again on the same data directory.
     pub fn restart(mut old: Standin, args: &[&str]) -> Self {
         let _ = old.child.kill();
