@@ -131,19 +131,119 @@ fn entry_event(e: &standin_journal::JournalEntry) -> Event {
 pub(crate) struct UsageParams {
     /// `team/service`: only this service.
     service: Option<String>,
+    /// Only this team's services.
+    team: Option<String>,
+    /// How many days (UTC, today included) the stored counts cover: 1 to 400, default 30.
+    days: Option<u32>,
 }
 
-/// Requests per service and per route since the server started, and today's total (UTC
-/// day). Counted by the journal task, so nothing is counted while the journal is off.
+/// One service's use over the window: calls, and the last call (absent when there was
+/// none: a mock nobody used lately).
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ServiceUse {
+    team: String,
+    service: String,
+    calls: u64,
+    last_used: Option<String>,
+}
+
+/// Usage: live counts since the server started, and stored counts per day.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UsageReport {
+    #[serde(flatten)]
+    live: UsageView,
+    /// The first day the stored counts cover.
+    from_day: String,
+    /// Calls per service per day, from the store (kept across restarts).
+    daily: Vec<standin_store::UsageRow>,
+    /// Every service in scope with its calls over the window, most used first; those
+    /// with no calls come last.
+    by_service: Vec<ServiceUse>,
+}
+
+/// Who uses what. `services` and `today`: requests per service and route since the
+/// server started (in memory). `daily` and `byService`: calls per service per UTC day,
+/// kept in the store (written in batches, off the serving path) over the last `days`
+/// days, and each service's total and last use, so mocks nobody calls stand out. Counted
+/// by the journal task, so nothing is counted while the journal is off.
 #[utoipa::path(get, path = "/api/v1/usage", tag = "journal", params(UsageParams),
-    responses((status = 200, body = UsageView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UsageReport), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn usage(
     State(app): State<App>,
     QueryParams(p): QueryParams<UsageParams>,
-) -> ApiResult<Json<UsageView>> {
+) -> ApiResult<Json<UsageReport>> {
     crate::journal::known_service(&app, p.service.as_deref())?;
+    let catalog = app.catalog();
+    if let Some(t) = &p.team
+        && !catalog.teams.contains_key(t)
+    {
+        return Err(standin_app::AppError::NotFound(format!("team \"{t}\" does not exist")).into());
+    }
+    let days = p.days.unwrap_or(30);
+    if !(1..=400).contains(&days) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("days must be 1 to 400, not {days}"),
+        ));
+    }
     app.journal().flush().await;
-    Ok(Json(app.journal().usage(p.service.as_deref())))
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let from_day = today
+        .checked_sub(jiff::Span::new().days(i64::from(days) - 1))
+        .unwrap_or(today)
+        .to_string();
+    let in_scope = |team: &str, service: &str| {
+        p.team.as_deref().is_none_or(|t| t == team)
+            && p.service
+                .as_deref()
+                .is_none_or(|s| s == format!("{team}/{service}"))
+    };
+    let daily: Vec<standin_store::UsageRow> = app
+        .usage_rows(p.team.as_deref(), &from_day)
+        .await?
+        .into_iter()
+        .filter(|r| in_scope(&r.team, &r.service))
+        .collect();
+    let mut by: BTreeMap<(String, String), ServiceUse> = catalog
+        .services
+        .keys()
+        .filter(|k| in_scope(&k.team, &k.service))
+        .map(|k| {
+            (
+                (k.team.clone(), k.service.clone()),
+                ServiceUse {
+                    team: k.team.clone(),
+                    service: k.service.clone(),
+                    calls: 0,
+                    last_used: None,
+                },
+            )
+        })
+        .collect();
+    for r in &daily {
+        if let Some(u) = by.get_mut(&(r.team.clone(), r.service.clone())) {
+            u.calls += r.calls;
+            u.last_used = u.last_used.clone().max(Some(r.last_used.clone()));
+        }
+    }
+    let mut by_service: Vec<ServiceUse> = by.into_values().collect();
+    by_service.sort_by_key(|u| std::cmp::Reverse(u.calls));
+    let mut live = app.journal().usage(p.service.as_deref());
+    if let Some(t) = &p.team {
+        let prefix = format!("{t}/");
+        live.services.retain(|s| s.service.starts_with(&prefix));
+    }
+    Ok(Json(UsageReport {
+        live,
+        from_day,
+        daily,
+        by_service,
+    }))
 }
 
 /// A request to answer with a preview table, built by the admin API and answered by the

@@ -55,6 +55,8 @@ struct Inner {
     quarantined: ArcSwap<Vec<Quarantined>>,
     metrics: ChangeMetrics,
     published: std::sync::atomic::AtomicBool,
+    /// Usage rows a failed write left, sent with the next batch.
+    unsent_usage: tokio::sync::Mutex<Vec<standin_store::UsageRow>>,
 }
 
 /// How long changes take, for Prometheus.
@@ -85,6 +87,7 @@ impl App {
                 quarantined: ArcSwap::from_pointee(Vec::new()),
                 metrics: ChangeMetrics::default(),
                 published: std::sync::atomic::AtomicBool::new(false),
+                unsent_usage: tokio::sync::Mutex::new(Vec::new()),
             }),
         };
         let mut cache = app.inner.writer.lock().await;
@@ -94,6 +97,88 @@ impl App {
             .published
             .store(true, std::sync::atomic::Ordering::Release);
         Ok(app)
+    }
+
+    /// Hands the journal's usage counts since the last call to the store, in one batch.
+    /// On failure they are kept and added to the next batch.
+    pub async fn persist_usage(&self) -> Result<usize, AppError> {
+        // Held across the write: a reader waits for it rather than miss the batch.
+        let mut unsent = self.inner.unsent_usage.lock().await;
+        let rows: Vec<standin_store::UsageRow> = self
+            .inner
+            .journal
+            .take_usage()
+            .into_iter()
+            .filter_map(|d| {
+                let (team, service) = d.service.split_once('/')?;
+                Some(standin_store::UsageRow {
+                    day: d.day,
+                    team: team.to_string(),
+                    service: service.to_string(),
+                    calls: d.calls,
+                    last_used: d.last_used,
+                })
+            })
+            .collect();
+        let mut batch = std::mem::take(&mut *unsent);
+        batch.extend(rows);
+        let n = batch.len();
+        if let Err(e) = self.inner.store.add_usage(batch.clone()).await {
+            *unsent = batch;
+            return Err(e.into());
+        }
+        Ok(n)
+    }
+
+    /// Stored usage from `since_day` on (and what is not stored yet), for one team or all.
+    pub async fn usage_rows(
+        &self,
+        team: Option<&str>,
+        since_day: &str,
+    ) -> Result<Vec<standin_store::UsageRow>, AppError> {
+        // Taken first: a batch being written is in the store once this is held.
+        let unsent = self.inner.unsent_usage.lock().await;
+        let mut rows = self
+            .inner
+            .store
+            .usage(team.map(str::to_string), since_day.to_string())
+            .await?;
+        // Held until the journal's pending counts are read too, so no batch is in flight.
+        let waiting = unsent.clone();
+        let pending = self
+            .inner
+            .journal
+            .pending_usage()
+            .into_iter()
+            .filter_map(|d| {
+                let (t, s) = d.service.split_once('/')?;
+                Some(standin_store::UsageRow {
+                    day: d.day,
+                    team: t.to_string(),
+                    service: s.to_string(),
+                    calls: d.calls,
+                    last_used: d.last_used,
+                })
+            });
+        let pending: Vec<_> = pending.collect();
+        drop(unsent);
+        for p in waiting.into_iter().chain(pending) {
+            if team.is_some_and(|t| t != p.team) || p.day.as_str() < since_day {
+                continue;
+            }
+            match rows
+                .iter_mut()
+                .find(|r| r.day == p.day && r.team == p.team && r.service == p.service)
+            {
+                Some(r) => {
+                    r.calls += p.calls;
+                    r.last_used = r.last_used.clone().max(p.last_used);
+                }
+                None => rows.push(p),
+            }
+        }
+        rows.sort_by(|a, b| (&a.day, &a.team, &a.service).cmp(&(&b.day, &b.team, &b.service)));
+        Ok(rows)
     }
 
     /// Whether a table has been published (true once [`App::open`] returned).

@@ -282,7 +282,8 @@ fn apply(d: &mut Draft, doc: Doc, exists: bool) -> Result<(), AppError> {
         }
         (Doc::Route(r), _) => {
             let r = *r;
-            d.put_route(&r.team, &r.service, r.route, "/route").map(drop)
+            d.put_route(&r.team, &r.service, r.route, "/route")
+                .map(drop)
         }
     }
 }

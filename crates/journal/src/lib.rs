@@ -35,7 +35,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 mod usage;
 
-pub use usage::{RouteUsageView, ServiceUsageView, Today, UsageView};
+pub use usage::{RouteUsageView, ServiceUsageView, Today, UsageDelta, UsageView};
 
 /// Entries a live watcher may fall behind by before it is told how many it missed.
 pub const LIVE_BACKLOG: usize = 1024;
@@ -520,6 +520,16 @@ impl Journal {
     /// only while the journal is on.
     pub fn usage(&self, service: Option<&str>) -> UsageView {
         self.shared().usage.read().view(service)
+    }
+
+    /// Calls per service and day counted since the last take, for the store; emptied.
+    pub fn take_usage(&self) -> Vec<UsageDelta> {
+        self.shared().usage.write().pending(true)
+    }
+
+    /// What [`Journal::take_usage`] would return, left in place.
+    pub fn pending_usage(&self) -> Vec<UsageDelta> {
+        self.shared().usage.write().pending(false)
     }
 
     pub fn stats(&self) -> JournalStats {

@@ -19,6 +19,20 @@ pub(crate) struct Usage {
     day: u64,
     today: u64,
     services: HashMap<Arc<str>, ServiceUsage>,
+    /// Calls per (day, service) not yet handed to the store ([`Usage::take_pending`]).
+    pending: HashMap<(u64, Arc<str>), (u64, SystemTime)>,
+}
+
+/// Calls to one service on one UTC day, counted since the last hand-over to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageDelta {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    /// `team/service`.
+    pub service: String,
+    pub calls: u64,
+    /// RFC 3339.
+    pub last_used: String,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +68,7 @@ impl Usage {
             day: utc_day(now),
             today: 0,
             services: HashMap::new(),
+            pending: HashMap::new(),
         }
     }
 
@@ -71,6 +86,12 @@ impl Usage {
         if &*e.service == UNRESOLVED {
             return;
         }
+        let p = self
+            .pending
+            .entry((day, e.service.clone()))
+            .or_insert((0, e.at));
+        p.0 += 1;
+        p.1 = p.1.max(e.at);
         let s = self.services.entry(e.service.clone()).or_default();
         s.requests += 1;
         s.today += 1;
@@ -80,6 +101,24 @@ impl Usage {
             r.hits += 1;
             r.last_at = r.last_at.max(Some(e.at));
         }
+    }
+
+    /// The calls counted since the last take, emptied (`take`) or left in place.
+    pub(crate) fn pending(&mut self, take: bool) -> Vec<UsageDelta> {
+        let rows = self
+            .pending
+            .iter()
+            .map(|((day, service), (calls, last))| UsageDelta {
+                day: day_text(*day),
+                service: service.to_string(),
+                calls: *calls,
+                last_used: rfc3339_millis(*last),
+            })
+            .collect();
+        if take {
+            self.pending.clear();
+        }
+        rows
     }
 
     /// The counts as the API shows them, for one service or all.

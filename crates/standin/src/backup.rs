@@ -62,12 +62,26 @@ pub struct BackupArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RestoreArgs {
-    /// A backup: the `.db` snapshot or the `.jsonl` export.
-    #[arg(long, value_name = "FILE")]
-    pub from: PathBuf,
+    /// A backup to fill an empty data directory from: the `.db` snapshot or the `.jsonl`
+    /// export (with --data-dir).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "at"], requires = "data_dir")]
+    pub from: Option<PathBuf>,
     /// An empty (or missing) data directory to fill.
-    #[arg(long, env = "STANDIN_DATA_DIR", value_name = "DIR")]
-    pub data_dir: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Point-in-time restore on a running server: `team`, `team/service`,
+    /// `team/service/routeId`, or `*` for everything.
+    #[arg(long, requires = "at")]
+    pub key: Option<String>,
+    /// The time (RFC 3339) or event sequence number to go back to.
+    #[arg(long, requires = "key")]
+    pub at: Option<String>,
+    /// Only show what a point-in-time restore would change.
+    #[arg(long, requires = "key")]
+    pub dry_run: bool,
+    /// The running server's admin API, for a point-in-time restore.
+    #[arg(long, env = "STANDIN_ADMIN", default_value = "http://127.0.0.1:9090")]
+    pub admin: String,
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -98,16 +112,25 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
 
 /// `standin restore`.
 pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let (from, data_dir) = match (args.from, args.data_dir, args.key, args.at) {
+        (_, _, Some(key), Some(at)) => {
+            return crate::client::restore_point(&key, &at, args.dry_run, &args.admin);
+        }
+        (Some(from), Some(dir), _, _) => (from, dir),
+        _ => anyhow::bail!(
+            "say what to restore: --from FILE --data-dir DIR (a backup into an empty directory), or --key KEY --at WHEN (a point in time, on a running server)"
+        ),
+    };
     let r = runtime()?
-        .block_on(standin_store::backup::restore(&args.from, &args.data_dir))
-        .with_context(|| format!("restoring {}", args.from.display()))?;
+        .block_on(standin_store::backup::restore(&from, &data_dir))
+        .with_context(|| format!("restoring {}", from.display()))?;
     println!(
         "standin: restored {} documents and {} events (up to event {}) into {}; start it with `standin serve --data-dir {}`",
         r.documents,
         r.events,
         r.last_seq,
-        args.data_dir.display(),
-        args.data_dir.display()
+        data_dir.display(),
+        data_dir.display()
     );
     Ok(())
 }

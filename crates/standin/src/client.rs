@@ -530,3 +530,52 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+/// `standin restore --key KEY --at WHEN`: a point-in-time restore on a running server.
+pub fn restore_point(key: &str, at: &str, dry_run: bool, admin: &str) -> anyhow::Result<()> {
+    let at: Value = match at.parse::<u64>() {
+        Ok(seq) => Value::from(seq),
+        Err(_) => Value::from(at),
+    };
+    let body = serde_json::json!({"key": key, "at": at, "dryRun": dry_run});
+    runtime()?.block_on(async {
+        let client = client()?;
+        let url = format!("{}/api/v1/restore", admin.trim_end_matches('/'));
+        let (status, body) = send(
+            &client,
+            http::Method::POST,
+            &url,
+            Bytes::from(body.to_string()),
+            "application/json",
+        )
+        .await?;
+        let plan: Value = serde_json::from_slice(&body)
+            .with_context(|| format!("{url} answered {status} with something that is not JSON"))?;
+        if !status.is_success() {
+            bail!("{}", describe_error(&plan));
+        }
+        let steps = plan["steps"].as_array().cloned().unwrap_or_default();
+        let verb = if dry_run { "would restore" } else { "restored" };
+        let key = if key.is_empty() || key == "*" {
+            "everything"
+        } else {
+            key
+        };
+        println!(
+            "standin: {verb} {key} to event {} ({}): {} change{}",
+            plan["toSeq"],
+            plan["toTime"].as_str().unwrap_or(""),
+            steps.len(),
+            if steps.len() == 1 { "" } else { "s" }
+        );
+        for s in steps {
+            println!(
+                "  {} {} {}",
+                s["action"].as_str().unwrap_or(""),
+                s["entity"].as_str().unwrap_or(""),
+                s["key"].as_str().unwrap_or("")
+            );
+        }
+        Ok(())
+    })
+}

@@ -445,6 +445,8 @@ mod tests {
             "struct FileLimits",
             "struct FileJournal",
             "struct FileForward",
+            "struct FileMetrics",
+            "struct FileBackup",
         ] {
             let start = source.find(block).unwrap();
             let body = &source[start..start + source[start..].find("\n}").unwrap()];

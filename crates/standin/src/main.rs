@@ -304,6 +304,7 @@ async fn control_plane(
         Arc::new(move || serde_json::to_value(&*sync_view.lock()).unwrap_or_default());
     tokio::spawn(sync::run(app.clone(), states, stop.clone()));
     tokio::spawn(recording::run(app.clone(), stop.clone()));
+    tokio::spawn(persist_usage(app.clone(), stop.clone()));
     if let Some(schedule) = settings.backup.clone() {
         tokio::spawn(backup::run(store, schedule, backups.clone(), stop.clone()));
     }
@@ -331,7 +332,7 @@ async fn control_plane(
                 Some(dir) => standin_admin::UiSource::Dir(dir.clone()),
                 None => standin_admin::UiSource::Embedded,
             },
-            ..standin_admin::AdminState::new(app)
+            ..standin_admin::AdminState::new(app.clone())
         },
         async move {
             let _ = stop.wait_for(|s| *s).await;
@@ -339,7 +340,31 @@ async fn control_plane(
     )
     .await
     .context("admin API")?;
+    // The last usage counts, once the mock listener has stopped.
+    app.journal().flush().await;
+    if let Err(e) = app.persist_usage().await {
+        tracing::warn!(error = %e, "the last usage counts could not be stored");
+    }
     Ok(())
+}
+
+/// How often usage counts go from the journal to the store.
+const USAGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Writes usage counts to the store in batches, off the serving path.
+async fn persist_usage(app: App, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(USAGE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = app.persist_usage().await {
+            tracing::warn!(error = %e, "usage counts could not be stored; they are kept for the next try");
+        }
+    }
 }
 
 fn announce(line: &str) {

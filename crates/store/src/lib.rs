@@ -105,6 +105,24 @@ pub trait Store: Send + Sync + 'static {
     /// Applies the batch and appends its events atomically; returns the stored events.
     fn commit(&self, batch: Batch) -> StoreFuture<'_, Vec<ChangeEvent>>;
     fn events(&self, filter: EventFilter) -> StoreFuture<'_, Vec<ChangeEvent>>;
+    /// Adds calls to the per-day usage counts (creating rows as needed) in one
+    /// transaction; a later `last_used` replaces an earlier one.
+    fn add_usage(&self, rows: Vec<UsageRow>) -> StoreFuture<'_, ()>;
+    /// Usage rows from `since_day` (`YYYY-MM-DD`) on, for one team or all, by day.
+    fn usage(&self, team: Option<String>, since_day: String) -> StoreFuture<'_, Vec<UsageRow>>;
+}
+
+/// Calls to one service on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRow {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub team: String,
+    pub service: String,
+    pub calls: u64,
+    /// RFC 3339: the last call that day.
+    pub last_used: String,
 }
 
 pub(crate) fn entity_name(e: EntityKind) -> &'static str {

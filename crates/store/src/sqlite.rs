@@ -35,6 +35,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         after  TEXT
      );
      CREATE INDEX events_by_key ON events (entity, key, seq);",
+    // 2: calls per service per day, written in batches off the serving path.
+    "CREATE TABLE usage (
+        day       TEXT NOT NULL,
+        team      TEXT NOT NULL,
+        service   TEXT NOT NULL,
+        calls     INTEGER NOT NULL,
+        last_used TEXT NOT NULL,
+        PRIMARY KEY (day, team, service)
+     );",
 ];
 
 /// The file inside the data directory.
@@ -410,6 +419,83 @@ impl Store for SqliteStore {
     fn events(&self, filter: EventFilter) -> StoreFuture<'_, Vec<ChangeEvent>> {
         Box::pin(self.events_inner(filter))
     }
+
+    fn add_usage(&self, rows: Vec<crate::UsageRow>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut slot = self.writer.lock().await;
+            let mut conn = match slot.take() {
+                Some(conn) => conn,
+                None => self.connect_writer().await?,
+            };
+            match write_usage(&mut conn, rows).await {
+                Ok(()) => {
+                    *slot = Some(conn);
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
+                    let _ = conn.close().await;
+                    Err(e)
+                }
+            }
+        })
+    }
+
+    fn usage(
+        &self,
+        team: Option<String>,
+        since_day: String,
+    ) -> StoreFuture<'_, Vec<crate::UsageRow>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT day, team, service, calls, last_used FROM usage
+                 WHERE day >= ?1 AND (?2 IS NULL OR team = ?2)
+                 ORDER BY day, team, service",
+            )
+            .bind(since_day)
+            .bind(team)
+            .fetch_all(&self.readers)
+            .await?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok(crate::UsageRow {
+                        day: r.try_get("day")?,
+                        team: r.try_get("team")?,
+                        service: r.try_get("service")?,
+                        calls: r.try_get::<i64, _>("calls")? as u64,
+                        last_used: r.try_get("last_used")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+async fn write_usage(
+    conn: &mut SqliteConnection,
+    rows: Vec<crate::UsageRow>,
+) -> Result<(), StoreError> {
+    sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    for r in rows {
+        sqlx::query(
+            "INSERT INTO usage (day, team, service, calls, last_used) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (day, team, service) DO UPDATE SET
+               calls = calls + excluded.calls,
+               last_used = max(last_used, excluded.last_used)",
+        )
+        .bind(r.day)
+        .bind(r.team)
+        .bind(r.service)
+        .bind(r.calls as i64)
+        .bind(r.last_used)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+    Ok(())
 }
 
 // What every store must do is tested once for all of them, in tests/contract.rs. These

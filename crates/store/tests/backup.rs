@@ -112,14 +112,19 @@ async fn restores_refuse_a_used_directory_a_newer_schema_and_a_broken_file() {
 
     // A JSON-lines file from a newer schema names both versions.
     let text = std::fs::read_to_string(&files.jsonl).unwrap();
-    let newer = text.replacen("\"schemaVersion\":1", "\"schemaVersion\":7", 1);
+    let mut head: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let supported = head["schemaVersion"].as_i64().unwrap();
+    head["schemaVersion"] = json!(7);
+    let newer = text.replacen(text.lines().next().unwrap(), &head.to_string(), 1);
     let path = dir.path().join("newer.jsonl");
     std::fs::write(&path, newer).unwrap();
     let e = backup::restore(&path, &dir.path().join("x"))
         .await
         .unwrap_err();
     assert!(
-        e.to_string().contains("schema version 7") && e.to_string().contains("up to version 1"),
+        e.to_string().contains("schema version 7")
+            && e.to_string()
+                .contains(&format!("up to version {supported}")),
         "{e}"
     );
     assert!(

@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 use standin_model::{ChangeEvent, ChangeKind, EntityKind};
-use standin_store::{Batch, Change, EventFilter, SqliteStore, Store};
+use standin_store::{Batch, Change, EventFilter, SqliteStore, Store, UsageRow};
 use std::future::Future;
 use std::path::Path;
 
@@ -53,6 +53,7 @@ macro_rules! contract {
                 after_seq_and_before_seq_page_through_the_events,
                 limit_caps_the_events_keeping_the_newest,
                 the_entity_filter_keeps_one_kind,
+                usage_adds_up_per_day_and_service_and_survives_reopen,
             );
         }
     };
@@ -536,4 +537,56 @@ async fn the_entity_filter_keeps_one_kind(o: &impl Opener) {
         );
         assert_eq!(keys(got), expected, "{described}");
     }
+}
+
+fn calls(day: &str, team: &str, service: &str, calls: u64, last_used: &str) -> UsageRow {
+    UsageRow {
+        day: day.into(),
+        team: team.into(),
+        service: service.into(),
+        calls,
+        last_used: last_used.into(),
+    }
+}
+
+async fn usage_adds_up_per_day_and_service_and_survives_reopen<O: Opener>(opener: &O) {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = opener.open(dir.path()).await;
+        store
+            .add_usage(vec![
+                calls("2026-11-29", "t", "a", 5, "2026-11-29T23:59:00.000Z"),
+                calls("2026-11-30", "t", "a", 2, "2026-11-30T08:00:00.000Z"),
+                calls("2026-11-30", "u", "b", 1, "2026-11-30T09:00:00.000Z"),
+            ])
+            .await
+            .unwrap();
+        // A second batch adds to the counts; an earlier last use does not replace a later.
+        store
+            .add_usage(vec![
+                calls("2026-11-30", "t", "a", 3, "2026-11-30T07:00:00.000Z"),
+                calls("2026-11-30", "u", "b", 1, "2026-11-30T10:00:00.000Z"),
+            ])
+            .await
+            .unwrap();
+        store.add_usage(Vec::new()).await.unwrap();
+    }
+    let store = opener.open(dir.path()).await;
+    let all = store.usage(None, "2026-11-01".into()).await.unwrap();
+    assert_eq!(
+        all,
+        vec![
+            calls("2026-11-29", "t", "a", 5, "2026-11-29T23:59:00.000Z"),
+            calls("2026-11-30", "t", "a", 5, "2026-11-30T08:00:00.000Z"),
+            calls("2026-11-30", "u", "b", 2, "2026-11-30T10:00:00.000Z"),
+        ]
+    );
+    let t_today = store
+        .usage(Some("t".into()), "2026-11-30".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        t_today,
+        vec![calls("2026-11-30", "t", "a", 5, "2026-11-30T08:00:00.000Z")]
+    );
 }

@@ -555,4 +555,96 @@ fn a_service_restored_to_its_third_version_serves_what_it_served_then() {
     }
     assert_eq!(last_seq(&s), now, "nothing was recorded");
     assert_eq!(served(&s), recorded[1].1);
+
+    // The same from the CLI.
+    let admin = format!("http://{}", s.admin);
+    let v5 = recorded[4].0.to_string();
+    let out = run(&[
+        "restore",
+        "--key",
+        "pay/cards",
+        "--at",
+        &v5,
+        "--dry-run",
+        "--admin",
+        &admin,
+    ]);
+    assert!(
+        out.starts_with(&format!("standin: would restore pay/cards to event {v5}")),
+        "{out}"
+    );
+    assert!(out.contains("delete route pay/cards/card"), "{out}");
+    assert_eq!(served(&s), recorded[1].1);
+    let out = run(&[
+        "restore",
+        "--key",
+        "pay/cards",
+        "--at",
+        &v5,
+        "--admin",
+        &admin,
+    ]);
+    assert!(out.contains("standin: restored pay/cards"), "{out}");
+    assert_eq!(served(&s), recorded[4].1);
+}
+
+#[test]
+fn usage_per_team_is_stored_and_survives_a_restart() {
+    let s = Standin::start(&["--demo"]);
+    json_call(
+        s.admin,
+        "POST",
+        "/api/v1/teams/demo/services",
+        Some(json!({"slug": "idle", "name": "Nobody calls this"})),
+    );
+    for _ in 0..4 {
+        get(&s, "/demo/petstore/pets");
+    }
+    get(&s, "/demo/petstore/nothing-here");
+    get(&s, "/no-service");
+    let check = |s: &Standin| {
+        let (status, u) = json_call(s.admin, "GET", "/api/v1/usage?team=demo&days=7", None);
+        assert_eq!(status, 200, "{u}");
+        let daily = u["daily"].as_array().unwrap();
+        assert_eq!(daily.len(), 1, "{u}");
+        assert_eq!(daily[0]["team"], "demo");
+        assert_eq!(daily[0]["service"], "petstore");
+        assert_eq!(daily[0]["calls"], 5, "{u}");
+        let by: Vec<(String, u64, bool)> = u["byService"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["service"].as_str().unwrap().to_string(),
+                    x["calls"].as_u64().unwrap(),
+                    x["lastUsed"].is_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            by,
+            [
+                ("petstore".to_string(), 5, true),
+                ("idle".to_string(), 0, false)
+            ],
+            "the idle service shows as unused"
+        );
+        u
+    };
+    check(&s);
+    // Stopped cleanly, the counts not yet written go to the store; a new process reads them.
+    let mut s = s;
+    assert!(s.terminate(std::time::Duration::from_secs(10)));
+    let s = Standin::restart(s, &[]);
+    let u = check(&s);
+    assert!(
+        u["services"].as_array().unwrap().is_empty(),
+        "the live counts start again: {u}"
+    );
+
+    for (query, want) in [("team=nobody", 404), ("days=0", 400), ("days=401", 400)] {
+        let (status, _) = json_call(s.admin, "GET", &format!("/api/v1/usage?{query}"), None);
+        assert_eq!(status, want, "{query}");
+    }
 }
