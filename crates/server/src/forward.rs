@@ -69,15 +69,16 @@ pub(crate) struct Forwarder {
 }
 
 impl Forwarder {
+    /// Sends `inc` (its `path` relative to the service) to `f`'s upstream.
     pub(crate) async fn send(
         &self,
         f: &standin_matcher::CompiledForward,
-        method: &http::Method,
-        headers: &http::HeaderMap,
+        inc: &crate::decide::Incoming,
         path: &str,
-        query: Option<&str>,
-        body: Bytes,
+        trace: Option<&crate::trace::TraceContext>,
     ) -> Result<Response<MockBody>, ServeError> {
+        let (method, headers, query, body) =
+            (&inc.method, &inc.headers, inc.uri.query(), inc.body.clone());
         let failed = |message: String| Err(ServeError::ForwardFailed(message));
         if headers.contains_key(FORWARDED) {
             return Err(ServeError::ForwardLoop);
@@ -95,6 +96,10 @@ impl Forwarder {
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         {
             out_headers.insert(header::HOST, a);
+        }
+        // The upstream's parent span is standin's; a route's own header edits still win.
+        if let Some(t) = trace {
+            t.propagate(&mut out_headers);
         }
         f.request_headers.apply(&mut out_headers);
         f.edit_request_cookies(&mut out_headers);

@@ -47,6 +47,7 @@ mod io;
 mod lane;
 mod limits;
 mod record;
+pub mod trace;
 
 pub use error::{SERVE_ERROR_KINDS, ServeError, ServeStats, Source, Stage};
 pub use forward::check_ca_pem;
@@ -97,6 +98,9 @@ pub struct ServerConfig {
     pub forward_ca_pem: Option<Vec<u8>>,
     /// Count every request for Prometheus (a few atomic increments each).
     pub metrics: bool,
+    /// Read and pass on trace context, and hand each request's span to a sink; `None`
+    /// costs nothing.
+    pub tracing: Option<trace::Tracing>,
 }
 
 impl Default for ServerConfig {
@@ -121,6 +125,7 @@ impl Default for ServerConfig {
             forward_timeout: Duration::from_secs(30),
             forward_ca_pem: None,
             metrics: true,
+            tracing: None,
         }
     }
 }
@@ -361,6 +366,14 @@ async fn handle(
         };
         return Ok(control.handle(req).await);
     }
+    let traced = ctx.config.tracing.as_ref().map(|t| {
+        (
+            trace::TraceContext::from_headers(&parts.headers, t.sample_ratio),
+            std::time::SystemTime::now()
+                .checked_sub(started.elapsed())
+                .unwrap_or_else(std::time::SystemTime::now),
+        )
+    });
     // The request and the decision stay in this future; the steps borrow them. The
     // common path (decided inline, no delay, no forward) makes no further async call.
     let mut inc = Req {
@@ -375,7 +388,23 @@ async fn handle(
         Err((table, resume)) => on_the_lane(&ctx, &mut inc, table, resume, started).await?,
     };
     if d.delay_ms > 0 || d.forwards() {
-        answer(&ctx, &inc, &mut d).await;
+        answer(&ctx, &inc, &mut d, traced.as_ref().map(|t| &t.0)).await;
+    }
+    if let (Some((context, at)), Some(t)) = (traced, &ctx.config.tracing)
+        && context.sampled
+    {
+        t.sink.record(trace::MockSpan {
+            context,
+            start: at,
+            end: std::time::SystemTime::now(),
+            method: inc.method.to_string(),
+            path: inc.uri.path().to_string(),
+            service: d.service.as_ref().map(|s| s.key.clone()),
+            route: d.route.as_ref().map(|r| r.id.clone()),
+            status: d.response.status().as_u16(),
+            delay_ms: d.delay_ms,
+            error: d.error.as_ref().map(ServeError::code),
+        });
     }
     record(&ctx, &mut inc, &d, started);
     match guarded(Stage::Serving, || deliver(&inc, d, &raw)) {
@@ -412,12 +441,12 @@ fn resolve_inline(ctx: &Ctx, inc: &Req) -> Result<Decision, (Arc<RouteTable>, Re
 
 /// Step 2: what only time and the network add: the route's delay, then its upstream's
 /// answer for a forwarding route.
-async fn answer(ctx: &Ctx, inc: &Req, d: &mut Decision) {
+async fn answer(ctx: &Ctx, inc: &Req, d: &mut Decision, trace: Option<&trace::TraceContext>) {
     if d.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(d.delay_ms)).await;
     }
     if d.forwards() {
-        forward(ctx, inc, d).await;
+        forward(ctx, inc, d, trace).await;
     }
 }
 
@@ -563,9 +592,9 @@ fn failed(e: ServeError) -> Decision {
 
 /// Sends the request on for a forwarding route, replacing the decided response with the
 /// upstream's answer or the failure.
-async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision) {
+async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision, trace: Option<&trace::TraceContext>) {
     if d.upstream {
-        return to_upstream(ctx, inc, d).await;
+        return to_upstream(ctx, inc, d, trace).await;
     }
     let Some(route) = d.route.clone() else {
         return;
@@ -574,14 +603,10 @@ async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision) {
         return;
     };
     let sent = CatchUnwind {
-        inner: Box::pin(ctx.forwarder.send(
-            f,
-            &inc.method,
-            &inc.headers,
-            d.relative(inc.uri.path()),
-            inc.uri.query(),
-            inc.body.clone(),
-        )),
+        inner: Box::pin(
+            ctx.forwarder
+                .send(f, inc, d.relative(inc.uri.path()), trace),
+        ),
         stage: Stage::Serving,
     };
     match sent.await {
@@ -596,7 +621,7 @@ async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision) {
 /// Sends a request no route matched to the service's upstream, behind its breaker; when
 /// the upstream fails (an error, a timeout, a 5xx) or the breaker is open, a fallback
 /// route answers, or 503 when the service has none that matches.
-async fn to_upstream(ctx: &Ctx, inc: &Req, d: &mut Decision) {
+async fn to_upstream(ctx: &Ctx, inc: &Req, d: &mut Decision, trace: Option<&trace::TraceContext>) {
     let Some(svc) = d.service.clone() else { return };
     let Some(up) = svc.info.upstream.clone() else {
         return;
@@ -605,11 +630,9 @@ async fn to_upstream(ctx: &Ctx, inc: &Req, d: &mut Decision) {
         let sent = CatchUnwind {
             inner: Box::pin(ctx.forwarder.send(
                 &up.forward,
-                &inc.method,
-                &inc.headers,
+                inc,
                 d.relative(inc.uri.path()),
-                inc.uri.query(),
-                inc.body.clone(),
+                trace,
             )),
             stage: Stage::Serving,
         };

@@ -60,6 +60,17 @@ pub struct ServeArgs {
     /// task, never by the serving path.
     #[arg(long, env = "STANDIN_ACCESS_LOG")]
     pub access_log: bool,
+    /// Export one span per mock request to this OTLP/HTTP collector
+    /// (`http://127.0.0.1:4318`; `/v1/traces` is added). Off when absent.
+    #[arg(long, env = "STANDIN_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// `protobuf` (the default) or `json`.
+    #[arg(long, env = "STANDIN_OTLP_PROTOCOL", value_name = "PROTOCOL")]
+    pub otlp_protocol: Option<String>,
+    /// The share of traces that start at standin to export (0 to 1; default 1). A
+    /// caller's sampling decision is followed.
+    #[arg(long, env = "STANDIN_TRACE_SAMPLE_RATIO", value_name = "RATIO")]
+    pub trace_sample_ratio: Option<f64>,
     /// Write a backup into this directory every `backup.every` (see `standin backup`).
     #[arg(long, env = "STANDIN_BACKUP_DIR", value_name = "DIR")]
     pub backup_dir: Option<PathBuf>,
@@ -90,6 +101,24 @@ struct FileConfig {
     access_log: Option<bool>,
     #[serde(default)]
     backup: FileBackup,
+    #[serde(default)]
+    tracing: FileTracing,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileTracing {
+    otlp_endpoint: Option<String>,
+    otlp_protocol: Option<String>,
+    sample_ratio: Option<f64>,
+}
+
+/// Where traces go.
+#[derive(Debug, Clone)]
+pub struct TracingSettings {
+    pub endpoint: String,
+    pub json: bool,
+    pub sample_ratio: f64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +206,7 @@ pub struct Settings {
     pub journal: standin_journal::JournalConfig,
     pub log_format: LogFormat,
     pub backup: Option<BackupSchedule>,
+    pub tracing: Option<TracingSettings>,
 }
 
 impl Settings {
@@ -232,6 +262,39 @@ impl Settings {
                 keep: file.backup.keep.unwrap_or(24).max(1),
             }),
         };
+        let tracing = match args
+            .otlp_endpoint
+            .clone()
+            .or(file.tracing.otlp_endpoint.clone())
+        {
+            None => None,
+            Some(endpoint) => {
+                if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
+                    bail!("otlp-endpoint: \"{endpoint}\" is not an http:// or https:// URL");
+                }
+                let json = match args
+                    .otlp_protocol
+                    .as_deref()
+                    .or(file.tracing.otlp_protocol.as_deref())
+                {
+                    None | Some("protobuf") => false,
+                    Some("json") => true,
+                    Some(other) => bail!("otlp-protocol: \"{other}\" is not protobuf or json"),
+                };
+                let sample_ratio = args
+                    .trace_sample_ratio
+                    .or(file.tracing.sample_ratio)
+                    .unwrap_or(1.0);
+                if !(0.0..=1.0).contains(&sample_ratio) {
+                    bail!("trace-sample-ratio must be from 0 to 1, not {sample_ratio}");
+                }
+                Some(TracingSettings {
+                    endpoint,
+                    json,
+                    sample_ratio,
+                })
+            }
+        };
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let settings = Settings {
             data_dir: args
@@ -264,6 +327,7 @@ impl Settings {
             journal,
             log_format,
             backup,
+            tracing,
         };
         settings.validate()?;
         Ok(settings)
@@ -447,6 +511,7 @@ mod tests {
             "struct FileForward",
             "struct FileMetrics",
             "struct FileBackup",
+            "struct FileTracing",
         ] {
             let start = source.find(block).unwrap();
             let body = &source[start..start + source[start..].find("\n}").unwrap()];

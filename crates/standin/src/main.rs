@@ -13,6 +13,7 @@ mod backup;
 mod client;
 mod config;
 mod metrics;
+mod otel;
 mod preview;
 mod recording;
 mod sync;
@@ -119,6 +120,7 @@ pub(crate) const CONTROL_NICE: u8 = 10;
 struct Ready {
     plane: standin_server::Plane,
     control: Option<Arc<dyn standin_server::Control>>,
+    tracing: Option<standin_server::trace::Tracing>,
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
@@ -188,10 +190,12 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
                 listener.local_addr()?
             ));
         }
+        let mut config = settings.server.clone();
+        config.tracing = ready.tracing;
         standin_server::serve(
             listener,
             ready.plane,
-            settings.server.clone(),
+            config,
             ready.control,
             shutdown_signal(),
         )
@@ -279,6 +283,21 @@ async fn control_plane(
     } else {
         None
     };
+    let (tracing, tracer_provider) = match &settings.tracing {
+        None => (None, None),
+        Some(t) => {
+            let (sink, provider) =
+                otel::start(&t.endpoint, t.json, tokio::runtime::Handle::current())?;
+            tracing::info!(endpoint = %t.endpoint, "exporting a span per mock request over OTLP/HTTP");
+            (
+                Some(standin_server::trace::Tracing {
+                    sink: Arc::new(sink),
+                    sample_ratio: t.sample_ratio,
+                }),
+                Some(provider),
+            )
+        }
+    };
     let stats = Arc::new(standin_server::ServeStats::default());
     let backups = Arc::new(backup::BackupStatus::default());
     let _ = ready.send(Ok(Ready {
@@ -288,6 +307,7 @@ async fn control_plane(
             stats: stats.clone(),
         },
         control,
+        tracing,
     }));
     let metrics = settings.server.metrics.then(|| {
         metrics::source(metrics::Sources {
@@ -340,6 +360,10 @@ async fn control_plane(
     )
     .await
     .context("admin API")?;
+    // The last spans, exported while this runtime still runs the exporter's requests.
+    if let Some(provider) = tracer_provider {
+        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+    }
     // The last usage counts, once the mock listener has stopped.
     app.journal().flush().await;
     if let Err(e) = app.persist_usage().await {

@@ -648,3 +648,240 @@ fn usage_per_team_is_stored_and_survives_a_restart() {
         assert_eq!(status, want, "{query}");
     }
 }
+
+/// A plain HTTP/1.1 server on loopback that records every request (head and body) and
+/// answers `200` with an empty body, keeping connections open. Bounded in time.
+fn recorder() -> (SocketAddr, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(stream) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+                let mut out = stream.try_clone().unwrap();
+                let mut r = BufReader::new(stream);
+                loop {
+                    let mut head = String::new();
+                    loop {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        head.push_str(&line);
+                    }
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    let mut body = vec![0; len];
+                    if r.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let _ = tx.send((head, body));
+                    if out
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+fn header_of<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then_some(v.trim())
+    })
+}
+
+/// Spans exported as OTLP JSON, flattened: (traceId, spanId, parentSpanId, attributes).
+fn spans(body: &[u8]) -> Vec<(String, String, String, BTreeMap<String, Value>)> {
+    let v: Value = serde_json::from_slice(body).expect("an OTLP JSON export");
+    let mut out = Vec::new();
+    for rs in v["resourceSpans"].as_array().into_iter().flatten() {
+        for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+            for s in ss["spans"].as_array().into_iter().flatten() {
+                let attrs = s["attributes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|a| {
+                        let value = a["value"]
+                            .as_object()
+                            .and_then(|o| o.values().next().cloned());
+                        (
+                            a["key"].as_str().unwrap().to_string(),
+                            value.unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect();
+                let text = |k: &str| s[k].as_str().unwrap_or("").to_string();
+                out.push((text("traceId"), text("spanId"), text("parentSpanId"), attrs));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_span_per_request_reaches_an_otlp_receiver_with_the_callers_trace_and_upstreams_see_it() {
+    let (collector, exports) = recorder();
+    let (upstream, upstream_requests) = recorder();
+    let s = Standin::start(&[
+        "--demo",
+        "--otlp-endpoint",
+        &format!("http://{collector}"),
+        "--otlp-protocol",
+        "json",
+    ]);
+    let (status, body) = json_call(
+        s.admin,
+        "PUT",
+        "/api/v1/teams/demo/services/petstore/routes/real",
+        Some(
+            json!({"http": {"request": {"path": "/real"}, "forward": {"to": format!("http://{upstream}")}}}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let w3c = format!("00-{trace}-b7ad6b7169203331-01");
+    let r = http(
+        s.mock,
+        "GET",
+        "/demo/petstore/pets",
+        &[("traceparent", &w3c)],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    // B3, multi-header, on a forwarding route: the upstream gets B3 with standin's span.
+    let b3_trace = "463ac35c9f6413ad48485a3953bb6124";
+    let r = http(
+        s.mock,
+        "GET",
+        "/demo/petstore/real",
+        &[
+            ("X-B3-TraceId", b3_trace),
+            ("X-B3-SpanId", "a2fb4a1d1a96d312"),
+            ("X-B3-Sampled", "1"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    let (head, _) = upstream_requests
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(header_of(&head, "x-b3-traceid"), Some(b3_trace), "{head}");
+    assert_eq!(
+        header_of(&head, "x-b3-parentspanid"),
+        Some("a2fb4a1d1a96d312"),
+        "{head}"
+    );
+    let standin_span = header_of(&head, "x-b3-spanid").unwrap().to_string();
+    assert_ne!(standin_span, "a2fb4a1d1a96d312");
+    // A caller that did not sample is not exported.
+    let unsampled = format!("00-{}-b7ad6b7169203331-00", "1".repeat(32));
+    http(
+        s.mock,
+        "GET",
+        "/demo/petstore/pets",
+        &[("traceparent", &unsampled)],
+        b"",
+    );
+
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while seen.len() < 2 && std::time::Instant::now() < deadline {
+        if let Ok((head, body)) = exports.recv_timeout(std::time::Duration::from_millis(200)) {
+            assert!(head.starts_with("POST /v1/traces "), "{head}");
+            assert_eq!(header_of(&head, "content-type"), Some("application/json"));
+            seen.extend(spans(&body));
+        }
+    }
+    let w3c_span = seen
+        .iter()
+        .find(|s| s.0 == trace)
+        .unwrap_or_else(|| panic!("no span of trace {trace} in {seen:?}"));
+    assert_eq!(
+        w3c_span.2, "b7ad6b7169203331",
+        "the caller's span is the parent"
+    );
+    assert_eq!(w3c_span.3["standin.service"], "demo/petstore");
+    assert_eq!(w3c_span.3["standin.route"], "list-pets");
+    assert_eq!(
+        w3c_span.3["http.response.status_code"],
+        json!("200"),
+        "{:?}",
+        w3c_span.3
+    );
+    let b3_span = seen
+        .iter()
+        .find(|s| s.0 == b3_trace)
+        .expect("the B3 request's span");
+    assert_eq!(
+        b3_span.1, standin_span,
+        "the upstream's parent is the exported span"
+    );
+    assert_eq!(b3_span.2, "a2fb4a1d1a96d312");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    while let Ok((_, body)) = exports.try_recv() {
+        seen.extend(spans(&body));
+    }
+    assert!(
+        !seen.iter().any(|s| s.0 == "1".repeat(32)),
+        "an unsampled trace was exported"
+    );
+}
+
+#[test]
+fn spans_go_out_as_protobuf_by_default() {
+    let (collector, exports) = recorder();
+    let s = Standin::start(&[
+        "--demo",
+        "--otlp-endpoint",
+        &format!("http://{collector}/v1/traces"),
+    ]);
+    let w3c = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_eq!(
+        http(
+            s.mock,
+            "GET",
+            "/demo/petstore/pets",
+            &[("traceparent", w3c)],
+            b""
+        )
+        .status,
+        200
+    );
+    let (head, body) = exports
+        .recv_timeout(std::time::Duration::from_secs(15))
+        .unwrap();
+    assert!(head.starts_with("POST /v1/traces "), "{head}");
+    assert_eq!(
+        header_of(&head, "content-type"),
+        Some("application/x-protobuf")
+    );
+    let trace_id: Vec<u8> = (0..16)
+        .map(|i| {
+            u8::from_str_radix(&"4bf92f3577b34da6a3ce929d0e0e4736"[i * 2..i * 2 + 2], 16).unwrap()
+        })
+        .collect();
+    assert!(
+        body.windows(16).any(|w| w == trace_id.as_slice()),
+        "the trace id is in the export"
+    );
+}
