@@ -34,6 +34,17 @@ if [[ $# -eq 0 ]]; then
   STANDIN_NAME=standin-mockserver STANDIN_SETUP="$root/bench/load-expectations.sh" ITEMS=10000 \
     "$shared/run.sh" standin
 fi
+# Metrics off (no per-request counting, no /metrics): what metrics cost.
+if [[ $# -eq 0 || -n ${STANDIN_OPS:-} ]]; then
+  STANDIN_NAME=standin-nometrics STANDIN_FLAGS="--no-metrics" "$shared/run.sh" standin
+  # A backup every 2 s of a store holding GitHub's API (1,100 routes) during the run, and
+  # the same store without backups as its baseline.
+  STANDIN_NAME=standin-github STANDIN_SETUP="$root/bench/load-backup.sh" "$shared/run.sh" standin
+  rm -rf /tmp/standin-bench-backups
+  STANDIN_NAME=standin-backup STANDIN_SETUP="$root/bench/load-backup.sh" \
+    STANDIN_FLAGS="--config $root/bench/backup-often.toml" "$shared/run.sh" standin
+  ls /tmp/standin-bench-backups >/dev/null 2>&1 && echo "backups written: $(ls /tmp/standin-bench-backups | wc -l) files kept"
+fi
 # With the web UI's live log open on the loaded service (STANDIN_WATCHED=1, or when run
 # without arguments): every request is streamed to a watcher as it is journaled.
 if [[ $# -eq 0 || -n ${STANDIN_WATCHED:-} ]]; then

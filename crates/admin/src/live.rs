@@ -161,6 +161,17 @@ pub(crate) struct UsageReport {
     /// Every service in scope with its calls over the window, most used first; those
     /// with no calls come last.
     by_service: Vec<ServiceUse>,
+    /// Every team in scope with its services' calls over the window and the last call.
+    by_team: Vec<TeamUse>,
+}
+
+/// One team's use over the window.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TeamUse {
+    team: String,
+    calls: u64,
+    last_used: Option<String>,
 }
 
 /// Who uses what. `services` and `today`: requests per service and route since the
@@ -233,6 +244,34 @@ pub(crate) async fn usage(
     }
     let mut by_service: Vec<ServiceUse> = by.into_values().collect();
     by_service.sort_by_key(|u| std::cmp::Reverse(u.calls));
+    let mut teams: BTreeMap<String, TeamUse> = catalog
+        .teams
+        .keys()
+        .filter(|t| p.team.as_deref().is_none_or(|x| x == t.as_str()))
+        .filter(|t| {
+            p.service
+                .as_deref()
+                .is_none_or(|s| s.starts_with(&format!("{t}/")))
+        })
+        .map(|t| {
+            (
+                t.clone(),
+                TeamUse {
+                    team: t.clone(),
+                    calls: 0,
+                    last_used: None,
+                },
+            )
+        })
+        .collect();
+    for u in &by_service {
+        if let Some(t) = teams.get_mut(&u.team) {
+            t.calls += u.calls;
+            t.last_used = t.last_used.clone().max(u.last_used.clone());
+        }
+    }
+    let mut by_team: Vec<TeamUse> = teams.into_values().collect();
+    by_team.sort_by_key(|u| std::cmp::Reverse(u.calls));
     let mut live = app.journal().usage(p.service.as_deref());
     if let Some(t) = &p.team {
         let prefix = format!("{t}/");
@@ -243,6 +282,7 @@ pub(crate) async fn usage(
         from_day,
         daily,
         by_service,
+        by_team,
     }))
 }
 

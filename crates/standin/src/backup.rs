@@ -192,20 +192,74 @@ fn record(status: &BackupStatus, schedule: &BackupSchedule, result: Result<Backu
     }
 }
 
-/// Removes all but the newest `keep` backups (both files of each) in `dir`.
+/// Removes all but the newest `keep` backups (both files of each) in `dir`, and the
+/// pieces of backups older than the newest that never finished (a process stopped while
+/// writing one).
 fn prune(dir: &Path, keep: usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut names: Vec<String> = entries
+    let all: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("standin-") && n.ends_with(".db"))
+        .filter(|n| n.starts_with("standin-"))
         .collect();
+    let mut names: Vec<&String> = all.iter().filter(|n| n.ends_with(".db")).collect();
     // The names are timestamps: sorted is oldest first.
     names.sort();
     let excess = names.len().saturating_sub(keep);
     for name in &names[..excess] {
         let _ = std::fs::remove_file(dir.join(name));
         let _ = std::fs::remove_file(dir.join(name.replace(".db", ".jsonl")));
+    }
+    if let Some(newest) = names.last() {
+        let stamp = newest.trim_end_matches(".db");
+        for n in all.iter().filter(|n| n.contains(".partial")) {
+            if n.as_str() < stamp {
+                let _ = std::fs::remove_file(dir.join(n));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_keeps_the_newest_and_clears_pieces_of_older_unfinished_backups() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "standin-20261130T100000.000Z.db",
+            "standin-20261130T100000.000Z.jsonl",
+            "standin-20261130T100500.000Z.db.partial",
+            "standin-20261130T100500.000Z.db.partial-journal",
+            "standin-20261130T101000.000Z.db",
+            "standin-20261130T101000.000Z.jsonl",
+            "standin-20261130T102000.000Z.db",
+            "standin-20261130T102000.000Z.jsonl",
+            "standin-20261130T103000.000Z.db.partial",
+            "notes.txt",
+        ];
+        for n in names {
+            std::fs::write(dir.path().join(n), "x").unwrap();
+        }
+        prune(dir.path(), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "notes.txt",
+                "standin-20261130T101000.000Z.db",
+                "standin-20261130T101000.000Z.jsonl",
+                "standin-20261130T102000.000Z.db",
+                "standin-20261130T102000.000Z.jsonl",
+                // Newer than the newest finished one: maybe still being written.
+                "standin-20261130T103000.000Z.db.partial",
+            ]
+        );
     }
 }

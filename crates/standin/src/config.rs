@@ -132,6 +132,7 @@ struct FileMetrics {
 struct FileBackup {
     dir: Option<PathBuf>,
     every_minutes: Option<u64>,
+    every_seconds: Option<u64>,
     keep: Option<usize>,
 }
 
@@ -258,7 +259,12 @@ impl Settings {
             None => None,
             Some(dir) => Some(BackupSchedule {
                 dir,
-                every: Duration::from_secs(60 * file.backup.every_minutes.unwrap_or(60).max(1)),
+                every: Duration::from_secs(
+                    file.backup
+                        .every_seconds
+                        .unwrap_or(60 * file.backup.every_minutes.unwrap_or(60))
+                        .max(1),
+                ),
                 keep: file.backup.keep.unwrap_or(24).max(1),
             }),
         };

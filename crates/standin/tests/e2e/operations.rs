@@ -630,6 +630,8 @@ fn usage_per_team_is_stored_and_survives_a_restart() {
             ],
             "the idle service shows as unused"
         );
+        assert_eq!(u["byTeam"][0]["team"], "demo");
+        assert_eq!(u["byTeam"][0]["calls"], 5);
         u
     };
     check(&s);
