@@ -75,6 +75,9 @@ pub struct AdminState {
     pub metrics: Option<MetricsSource>,
     /// Scheduled backups (`GET /api/v1/status`'s `backup`).
     pub backup: StatusSource,
+    /// The MockServer initialization file loaded at start, and the expectations of it
+    /// that were refused (`GET /api/v1/status`'s `mockserverInitialization`).
+    pub initialization: StatusSource,
 }
 
 /// Renders the Prometheus exposition of the whole process.
@@ -94,6 +97,7 @@ impl AdminState {
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             metrics: None,
             backup: Arc::new(|| serde_json::Value::Null),
+            initialization: Arc::new(|| serde_json::Value::Null),
         }
     }
 }

@@ -103,7 +103,8 @@ pub(crate) struct OverBudgetRoute {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Status {
-    /// `ok`, or `degraded` when definitions are quarantined.
+    /// `ok`, or `degraded` when definitions are quarantined or expectations of the
+    /// initialization file were refused.
     status: &'static str,
     /// Stored definitions that are not served (unreadable, orphaned, or not compilable),
     /// kept in the store until a change writes the same key.
@@ -132,6 +133,10 @@ pub(crate) struct Status {
     /// or `null` when none are scheduled.
     #[schema(value_type = Object)]
     backup: serde_json::Value,
+    /// The MockServer initialization file: `{"file", "expectations", "loaded",
+    /// "refused": [{"index", "pointer", "reason"}]}`, or `null` without one.
+    #[schema(value_type = Object)]
+    mockserver_initialization: serde_json::Value,
 }
 
 /// What needs an operator's attention: quarantined definitions, routes over budget, and
@@ -178,8 +183,12 @@ pub(crate) async fn status(State(s): State<AdminState>) -> Json<Status> {
             }))
         })
         .collect();
+    let initialization = (s.initialization)();
+    let init_refused = initialization["refused"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty());
     Json(Status {
-        status: if quarantined.is_empty() {
+        status: if quarantined.is_empty() && !init_refused {
             "ok"
         } else {
             "degraded"
@@ -195,5 +204,6 @@ pub(crate) async fn status(State(s): State<AdminState>) -> Json<Status> {
             .map(|a| serde_json::json!({ "address": a })),
         upstreams,
         backup: (s.backup)(),
+        mockserver_initialization: initialization,
     })
 }

@@ -61,6 +61,11 @@ fn placeholder(expected: &Value, actual: &Value) -> Option<bool> {
     })
 }
 
+/// `${json-unit.ignore-element}`: matches any value, and a field that is absent too.
+fn ignores_absence(expected: &Value) -> bool {
+    expected.as_str() == Some("${json-unit.ignore-element}")
+}
+
 /// JSON equality where `1` equals `1.0`, object key order does not matter, and JsonUnit
 /// placeholders in `a` (the expected side) stand for what they say.
 pub fn json_eq(a: &Value, b: &Value) -> bool {
@@ -87,9 +92,15 @@ pub fn json_eq_in(a: &Value, b: &Value, budget: &Budget) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq_in(p, q, budget))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq_in(v, w, budget)))
+            let mut present = 0;
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) if json_eq_in(v, w, budget) => present += 1,
+                    None if ignores_absence(v) => {}
+                    _ => return false,
+                }
+            }
+            present == y.len()
         }
         _ => a == b,
     }
@@ -110,14 +121,40 @@ pub fn json_contains_in(actual: &Value, expected: &Value, budget: &Budget) -> bo
         return result;
     }
     match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => e
-            .iter()
-            .all(|(k, v)| a.get(k).is_some_and(|w| json_contains_in(w, v, budget))),
+        (Value::Object(a), Value::Object(e)) => e.iter().all(|(k, v)| match a.get(k) {
+            Some(w) => json_contains_in(w, v, budget),
+            None => ignores_absence(v),
+        }),
         (Value::Array(a), Value::Array(e)) => {
             e.len() <= a.len()
                 && crate::pairing::pair_all(e, a, budget, |x, y| json_contains_in(y, x, budget))
         }
         _ => json_eq_in(expected, actual, budget),
+    }
+}
+
+#[cfg(test)]
+mod absent_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// As JsonUnit (and so MockServer): `ignore-element` also stands for a missing
+    /// field; `ignore` needs the field.
+    #[test]
+    fn ignore_element_matches_an_absent_field_and_ignore_does_not() {
+        let e = json!({"id": 1, "at": "${json-unit.ignore-element}"});
+        for actual in [json!({"id": 1, "at": "x"}), json!({"id": 1})] {
+            assert!(json_eq(&e, &actual), "{actual}");
+            assert!(json_contains(&actual, &e), "{actual}");
+        }
+        assert!(!json_eq(&e, &json!({"id": 2})));
+        assert!(
+            !json_eq(&e, &json!({"id": 1, "other": 2})),
+            "strict: no extra field"
+        );
+        let strict = json!({"id": 1, "at": "${json-unit.ignore}"});
+        assert!(!json_eq(&strict, &json!({"id": 1})));
+        assert!(!json_contains(&json!({"id": 1}), &strict));
     }
 }
 

@@ -15,49 +15,72 @@ pub async fn load_initialization_file(app: &App, text: &str) -> Result<usize, St
 /// it applies anything at start.
 pub struct InitializationFile {
     routes: Vec<standin_model::Route>,
+    /// Expectations that were refused, each with its place in the file and why.
+    pub refused: Vec<Refused>,
+    /// How many expectations the file holds.
+    pub total: usize,
+}
+
+/// An expectation of an initialization file that was not loaded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refused {
+    /// Its position in the file's array (0 for a file with one expectation).
+    pub index: usize,
+    /// Where in it the problem is (a JSON pointer into the file).
+    pub pointer: String,
+    pub reason: String,
 }
 
 impl InitializationFile {
-    /// Reads and converts the expectations; an error names the first that is refused.
+    /// Reads and converts the expectations. A file that is not JSON is an error; an
+    /// expectation that is refused is listed in [`InitializationFile::refused`] and the
+    /// others load.
     pub fn read(text: &str) -> Result<Self, String> {
+        let v: Value = crate::lenient::parse(text).map_err(|e| format!("not JSON: {e}"))?;
+        let items = match v {
+            Value::Array(items) => items,
+            other => vec![other],
+        };
+        let mut routes = Vec::new();
+        let mut refused = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match convert::expectation(item, &format!("/{i}"), now_ms()) {
+                Ok(mut c) => {
+                    if item.get("id").is_none() {
+                        // A stable id per position keeps restarts idempotent (in the
+                        // echoed document too, or every load would be a change).
+                        c.route.id = format!("init-{i}");
+                        if let Some(doc) = c
+                            .route
+                            .origin
+                            .as_mut()
+                            .and_then(|o| o.document.as_object_mut())
+                        {
+                            doc.insert("id".into(), Value::String(c.route.id.clone()));
+                        }
+                    }
+                    c.route.tags.push("mockserver-init".into());
+                    routes.push(c.route);
+                }
+                Err(e) => refused.push(Refused {
+                    index: i,
+                    pointer: e.pointer.clone(),
+                    reason: e.message.clone(),
+                }),
+            }
+        }
         Ok(InitializationFile {
-            routes: initialization_routes(text)?,
+            routes,
+            refused,
+            total: items.len(),
         })
     }
 
-    /// Applies the file as one change; returns how many expectations it holds.
+    /// Applies the expectations that were read as one change; returns how many loaded.
     pub async fn apply(self, app: &App) -> Result<usize, String> {
         apply_initialization(app, self.routes).await
     }
-}
-
-fn initialization_routes(text: &str) -> Result<Vec<standin_model::Route>, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let items = match v {
-        Value::Array(items) => items,
-        other => vec![other],
-    };
-    let mut routes = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let mut c =
-            convert::expectation(item, &format!("/{i}"), now_ms()).map_err(|e| e.to_string())?;
-        if item.get("id").is_none() {
-            // A stable id per position keeps restarts idempotent (in the echoed document
-            // too, or every load would be a change).
-            c.route.id = format!("init-{i}");
-            if let Some(doc) = c
-                .route
-                .origin
-                .as_mut()
-                .and_then(|o| o.document.as_object_mut())
-            {
-                doc.insert("id".into(), Value::String(c.route.id.clone()));
-            }
-        }
-        c.route.tags.push("mockserver-init".into());
-        routes.push(c.route);
-    }
-    Ok(routes)
 }
 
 async fn apply_initialization(

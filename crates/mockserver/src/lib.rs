@@ -21,6 +21,7 @@ pub mod export;
 pub mod import;
 mod init;
 mod jackson;
+pub mod lenient;
 mod openapi;
 mod render;
 mod requests;
@@ -217,8 +218,7 @@ pub(crate) fn body_json(req: &ControlRequest) -> Result<Option<Value>, Response<
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let v: Value = serde_json::from_slice(&req.body)
-        .map_err(|e| bad(format!("incorrect json format: {e}")))?;
+    let v: Value = lenient::parse(text).map_err(|e| bad(format!("incorrect json format: {e}")))?;
     Ok(match v {
         Value::String(s) if s.is_empty() => None,
         Value::Object(ref o) if o.is_empty() => None,
@@ -343,15 +343,38 @@ pub(crate) async fn expectation(app: &App, req: &ControlRequest) -> Answer {
         other => (vec![other], false),
     };
     let mut converted = Vec::with_capacity(items.len());
+    // All or nothing, as MockServer; but every bad expectation is named, not the first.
+    let mut refused = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let pointer = if array {
             format!("/{i}")
         } else {
             String::new()
         };
-        let c = convert::expectation(item, &pointer, now_ms())
-            .map_err(|e| bad(format!("incorrect expectation json format for: {e}")))?;
-        converted.push(c);
+        match convert::expectation(item, &pointer, now_ms()) {
+            Ok(c) => converted.push(c),
+            Err(e) => refused.push(e.to_string()),
+        }
+    }
+    match refused.len() {
+        0 => {}
+        1 => {
+            return Err(bad(format!(
+                "incorrect expectation json format for: {}",
+                refused[0]
+            )));
+        }
+        n => {
+            return Err(bad(format!(
+                "incorrect expectation json format for {n} of {} expectations (none was stored):\n{}",
+                items.len(),
+                refused
+                    .iter()
+                    .map(|r| format!("  {r}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )));
+        }
     }
     let (team, service) = prepare(app, req).await?;
     let echo: Vec<Value> = converted.iter().map(|c| c.echo.clone()).collect();

@@ -390,7 +390,7 @@ async fn status_reports_the_port() {
 #[tokio::test]
 async fn an_initialization_file_loads_once_however_often_it_is_applied() {
     let env = env().await;
-    let file = r#"[{"httpRequest": {"path": "/init"}, "httpResponse": {"body": "from file"}}, {"id": "named", "httpRequest": {"path": "/named"}}]"#;
+    let file = r#"[{"httpRequest": {"path": "/init"}, "httpResponse": {"body": "from file"}}, {"id": "named", "httpRequest": {"path": "/named"}, "httpResponse": {}}]"#;
     assert_eq!(
         standin_mockserver::load_initialization_file(&env.app, file)
             .await
@@ -452,7 +452,7 @@ async fn a_clear_with_a_body_that_is_not_utf8_clears_nothing() {
     let (s, _) = env
         .put(
             "/mockserver/expectation",
-            r#"{"httpRequest": {"path": "/a"}}"#,
+            r#"{"httpRequest": {"path": "/a"}, "httpResponse": {}}"#,
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
@@ -506,7 +506,8 @@ async fn an_expectation_nested_too_deep_is_refused() {
         matcher = serde_json::json!({ "a": matcher });
     }
     let body = serde_json::json!({
-        "httpRequest": {"path": "/deep", "body": {"type": "JSON", "json": matcher}}
+        "httpRequest": {"path": "/deep", "body": {"type": "JSON", "json": matcher}},
+        "httpResponse": {}
     });
     let (s, text) = env.put("/mockserver/expectation", &body.to_string()).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{text}");

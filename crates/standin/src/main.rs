@@ -255,18 +255,29 @@ async fn control_plane(
         {
             tracing::info!("created the demo team and service");
         }
+        let mut init_report = serde_json::Value::Null;
         if let Some((path, file)) = init {
+            let (refused, total) = (file.refused.clone(), file.total);
+            for r in &refused {
+                tracing::warn!(file = %path.display(), index = r.index, pointer = %r.pointer, reason = %r.reason, "an expectation of the MockServer initialization file was refused; the others are loaded");
+            }
             let n = file
                 .apply(&app)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            tracing::info!(expectations = n, file = %path.display(), "loaded the MockServer initialization file");
+            tracing::info!(expectations = n, refused = refused.len(), file = %path.display(), "loaded the MockServer initialization file");
+            init_report = serde_json::json!({
+                "file": path.display().to_string(),
+                "expectations": total,
+                "loaded": n,
+                "refused": refused,
+            });
         }
         let listener =
             tokio::net::TcpListener::from_std(admin_listener).context("serving the admin API")?;
-        anyhow::Ok((app, journal, listener, store))
+        anyhow::Ok((app, journal, listener, store, init_report))
     };
-    let (app, journal, listener, store) = match started.await {
+    let (app, journal, listener, store, init_report) = match started.await {
         Ok(parts) => parts,
         Err(e) => {
             let text = format!("{e:#}");
@@ -348,6 +359,7 @@ async fn control_plane(
             preview: Some(preview),
             metrics,
             backup: backup_status,
+            initialization: Arc::new(move || init_report.clone()),
             ui: match &settings.ui_dir {
                 Some(dir) => standin_admin::UiSource::Dir(dir.clone()),
                 None => standin_admin::UiSource::Embedded,

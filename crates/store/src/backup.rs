@@ -225,14 +225,18 @@ async fn export_jsonl(db: &Path, to: &Path) -> Result<(u64, u64, u64), BackupErr
 /// Writes a backup of the store in `data_dir` without taking its lock: a running server
 /// keeps serving and committing (SQLite's WAL lets a reader take a consistent snapshot).
 pub async fn backup_data_dir(data_dir: &Path, to: &Path) -> Result<BackupFiles, BackupError> {
-    let db = data_dir.join(DB_FILE);
+    backup_file(&data_dir.join(DB_FILE), to).await
+}
+
+/// Writes a backup of the database file `db` through a read-only connection of its own.
+pub(crate) async fn backup_file(db: &Path, to: &Path) -> Result<BackupFiles, BackupError> {
     if !db.is_file() {
         return Err(BackupError::Io {
             path: db.display().to_string(),
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no store here"),
         });
     }
-    let mut conn = open_read_only(&db).await?;
+    let mut conn = open_read_only(db).await?;
     let files = write(&mut conn, to).await;
     let _ = conn.close().await;
     files

@@ -161,13 +161,15 @@ impl SqliteStore {
         })
     }
 
-    /// Writes a backup into `dir` while the store is in use (see [`crate::backup`]).
+    /// Writes a backup into `dir` while the store is in use (see [`crate::backup`]),
+    /// through a read-only connection of its own: SQLite runs a connection's work on a
+    /// thread the connection starts, which takes the priority of the thread that opens
+    /// it, so a backup opened from a low-priority thread runs at that priority.
     pub async fn backup_to(
         &self,
         dir: &Path,
     ) -> Result<crate::backup::BackupFiles, crate::backup::BackupError> {
-        let mut conn = self.readers.acquire().await.map_err(StoreError::from)?;
-        crate::backup::write(&mut conn, dir).await
+        crate::backup::backup_file(self.options.get_filename(), dir).await
     }
 
     async fn load_inner(&self) -> Result<Snapshot, StoreError> {

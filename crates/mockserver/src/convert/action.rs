@@ -26,6 +26,8 @@ pub(crate) fn action(
         .collect();
     let plain = |r: HttpResponse| (r, None);
     match given.as_slice() {
+        // Refused by the caller once every other field is checked (MockServer's schema
+        // requires one action, with or without a request matcher).
         [] => Ok(plain(HttpResponse {
             status: 404,
             ..HttpResponse::default()

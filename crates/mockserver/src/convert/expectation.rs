@@ -37,6 +37,18 @@ pub fn expectation(v: &Value, pointer: &str, now_ms: u64) -> R<Converted> {
         &format!("{pointer}/timeToLive"),
         now_ms,
     )?;
+    if !ACTIONS
+        .iter()
+        .any(|a| obj.get(*a).is_some_and(|v| !v.is_null()))
+    {
+        return Err(refuse(
+            pointer,
+            format!(
+                "an expectation needs an action: one of {}",
+                ACTIONS.join(", ")
+            ),
+        ));
+    }
 
     let mut echo = obj.clone();
     echo.insert("id".into(), Value::String(id.clone()));

@@ -119,6 +119,70 @@ fn the_initialization_file_is_loaded_at_start_and_routes_show_in_the_admin_api()
     assert!(!history.as_array().unwrap().is_empty());
 }
 
+/// A file as they are in the wild: trailing commas and a comment, one expectation
+/// standin refuses among good ones. The good ones load; the refused one is named in the
+/// log and the status, with its index, pointer and reason.
+#[test]
+fn an_initialization_file_with_a_bad_expectation_loads_the_others_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("init.json");
+    std::fs::write(
+        &file,
+        r#"[
+  // fixtures for the orders service
+  {"httpRequest": {"path": "/one"}, "httpResponse": {"body": "one"},},
+  {"httpRequest": {"path": "/two"}, "httpResponse": {"statusCode": "not a number"}},
+  {"httpRequest": {"path": "/three"}, "httpResponse": {"body": "three"}},
+]"#,
+    )
+    .unwrap();
+    let s = Standin::start(&["--mockserver-init", file.to_str().unwrap()]);
+    assert_eq!(http(s.mock, "GET", "/one", &[], b"").body, b"one");
+    assert_eq!(http(s.mock, "GET", "/three", &[], b"").body, b"three");
+    assert_eq!(http(s.mock, "GET", "/two", &[], b"").status, 404);
+    let (_, status) = crate::support::json_call(s.admin, "GET", "/api/v1/status", None);
+    assert_eq!(status["status"], "degraded");
+    let init = &status["mockserverInitialization"];
+    assert_eq!(init["expectations"], 3);
+    assert_eq!(init["loaded"], 2);
+    assert_eq!(init["refused"].as_array().unwrap().len(), 1, "{init}");
+    assert_eq!(init["refused"][0]["index"], 1);
+    assert_eq!(init["refused"][0]["pointer"], "/1/httpResponse/statusCode");
+    assert!(
+        init["refused"][0]["reason"].as_str().unwrap().len() > 5,
+        "{init}"
+    );
+}
+
+/// `PUT /mockserver/expectation` stays all or nothing, and its 400 names every bad
+/// expectation.
+#[test]
+fn a_put_with_several_bad_expectations_names_each_and_stores_none() {
+    let s = Standin::start(&[]);
+    let body = r#"[
+        {"httpRequest": {"path": "/ok"}, "httpResponse": {"body": "ok"}},
+        {"httpRequest": {"path": "/a"}, "httpResponse": {"statusCode": "x"}},
+        {"httpRequest": {"path": "/b", "colour": "red"}, "httpResponse": {}},
+    ]"#;
+    let r = http(
+        s.mock,
+        "PUT",
+        "/mockserver/expectation",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 400);
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(text.contains("2 of 3 expectations"), "{text}");
+    assert!(text.contains("/1/httpResponse/statusCode"), "{text}");
+    assert!(text.contains("/2/httpRequest"), "{text}");
+    assert_eq!(
+        http(s.mock, "GET", "/ok", &[], b"").status,
+        404,
+        "nothing was stored"
+    );
+}
+
 #[test]
 fn mustache_templates_render_the_response_from_the_request() {
     let s = Standin::start(&[]);
