@@ -254,6 +254,18 @@ test('a call to the mock appears in the live log', { timeout: TEST }, async () =
     assert.equal(await page.getByTestId('stat-teams').textContent(), '1');
     assert.equal(await page.getByTestId('stat-routes').textContent(), '1');
     assert.notEqual(await page.getByTestId('stat-requests-today').textContent(), '0');
+    // Calls over 30 days come from the stored usage; a service nobody called says so.
+    await api('POST', `/teams/${TEAM}/services`, { slug: 'idle', name: 'Idle' });
+    await page.reload();
+    const card = page.getByTestId(`team-card-${TEAM}`);
+    const cards = card.locator('tr').filter({ has: page.getByTestId('service-link').filter({ hasText: 'Cards' }) });
+    await cards.waitFor();
+    assert.ok(Number(await cards.getByTestId('service-calls').textContent()) >= 1);
+    assert.doesNotMatch(await cards.getByTestId('service-last-used').textContent(), /unused/);
+    const idle = card.locator('tr').filter({ has: page.getByTestId('service-link').filter({ hasText: 'Idle' }) });
+    assert.equal((await idle.getByTestId('service-last-used').textContent()).trim(), 'unused');
+    assert.equal(await idle.getByTestId('service-calls').textContent(), '0');
+    await api('DELETE', `/teams/${TEAM}/services/idle`);
     await shot(page, 'home.png');
   });
 });

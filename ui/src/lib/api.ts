@@ -110,6 +110,10 @@ export interface Usage {
     lastAt: string | null;
     routes: { route: string; hits: number; lastAt: string | null }[];
   }[];
+  /** Stored counts over the last `days` days (kept across restarts). */
+  fromDay?: string;
+  byService?: { team: string; service: string; calls: number; lastUsed?: string | null }[];
+  byTeam?: { team: string; calls: number; lastUsed?: string | null }[];
 }
 
 export interface Status {

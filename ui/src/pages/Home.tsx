@@ -98,6 +98,8 @@ export function HomePage() {
 
   const d = st.data;
   const usageBy = new Map((d?.usage?.services || []).map((u) => [u.service, u]));
+  // Stored use over the last 30 days: survives restarts, and shows which mocks nobody calls.
+  const storedBy = new Map((d?.usage?.byService || []).map((u) => [`${u.team}/${u.service}`, u]));
   const serviceCount = d ? d.services.length : 0;
   const routeCount = d ? d.teams.reduce((n, t) => n + (t.routeCount || 0), 0) : 0;
 
@@ -168,12 +170,16 @@ export function HomePage() {
                         <th>Service</th>
                         <th>Base path</th>
                         <th class="num">Routes</th>
+                        <th class="num" title="Calls in the last 30 days">Calls (30 d)</th>
                         <th>Last used</th>
                       </tr>
                     </thead>
                     <tbody>
                       {svcs.map((s) => {
                         const u = usageBy.get(`${s.team}/${s.slug}`);
+                        const stored = storedBy.get(`${s.team}/${s.slug}`);
+                        const last = [u?.lastAt, stored?.lastUsed].filter((x): x is string => !!x).sort().pop() ?? null;
+                        const unused = !!d?.usage?.byService && !last;
                         return (
                           <tr key={s.slug}>
                             <td>
@@ -183,8 +189,9 @@ export function HomePage() {
                             </td>
                             <td class="mono small">{s.effectiveBasePath || s.basePath || `/${s.team}/${s.slug}`}</td>
                             <td class="num">{s.routeCount ?? ''}</td>
+                            <td class="num" data-testid="service-calls">{stored ? stored.calls : ''}</td>
                             <td class="small" data-testid="service-last-used">
-                              <When iso={u?.lastAt ?? null} />
+                              {unused ? <span class="muted" title="No call in the last 30 days">unused</span> : <When iso={last} />}
                             </td>
                           </tr>
                         );
