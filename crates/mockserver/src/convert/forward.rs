@@ -185,7 +185,7 @@ pub(crate) fn override_forward(v: &Value, pointer: &str) -> R<(HttpResponse, Opt
                 HeaderValues::Many(values.into_iter().map(|v| v.text).collect()),
             );
         }
-        let (body, content_type) = response_body(r.get("body"), &format!("{p}/body"))?;
+        let (body, content_type) = response_body(r.get("body"));
         f.response_body = body;
         if let Some(ct) = content_type {
             f.response_headers
