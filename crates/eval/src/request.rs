@@ -74,6 +74,58 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// Whether the body is UTF-16 by its `Content-Type` charset (`utf-16`, `utf-16be`,
+    /// `utf-16le`), and in which byte order: `Some(true)` big-endian.
+    fn utf16(&self) -> Option<bool> {
+        let ct = self
+            .headers
+            .get(http::header::CONTENT_TYPE)?
+            .to_str()
+            .ok()?
+            .to_ascii_lowercase();
+        let charset = ct
+            .split(';')
+            .filter_map(|p| p.trim().strip_prefix("charset="))
+            .next()?
+            .trim_matches('"')
+            .to_string();
+        match charset.as_str() {
+            // RFC 2781: a BOM says the order; without one, big-endian.
+            "utf-16" => Some(!self.body.starts_with(&[0xFF, 0xFE])),
+            "utf-16be" => Some(true),
+            "utf-16le" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Whether the `Content-Type` names a UTF-16 charset.
+    pub fn names_utf16(&self) -> bool {
+        self.utf16().is_some()
+    }
+
+    /// The body decoded as text when its `Content-Type` names UTF-16 (MockServer decodes
+    /// by the charset before comparing text); `None` for any other body.
+    pub fn utf16_text(&self) -> Option<String> {
+        let be = self.utf16()?;
+        let mut bytes = self.body;
+        if bytes.starts_with(&[0xFE, 0xFF]) || bytes.starts_with(&[0xFF, 0xFE]) {
+            bytes = &bytes[2..];
+        }
+        if !bytes.len().is_multiple_of(2) {
+            return None;
+        }
+        let units = bytes.chunks_exact(2).map(|c| {
+            if be {
+                u16::from_be_bytes([c[0], c[1]])
+            } else {
+                u16::from_le_bytes([c[0], c[1]])
+            }
+        });
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .ok()
+    }
+
     /// Replaces the request's budget.
     pub fn with_budget(mut self, budget: Budget) -> Self {
         self.budget = budget;
@@ -182,5 +234,55 @@ impl<'a> Request<'a> {
             let _ = self.json_shape.set(shape);
         }
         self.json_shape.get().copied().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod utf16_tests {
+    use super::*;
+
+    fn with(ct: &str, body: &[u8]) -> Option<String> {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::CONTENT_TYPE, ct.parse().unwrap());
+        Request::new("POST", "/", None, &h, body).utf16_text()
+    }
+
+    #[test]
+    fn utf16_bodies_decode_by_their_charset_and_byte_order() {
+        let be_bom = [0xFE, 0xFF, 0x62, 0x11, 0x8B, 0xF4];
+        let le_bom = [0xFF, 0xFE, 0x11, 0x62, 0xF4, 0x8B];
+        let be = [0x62, 0x11, 0x8B, 0xF4];
+        assert_eq!(
+            with("text/plain; charset=utf-16", &be_bom).as_deref(),
+            Some("我说")
+        );
+        assert_eq!(
+            with("text/plain; charset=UTF-16", &le_bom).as_deref(),
+            Some("我说")
+        );
+        assert_eq!(
+            with("text/plain; charset=utf-16", &be).as_deref(),
+            Some("我说"),
+            "no BOM: big-endian"
+        );
+        assert_eq!(
+            with("text/plain;charset=\"utf-16le\"", &[0x11, 0x62]).as_deref(),
+            Some("我")
+        );
+        assert_eq!(
+            with("text/plain; charset=utf-16", &[0x62]),
+            None,
+            "an odd length"
+        );
+        assert_eq!(
+            with("text/plain; charset=utf-16", &[0xD8, 0x00]),
+            None,
+            "a lone surrogate"
+        );
+        assert_eq!(
+            with("text/plain; charset=utf-8", "我".as_bytes()),
+            None,
+            "not UTF-16"
+        );
     }
 }

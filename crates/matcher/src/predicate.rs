@@ -285,6 +285,22 @@ impl BodyCond {
     pub(crate) fn eval(&self, req: &Request<'_>, budget: &Budget) -> bool {
         let body = req.body;
         let text = || std::str::from_utf8(body).ok();
+        // Text conditions see a UTF-16 body (by its Content-Type charset) decoded, as
+        // MockServer decodes by the charset before comparing text.
+        if req.names_utf16()
+            && let BodyCond::Equals(_) | BodyCond::Contains(_) | BodyCond::Regex(_) = self
+        {
+            let Some(t) = req.utf16_text() else {
+                return false;
+            };
+            return budget.spend_bytes(body.len(), 32)
+                && match self {
+                    BodyCond::Equals(e) => t == *e,
+                    BodyCond::Contains(e) => t.contains(e.as_str()),
+                    BodyCond::Regex(r) => r.is_match(&t),
+                    _ => false,
+                };
+        }
         match self {
             BodyCond::Equals(e) => body == e.as_bytes(),
             BodyCond::Contains(e) => {
