@@ -113,6 +113,9 @@ pub struct JournalEntry {
     /// `internal_error`, ...); configured faults are not errors.
     pub error: Option<&'static str>,
     pub latency_us: u64,
+    /// The response came from a real server (a forwarding route or the service's
+    /// upstream): MockServer lists such exchanges as recorded expectations.
+    pub forwarded: bool,
 }
 
 impl JournalEntry {
@@ -138,6 +141,7 @@ impl JournalEntry {
             response_body_size: 0,
             error: None,
             latency_us: 0,
+            forwarded: false,
         }
     }
 

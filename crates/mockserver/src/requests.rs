@@ -196,7 +196,28 @@ pub(crate) async fn retrieve(app: &App, req: &ControlRequest) -> Answer {
                     .collect(),
             ),
         ),
-        "RECORDED_EXPECTATIONS" => json_answer(StatusCode::OK, &json!([])),
+        // Each exchange a real server answered (a forward or the service's upstream), as
+        // an expectation that would answer the same once (MockServer's shape).
+        "RECORDED_EXPECTATIONS" => json_answer(
+            StatusCode::OK,
+            &Value::Array(
+                entries()
+                    .await
+                    .iter()
+                    .filter(|e| e.forwarded)
+                    .map(|e| {
+                        json!({
+                            "httpRequest": render::request(e),
+                            "httpResponse": render::response(e),
+                            "id": format!("00000000-0000-4000-8000-{:012x}", e.seq & 0xFFFF_FFFF_FFFF),
+                            "priority": 0,
+                            "timeToLive": {"unlimited": true},
+                            "times": {"remainingTimes": 1},
+                        })
+                    })
+                    .collect(),
+            ),
+        ),
         "ACTIVE_EXPECTATIONS" => {
             let list = render::active_expectations(app, &team, &service, &f_value(&f));
             json_answer(StatusCode::OK, &Value::Array(list))

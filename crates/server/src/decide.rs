@@ -63,6 +63,8 @@ pub(crate) struct Decision {
     pub chaos_fault: Option<standin_matcher::CompiledFault>,
     /// No route matched and the service has an upstream: the answer comes from there.
     pub upstream: bool,
+    /// The response is a real server's answer (set by the forward step).
+    pub forwarded: bool,
 }
 
 impl Decision {
@@ -83,6 +85,7 @@ impl Decision {
             error: None,
             chaos_fault: None,
             upstream: false,
+            forwarded: false,
         }
     }
 

@@ -610,7 +610,10 @@ async fn forward(ctx: &Ctx, inc: &Req, d: &mut Decision, trace: Option<&trace::T
         stage: Stage::Serving,
     };
     match sent.await {
-        Ok(r) => d.response = r,
+        Ok(r) => {
+            d.response = r;
+            d.forwarded = true;
+        }
         Err(e) => {
             d.response = decide::error_response(&e);
             d.error = Some(e);
@@ -640,6 +643,7 @@ async fn to_upstream(ctx: &Ctx, inc: &Req, d: &mut Decision, trace: Option<&trac
             Ok(r) if !r.status().is_server_error() => {
                 up.breaker.success();
                 d.response = r;
+                d.forwarded = true;
                 d.near_misses.clear();
                 return;
             }

@@ -54,6 +54,7 @@ pub(crate) fn journal_entry(
         response_body_size,
         error: d.error.as_ref().map(ServeError::code),
         latency_us: started.elapsed().as_micros() as u64,
+        forwarded: d.forwarded,
     }
 }
 

@@ -267,3 +267,48 @@ fn expectations_survive_a_restart_with_their_journal_counted() {
     );
     assert!(String::from_utf8_lossy(&r.body).contains("\"kept\""));
 }
+
+/// `retrieve?type=RECORDED_EXPECTATIONS` lists the exchanges a real server answered, in
+/// the shape MockServer 8.0 gives (read from it: compat/cases/migration.json has the
+/// case, its body compared here since ids and timings differ by nature).
+#[test]
+fn recorded_expectations_are_the_forwarded_exchanges() {
+    let s = Standin::start(&[]);
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/rec/in"}, "httpOverrideForwardedRequest": {"httpRequest": {"path": "/rec/target"}}}),
+    );
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/rec/target"}, "httpResponse": {"statusCode": 201, "headers": {"X-From": ["target"]}, "body": "target body"}}),
+    );
+    let r = http(s.mock, "GET", "/rec/in?q=1", &[("X-Trace", "abc")], b"");
+    assert_eq!((r.status, r.body.as_slice()), (201, &b"target body"[..]));
+    let r = http(
+        s.mock,
+        "PUT",
+        "/mockserver/retrieve?type=RECORDED_EXPECTATIONS",
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    let recorded: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let list = recorded.as_array().unwrap();
+    assert_eq!(list.len(), 1, "only the forwarded request: {recorded}");
+    let e = &list[0];
+    assert_eq!(e["httpRequest"]["method"], "GET");
+    assert_eq!(e["httpRequest"]["path"], "/rec/in");
+    assert_eq!(
+        e["httpRequest"]["queryStringParameters"],
+        json!({"q": ["1"]})
+    );
+    assert_eq!(e["httpRequest"]["headers"]["X-Trace"], json!(["abc"]));
+    assert_eq!(e["httpResponse"]["statusCode"], 201);
+    assert_eq!(e["httpResponse"]["reasonPhrase"], "Created");
+    assert_eq!(e["httpResponse"]["headers"]["X-From"], json!(["target"]));
+    assert_eq!(e["httpResponse"]["body"]["string"], "target body");
+    assert_eq!(e["priority"], 0);
+    assert_eq!(e["times"], json!({"remainingTimes": 1}));
+    assert_eq!(e["timeToLive"], json!({"unlimited": true}));
+    assert!(e["id"].as_str().is_some_and(|id| id.len() == 36));
+}
