@@ -81,20 +81,23 @@ impl<'a> Request<'a> {
             .headers
             .get(http::header::CONTENT_TYPE)?
             .to_str()
-            .ok()?
-            .to_ascii_lowercase();
-        let charset = ct
-            .split(';')
-            .filter_map(|p| p.trim().strip_prefix("charset="))
-            .next()?
-            .trim_matches('"')
-            .to_string();
-        match charset.as_str() {
+            .ok()?;
+        // Read in place: this runs for text body conditions on every request.
+        let charset = ct.split(';').find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("charset")
+                .then(|| v.trim().trim_matches('"'))
+        })?;
+        if charset.eq_ignore_ascii_case("utf-16") {
             // RFC 2781: a BOM says the order; without one, big-endian.
-            "utf-16" => Some(!self.body.starts_with(&[0xFF, 0xFE])),
-            "utf-16be" => Some(true),
-            "utf-16le" => Some(false),
-            _ => None,
+            Some(!self.body.starts_with(&[0xFF, 0xFE]))
+        } else if charset.eq_ignore_ascii_case("utf-16be") {
+            Some(true)
+        } else if charset.eq_ignore_ascii_case("utf-16le") {
+            Some(false)
+        } else {
+            None
         }
     }
 

@@ -287,8 +287,8 @@ impl BodyCond {
         let text = || std::str::from_utf8(body).ok();
         // Text conditions see a UTF-16 body (by its Content-Type charset) decoded, as
         // MockServer decodes by the charset before comparing text.
-        if req.names_utf16()
-            && let BodyCond::Equals(_) | BodyCond::Contains(_) | BodyCond::Regex(_) = self
+        if let BodyCond::Equals(_) | BodyCond::Contains(_) | BodyCond::Regex(_) = self
+            && req.names_utf16()
         {
             let Some(t) = req.utf16_text() else {
                 return false;

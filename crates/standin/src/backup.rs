@@ -84,16 +84,9 @@ pub struct RestoreArgs {
     pub admin: String,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting a runtime")
-}
-
 /// `standin backup`.
 pub fn backup(args: BackupArgs) -> anyhow::Result<()> {
-    let files = runtime()?
+    let files = crate::client::runtime()?
         .block_on(standin_store::backup::backup_data_dir(
             &args.data_dir,
             &args.to,
@@ -121,7 +114,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
             "say what to restore: --from FILE --data-dir DIR (a backup into an empty directory), or --key KEY --at WHEN (a point in time, on a running server)"
         ),
     };
-    let r = runtime()?
+    let r = crate::client::runtime()?
         .block_on(standin_store::backup::restore(&from, &data_dir))
         .with_context(|| format!("restoring {}", from.display()))?;
     println!(
@@ -156,10 +149,12 @@ pub async fn run(
             .name("standin-backup".into())
             .spawn(move || {
                 standin_server::lower_priority(crate::CONTROL_NICE);
-                let result = runtime().map_err(|e| format!("{e:#}")).and_then(|rt| {
-                    rt.block_on(store.backup_to(&dir))
-                        .map_err(|e| e.to_string())
-                });
+                let result = crate::client::runtime()
+                    .map_err(|e| format!("{e:#}"))
+                    .and_then(|rt| {
+                        rt.block_on(store.backup_to(&dir))
+                            .map_err(|e| e.to_string())
+                    });
                 let _ = done_tx.send(result);
             });
         let result = match spawned {

@@ -269,9 +269,10 @@ type Fail = (usize, String);
 impl Render<'_, '_> {
     fn fake_rng(&mut self) -> &mut rand::rngs::SmallRng {
         use rand::SeedableRng;
-        let seed = self.rng.next();
+        let rng = &mut self.rng;
+        // Seeded from `rng` once, on the first fake value.
         self.fake_rng
-            .get_or_insert_with(|| rand::rngs::SmallRng::seed_from_u64(seed))
+            .get_or_insert_with(|| rand::rngs::SmallRng::seed_from_u64(rng.next()))
     }
 
     fn spend(&self, at: usize, units: u64) -> Result<(), Fail> {
