@@ -7,6 +7,8 @@
 #                                 (compat/wiremock/cases.json)
 #   compat/exports.test.mjs       standin's MockServer and OpenAPI exports loaded into a real
 #                                 MockServer, its Postman export read by Postman's SDK
+#   compat/corpus.test.mjs        real-world MockServer expectation files (compat/corpus/mockserver)
+#                                 loaded into both servers, requests derived from each compared
 #
 # Usage (from anywhere):
 #   compat/run.sh                                  # both suites, standin compared with MockServer
@@ -59,6 +61,8 @@ else
   case ",$COMPAT_TARGETS," in *,standin,*) files+=(compat/wiremock.test.mjs) ;; esac
   # standin's exports read by a real MockServer and Postman's SDK.
   case ",$COMPAT_TARGETS," in *,standin,*mockserver*|*mockserver*,standin,*) files+=(compat/exports.test.mjs) ;; esac
+  # Real-world expectation files (compat/corpus/mockserver/) loaded into both servers.
+  files+=(compat/corpus.test.mjs)
 fi
 
 case ",$COMPAT_TARGETS,$COMPAT_CLIENT_TARGET," in

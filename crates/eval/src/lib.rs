@@ -19,6 +19,7 @@
 
 mod budget;
 pub mod json;
+pub mod lenient;
 pub mod pairing;
 pub mod parse;
 mod request;

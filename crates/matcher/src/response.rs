@@ -190,10 +190,31 @@ impl CompiledResponse {
         let document = match &r.document_template {
             None => None,
             Some(t) => Some(
-                standin_template::MockServerTemplate::compile(&t.source).map_err(|e| {
+                standin_template::MockServerTemplate::compile(
+                    match t.engine {
+                        standin_model::TemplateEngine::Mustache => {
+                            standin_template::DocumentEngine::Mustache
+                        }
+                        standin_model::TemplateEngine::Velocity => {
+                            standin_template::DocumentEngine::Velocity
+                        }
+                        standin_model::TemplateEngine::Javascript => {
+                            standin_template::DocumentEngine::JavaScript
+                        }
+                    },
+                    &t.source,
+                )
+                .map_err(|e| {
                     CompileError::new(
                         &format!("{pointer}/documentTemplate/source"),
-                        format!("invalid mustache template: {e}"),
+                        format!(
+                            "invalid {} template: {e}",
+                            match t.engine {
+                                standin_model::TemplateEngine::Mustache => "mustache",
+                                standin_model::TemplateEngine::Velocity => "velocity",
+                                standin_model::TemplateEngine::Javascript => "javascript",
+                            }
+                        ),
                     )
                 })?,
             ),

@@ -357,7 +357,7 @@ async fn refusals_are_400_with_a_reason_and_apply_nothing() {
     let env = env().await;
     let cases = [
         (
-            r#"{"httpRequest": {"path": "/v"}, "httpResponseTemplate": {"templateType": "VELOCITY", "template": "x"}}"#,
+            r#"{"httpRequest": {"path": "/v"}, "httpResponseTemplate": {"templateType": "HANDLEBARS", "template": "x"}}"#,
             "MUSTACHE",
         ),
         (

@@ -348,6 +348,10 @@ pub struct DocumentTemplate {
 #[serde(rename_all = "lowercase")]
 pub enum TemplateEngine {
     Mustache,
+    Velocity,
+    /// Kept, never run: every request it answers gets a bare 404, as MockServer 8.0
+    /// answers without a JavaScript engine on its classpath.
+    Javascript,
 }
 
 /// Connection faults a route can inject.

@@ -3,16 +3,34 @@
 //! which becomes the status, headers and body sent.
 
 use crate::mustache;
-use base64::Engine;
+use crate::velocity::VelocityTemplate;
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::{Map, Value, json};
 use standin_eval::Request;
+use standin_eval::lenient::BODY_FIELDS;
 
 /// A parsed template.
 #[derive(Debug)]
 pub struct MockServerTemplate {
-    nodes: Vec<mustache::Node>,
+    engine: Engine,
+}
+
+#[derive(Debug)]
+enum Engine {
+    Mustache(Vec<mustache::Node>),
+    Velocity(VelocityTemplate),
+    JavaScript,
+}
+
+/// The template languages of MockServer's `httpResponseTemplate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentEngine {
+    Mustache,
+    Velocity,
+    /// Not run: rendering fails, so the request gets MockServer 8.0's bare 404.
+    JavaScript,
 }
 
 /// What a template produced for one request.
@@ -25,10 +43,14 @@ pub struct RenderedResponse {
 }
 
 impl MockServerTemplate {
-    /// Parses a MUSTACHE template; the error says what is wrong and at which byte.
-    pub fn compile(source: &str) -> Result<Self, String> {
+    /// Parses a template; the error says what is wrong and where.
+    pub fn compile(engine: DocumentEngine, source: &str) -> Result<Self, String> {
         Ok(MockServerTemplate {
-            nodes: mustache::parse(source)?,
+            engine: match engine {
+                DocumentEngine::Mustache => Engine::Mustache(mustache::parse(source)?),
+                DocumentEngine::Velocity => Engine::Velocity(VelocityTemplate::compile(source)?),
+                DocumentEngine::JavaScript => Engine::JavaScript,
+            },
         })
     }
 
@@ -40,19 +62,28 @@ impl MockServerTemplate {
         path_values: &[(Box<str>, String)],
     ) -> Result<RenderedResponse, String> {
         let budget = req.budget();
-        let body = if budget.spend_bytes(req.body.len(), 4) {
-            serde_json::from_slice(req.body).ok()
-        } else {
-            None
+        let text = match &self.engine {
+            Engine::Mustache(nodes) => {
+                let body = if budget.spend_bytes(req.body.len(), 4) {
+                    serde_json::from_slice(req.body).ok()
+                } else {
+                    None
+                };
+                mustache::render(
+                    nodes,
+                    &context(req, path_values),
+                    body,
+                    &String::from_utf8_lossy(req.body),
+                    budget,
+                )?
+            }
+            Engine::Velocity(t) => t.render(&context(req, path_values), budget)?,
+            Engine::JavaScript => {
+                return Err("JavaScript templates are not run by standin; MockServer 8.0 without a JavaScript engine answers 404 too".into());
+            }
         };
-        let text = mustache::render(
-            &self.nodes,
-            &context(req, path_values),
-            body,
-            &String::from_utf8_lossy(req.body),
-            budget,
-        )?;
-        let doc: Value = serde_json::from_str(&lenient_json(&text)).map_err(|e| {
+        // The output is read as MockServer reads it: Jackson with every relaxation on.
+        let doc: Value = standin_eval::lenient::parse(&text).map_err(|e| {
             format!(
                 "the template did not render JSON ({e}): {}",
                 standin_eval::parse::ellipsize(&text)
@@ -60,56 +91,6 @@ impl MockServerTemplate {
         })?;
         response_from(&doc)
     }
-}
-
-/// MockServer reads rendered templates leniently: strings may be in single quotes. This
-/// rewrites single-quoted strings as JSON strings and leaves everything else alone.
-fn lenient_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                out.push('"');
-                while let Some(d) = chars.next() {
-                    out.push(d);
-                    match d {
-                        '\\' => {
-                            if let Some(e) = chars.next() {
-                                out.push(e);
-                            }
-                        }
-                        '"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '\'' => {
-                out.push('"');
-                while let Some(d) = chars.next() {
-                    match d {
-                        '\\' => match chars.next() {
-                            Some('\'') => out.push('\''),
-                            Some(e) => {
-                                out.push('\\');
-                                out.push(e);
-                            }
-                            None => {}
-                        },
-                        '\'' => break,
-                        '"' => out.push_str("\\\""),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        '\t' => out.push_str("\\t"),
-                        other => out.push(other),
-                    }
-                }
-                out.push('"');
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// The request as MockServer templates see it, plus its helper values.
@@ -207,7 +188,11 @@ fn random_base64(seed: u64, n: usize) -> String {
 
 fn uuid_like(seed: u64) -> String {
     let (a, b) = (mix(seed), mix(seed ^ 0x5555_5555_5555_5555));
-    let v = ((a as u128) << 64) | b as u128;
+    uuid_v4(((a as u128) << 64) | b as u128)
+}
+
+/// 128 random bits as a version 4 UUID.
+pub(crate) fn uuid_v4(v: u128) -> String {
     let v = (v & !(0xf000u128 << 64)) | (0x4000u128 << 64); // version 4
     let v = (v & !(0xc000u128 << 48)) | (0x8000u128 << 48); // RFC 4122 variant
     let h = format!("{v:032x}");
@@ -221,11 +206,85 @@ fn uuid_like(seed: u64) -> String {
     )
 }
 
+/// The fields of a MockServer `httpResponse`; MockServer refuses a rendered response with
+/// any other.
+const RESPONSE_FIELDS: &[&str] = &[
+    "statusCode",
+    "reasonPhrase",
+    "headers",
+    "cookies",
+    "body",
+    "delay",
+    "connectionOptions",
+];
+
+/// A body object as MockServer's body reader reads it: a valid `type`, or a field that
+/// names a body kind, makes it a typed body; otherwise it is JSON.
+fn typed_body(b: &Map<String, Value>) -> Result<(Bytes, Option<String>), String> {
+    let field = |name: &str| {
+        b.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let kind = field("type")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_uppercase)
+        .filter(|t| BODY_FIELDS.iter().any(|(_, k)| k == t) || t == "PARAMETERS")
+        .or_else(|| {
+            // `{"type": "unknown", …}` is not typed, and not read by its other fields.
+            (field("type").is_none())
+                .then(|| standin_eval::lenient::implied_body_type(b))
+                .flatten()
+                .map(str::to_string)
+        });
+    let ct = field("contentType")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let text = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    Ok(match kind.as_deref() {
+        None => (
+            Bytes::from(crate::handlebars::jackson_pretty(&Value::Object(b.clone()))),
+            Some("application/json; charset=utf-8".into()),
+        ),
+        Some("JSON") => (
+            Bytes::from(text(field("json"))),
+            Some(ct.unwrap_or_else(|| "application/json; charset=utf-8".into())),
+        ),
+        Some("XML") => (
+            Bytes::from(text(field("xml"))),
+            Some(ct.unwrap_or_else(|| "application/xml; charset=utf-8".into())),
+        ),
+        Some("BINARY") => (
+            base64::engine::general_purpose::STANDARD
+                .decode(text(field("base64Bytes")))
+                .map(Bytes::from)
+                .map_err(|e| format!("invalid base64Bytes: {e}"))?,
+            ct,
+        ),
+        Some(k) => {
+            let name = BODY_FIELDS
+                .iter()
+                .find(|(_, kind)| *kind == k)
+                .map_or("string", |(f, _)| *f);
+            (Bytes::from(text(field(name))), ct)
+        }
+    })
+}
+
 /// A MockServer `httpResponse` document as a response.
 fn response_from(doc: &Value) -> Result<RenderedResponse, String> {
     let obj = doc
         .as_object()
         .ok_or("the template must render a JSON object (a MockServer httpResponse)")?;
+    if let Some(unknown) = obj.keys().find(|k| !RESPONSE_FIELDS.contains(&k.as_str())) {
+        return Err(format!(
+            "\"{unknown}\" is not a field of a MockServer response"
+        ));
+    }
     let status = match obj.get("statusCode") {
         None | Some(Value::Null) => StatusCode::OK,
         Some(v) => v
@@ -258,46 +317,14 @@ fn response_from(doc: &Value) -> Result<RenderedResponse, String> {
         }
     }
     let (body, content_type) = match obj.get("body") {
-        None | Some(Value::Null) => (Bytes::new(), None),
+        None => (Bytes::new(), None),
         Some(Value::String(s)) => (Bytes::from(s.clone()), None),
-        Some(Value::Object(b)) if b.contains_key("type") => {
-            let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            let ct = b
-                .get("contentType")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            match b
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_ascii_uppercase()
-                .as_str()
-            {
-                "JSON" => {
-                    let json = match b.get("json") {
-                        Some(Value::String(s)) => s.clone(),
-                        Some(other) => other.to_string(),
-                        None => String::new(),
-                    };
-                    (
-                        Bytes::from(json),
-                        Some(ct.unwrap_or_else(|| "application/json; charset=utf-8".into())),
-                    )
-                }
-                "BINARY" => (
-                    base64::engine::general_purpose::STANDARD
-                        .decode(text("base64Bytes"))
-                        .map(Bytes::from)
-                        .map_err(|e| format!("invalid base64Bytes: {e}"))?,
-                    ct,
-                ),
-                _ => (Bytes::from(text("string")), ct),
-            }
-        }
-        Some(other) => (
-            Bytes::from(other.to_string()),
+        Some(Value::Object(b)) => typed_body(b)?,
+        Some(Value::Array(_)) => (
+            Bytes::from(crate::handlebars::jackson_pretty(&obj["body"])),
             Some("application/json; charset=utf-8".into()),
         ),
+        Some(other) => return Err(format!("body {other} is not a response body")),
     };
     if let Some(ct) = content_type
         && !headers.iter().any(|(n, _)| n == http::header::CONTENT_TYPE)
@@ -371,6 +398,7 @@ mod tests {
     #[test]
     fn renders_a_response_from_the_request() {
         let t = MockServerTemplate::compile(
+            DocumentEngine::Mustache,
             r#"{"statusCode": 201, "headers": {"X-Method": ["{{ request.method }}"]}, "body": "{{ request.path }} {{ request.queryStringParameters.q.0 }} {{ request.headers.host.0 }}"}"#,
         )
         .unwrap();
@@ -385,7 +413,9 @@ mod tests {
 
     #[test]
     fn a_template_that_renders_no_json_is_an_error() {
-        let t = MockServerTemplate::compile("not json {{request.method}}").unwrap();
+        let t =
+            MockServerTemplate::compile(DocumentEngine::Mustache, "not json {{request.method}}")
+                .unwrap();
         let headers = http::HeaderMap::new();
         assert!(
             t.render(&Request::new("GET", "/", None, &headers, b""), &[])
@@ -394,15 +424,39 @@ mod tests {
     }
 
     #[test]
-    fn single_quoted_strings_become_json_strings() {
-        assert_eq!(
-            lenient_json(r#"{'a': 'it''s', "b": "x'y", 'c': 'say "hi"'}"#),
-            r#"{"a": "it""s", "b": "x'y", "c": "say \"hi\""}"#
-        );
-        let v: Value =
-            serde_json::from_str(&lenient_json("{'statusCode': 200, 'body': '{\\'k\\': 1}'}"))
-                .unwrap();
-        assert_eq!(v["body"], "{'k': 1}");
+    fn output_is_read_leniently_and_checked_as_a_response() {
+        let headers = http::HeaderMap::new();
+        let req = Request::new("GET", "/", None, &headers, b"");
+        let render = |t: &str| {
+            MockServerTemplate::compile(DocumentEngine::Velocity, t)
+                .unwrap()
+                .render(&req, &[])
+        };
+        let r = render(
+            "{'statusCode': 201, body: 'line\none', /* note */ 'headers': {'a': 'b',},} and more",
+        )
+        .unwrap();
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(&r.body[..], b"line\none");
+        for bad in [
+            "{'statusCode': '201'}",
+            "{'status': 201}",
+            "{'body': 5}",
+            "{'body': null}",
+            "[1]",
+            "plain",
+        ] {
+            assert!(render(bad).is_err(), "{bad}");
+        }
+        let r = render("{'body': {'a': 1, 'b': [1, 2]}}").unwrap();
+        assert_eq!(&r.body[..], b"{\n  \"a\" : 1,\n  \"b\" : [ 1, 2 ]\n}");
+        let r = render("{'body': {'xml': '<x/>', 'other': 1}}").unwrap();
+        assert_eq!(&r.body[..], b"<x/>");
+        assert_eq!(r.headers[0].1, "application/xml; charset=utf-8");
+        let r = render("{'body': {'a': 1, 'type': 'STRING'}}").unwrap();
+        assert!(r.body.is_empty());
+        let r = render("{'body': {'a': 1, 'not': true}}").unwrap();
+        assert_eq!(&r.body[..], b"{\n  \"a\" : 1,\n  \"not\" : true\n}");
     }
 
     #[test]

@@ -6,17 +6,18 @@
 //! - [`HandlebarsTemplate`], Handlebars with WireMock's request model and helpers: a
 //!   route's `templated` body and headers (`{{request.path.id}}`, `{{jsonPath request.body
 //!   '$.id'}}`), so a WireMock stub's template renders unchanged;
-//! - [`MockServerTemplate`], MockServer's `httpResponseTemplate` with `MUSTACHE`: it renders
-//!   the JSON of a whole MockServer response. It and [`mustache`] are the only code here
-//!   that knows MockServer's shapes.
+//! - [`MockServerTemplate`], MockServer's `httpResponseTemplate` with `MUSTACHE` or
+//!   `VELOCITY`: it renders the JSON of a whole MockServer response. It, [`mustache`] and
+//!   [`velocity`] are the only code here that knows MockServer's shapes.
 //!
 //! Nothing here reaches files, the environment or the network.
 
 mod document;
 mod handlebars;
 mod mustache;
+mod velocity;
 
-pub use document::{MockServerTemplate, RenderedResponse, title_case};
+pub use document::{DocumentEngine, MockServerTemplate, RenderedResponse, title_case};
 pub use handlebars::{
     FAKE_KEYS, HandlebarsTemplate, Locale, MAX_OUTPUT, RenderError, TemplateOptions,
 };

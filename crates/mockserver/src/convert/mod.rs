@@ -203,14 +203,14 @@ mod tests {
     #[test]
     fn unsupported_things_are_refused_by_name() {
         let err = expectation(
-            &json!({"httpResponseTemplate": {"templateType": "VELOCITY", "template": "x"}}),
+            &json!({"httpResponseTemplate": {"templateType": "HANDLEBARS", "template": "x"}}),
             "",
             0,
         )
         .err()
         .unwrap();
         assert_eq!(err.pointer, "/httpResponseTemplate/templateType");
-        assert!(err.message.contains("MUSTACHE"), "{}", err.message);
+        assert!(err.message.contains("VELOCITY"), "{}", err.message);
         let err = expectation(
             &json!({"httpRequest": {"body": {"type": "XML_SCHEMA", "xmlSchema": "<x/>"}}}),
             "/0",

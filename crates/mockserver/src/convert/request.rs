@@ -380,17 +380,20 @@ pub(crate) fn json_value(v: Option<&Value>) -> Value {
     }
 }
 
+pub(crate) use standin_eval::lenient::implied_body_type;
+
 /// Converts a MockServer body matcher.
 pub(crate) fn body_matcher(v: &Value, pointer: &str) -> R<Option<BodyMatcher>> {
     let obj = match v {
         Value::String(s) if s.is_empty() => return Ok(None),
         Value::String(s) => return Ok(Some(BodyMatcher::Equals(s.clone()))),
-        Value::Object(o) if o.contains_key("type") => o,
+        Value::Object(o) if o.contains_key("type") || implied_body_type(o).is_some() => o,
         other => return Ok(Some(BodyMatcher::JsonPartial(other.clone()))),
     };
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
+        .or_else(|| implied_body_type(obj))
         .unwrap_or("")
         .to_ascii_uppercase();
     let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("").to_string();
@@ -404,6 +407,15 @@ pub(crate) fn body_matcher(v: &Value, pointer: &str) -> R<Option<BodyMatcher>> {
             }
         }
         "REGEX" => BodyMatcher::Regex(format!("(?is){}", text("regex"))),
+        // Expected "JSON" that is not JSON can only equal the body's text, as in MockServer.
+        "JSON"
+            if obj
+                .get("json")
+                .and_then(Value::as_str)
+                .is_some_and(|s| serde_json::from_str::<Value>(s).is_err()) =>
+        {
+            BodyMatcher::Equals(text("json"))
+        }
         "JSON" => {
             let value = json_value(obj.get("json"));
             match obj

@@ -156,7 +156,7 @@ fn iso_offset(text: &str) -> jiff::tz::Offset {
 }
 
 /// A Java `DateTimeFormatter` pattern as a strftime format.
-fn java_pattern(p: &str) -> String {
+pub(crate) fn java_pattern(p: &str) -> String {
     let mut out = String::new();
     let chars: Vec<char> = p.chars().collect();
     let mut i = 0;

@@ -680,7 +680,7 @@ fn regex(src: &str) -> Result<regex::Regex, String> {
 }
 
 /// Java's `URLEncoder`: letters, digits and `.-*_` stay; a space is `+`.
-fn form_encode(s: &str) -> String {
+pub(crate) fn form_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {

@@ -19,7 +19,10 @@ use standin_eval::Request;
 use std::collections::BTreeMap;
 use value::Value;
 
+pub(crate) use dates::java_pattern;
 pub use faker::{KEYS as FAKE_KEYS, Locale};
+pub(crate) use helpers::form_encode;
+pub(crate) use value::{jackson_pretty, java_double};
 
 /// How a route's templates draw random and fake values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -17,6 +17,38 @@
 
 use serde_json::{Map, Number, Value};
 
+/// The fields MockServer's body reader takes as a body of a kind, with the kind: an object
+/// without a `type` but with one of these fields (`{"json": …}`, `{"string": …}`) is a body
+/// of that kind, in a matcher or a response.
+pub const BODY_FIELDS: &[(&str, &str)] = &[
+    ("string", "STRING"),
+    ("json", "JSON"),
+    ("xml", "XML"),
+    ("base64Bytes", "BINARY"),
+    ("regex", "REGEX"),
+    ("jsonSchema", "JSON_SCHEMA"),
+    ("jsonPath", "JSON_PATH"),
+    ("xmlSchema", "XML_SCHEMA"),
+    ("xpath", "XPATH"),
+    ("filePath", "FILE"),
+];
+
+/// The kind [`BODY_FIELDS`] gives an object without a `type`, if any.
+///
+/// ```
+/// let o = serde_json::json!({"contentType": "application/json", "json": "{}"});
+/// assert_eq!(standin_eval::lenient::implied_body_type(o.as_object().unwrap()), Some("JSON"));
+/// ```
+pub fn implied_body_type(o: &Map<String, Value>) -> Option<&'static str> {
+    if o.keys().any(|k| k.eq_ignore_ascii_case("type")) {
+        return None;
+    }
+    BODY_FIELDS
+        .iter()
+        .find(|(f, _)| o.keys().any(|k| k.eq_ignore_ascii_case(f)))
+        .map(|(_, kind)| *kind)
+}
+
 /// Nested arrays and objects deeper than this are refused.
 const MAX_DEPTH: usize = 128;
 
