@@ -8,10 +8,13 @@
 // mockserver-node, see package.json); each test resets the server first and does not depend on
 // any other test.
 
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
 
 import { startTarget } from './lib/servers.mjs';
 
@@ -25,7 +28,7 @@ let server;
 let client;
 
 /** Plain HTTP request with node's http module; Content-Length only when there is a body. */
-function send(method, path, { headers = {}, body } = {}) {
+function send(method, path, { headers = {}, body, timeoutMs = 10000 } = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? null : Buffer.from(body, 'utf8');
     const req = http.request(
@@ -44,7 +47,7 @@ function send(method, path, { headers = {}, body } = {}) {
         res.on('error', reject);
       },
     );
-    req.setTimeout(10000, () => req.destroy(new Error(`timeout: ${method} ${path}`)));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout: ${method} ${path}`)));
     req.on('error', reject);
     req.end(data || undefined);
   });
@@ -77,6 +80,118 @@ async function rejectsWith(promise, message) {
 
 /** The client's retrieve* functions return thenables; turn them into real promises. */
 const settle = (thenable) => new Promise((resolve, reject) => thenable.then(resolve, reject));
+
+// --- object callbacks (mockWithCallback & co) ------------------------------------------------
+//
+// The client's callback functions open a websocket to /_mockserver_callback_websocket (the
+// `websocket` npm package), PUT an expectation naming the client id the server sends first, then
+// answer each HttpRequest the server sends. They return no handle to close that websocket, and
+// when the server closes it (expectation used up, reset) the client reconnects after 2-8 s and
+// PUTs the expectation AGAIN. So every callback socket is tracked here and closed without a
+// reconnect after each test (before the next reset), which also lets node exit.
+const CALLBACK_STEP_TIMEOUT = Number(process.env.COMPAT_CLIENT_CALLBACK_TIMEOUT_MS || 5000);
+const CALLBACK_TEST_TIMEOUT = 3 * CALLBACK_STEP_TIMEOUT;
+const WsClient = require('websocket').client;
+const callbackSockets = new Set(); // WebSocketClient instances (one per mockWith*Callback .then)
+const CONNS = Symbol('connections');
+const DISPOSED = Symbol('disposed');
+// The client resolves its websocket promise before the handshake, so a refused handshake (e.g. a
+// 404 for the upgrade) never reaches the mockWith*Callback error callback: report it here.
+const handshakeFailureListeners = new Set();
+const realWsConnect = WsClient.prototype.connect;
+WsClient.prototype.connect = function connect(url, ...rest) {
+  if (this[DISPOSED]) return undefined; // a reconnect scheduled before the test ended
+  if (String(url).includes('/_mockserver_callback_websocket') && !this[CONNS]) {
+    this[CONNS] = [];
+    callbackSockets.add(this);
+    this.on('connectFailed', (error) => {
+      for (const listener of handshakeFailureListeners) listener(error);
+    });
+    this.on('connect', (conn) => {
+      this[CONNS].push(conn);
+      if (this[DISPOSED]) {
+        conn.removeAllListeners('close');
+        conn.close();
+      }
+    });
+  }
+  return realWsConnect.call(this, url, ...rest);
+};
+
+/** Close every callback websocket opened so far, so that the client does not reconnect. */
+async function closeCallbackSockets() {
+  const closing = [];
+  for (const wsClient of callbackSockets) {
+    wsClient[DISPOSED] = true;
+    try {
+      wsClient.abort(); // a handshake still under way
+    } catch {
+      // nothing to abort
+    }
+    for (const conn of wsClient[CONNS]) {
+      if (!conn.connected) continue;
+      conn.removeAllListeners('close'); // the client's listener schedules the reconnect
+      closing.push(
+        new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            conn.drop();
+            resolve();
+          }, 1000);
+          conn.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          conn.close();
+        }),
+      );
+    }
+  }
+  callbackSockets.clear();
+  await Promise.all(closing);
+}
+
+/**
+ * A client callback thenable as a promise that rejects (with an Error) after `ms`, or as soon as
+ * a callback websocket handshake fails.
+ */
+function within(thenable, what, ms = CALLBACK_STEP_TIMEOUT) {
+  let timer;
+  let onFailure;
+  return Promise.race([
+    new Promise((resolve, reject) =>
+      thenable.then(resolve, (e) => reject(e instanceof Error ? e : new Error(`${what}: ${typeof e === 'string' ? e : JSON.stringify(e)}`))),
+    ),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+      onFailure = (error) => reject(new Error(`${what}: websocket handshake to /_mockserver_callback_websocket failed: ${error?.message ?? error}`));
+      handshakeFailureListeners.add(onFailure);
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+    handshakeFailureListeners.delete(onFailure);
+  });
+}
+
+/** Register a callback expectation; check the PUT answer and return the created expectation. */
+async function registerCallback(thenable, what) {
+  const res = await within(thenable, what);
+  assert.equal(res.statusCode, 201, `${what}: PUT /mockserver/expectation status`);
+  const created = JSON.parse(res.body);
+  assert.ok(Array.isArray(created) && created.length === 1, `${what}: ${res.body}`);
+  return created[0];
+}
+
+/** A header of a request/response the server sent over the websocket (map or array form). */
+function headerOf(message, name) {
+  const headers = message.headers || {};
+  const lower = name.toLowerCase();
+  if (Array.isArray(headers)) return headers.find((h) => h.name.toLowerCase() === lower)?.values;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === lower);
+  return key === undefined ? undefined : headers[key];
+}
+
+/** The text of a request body as the server sends it over the websocket. */
+const bodyText = (body) => (body === undefined || typeof body === 'string' ? body : body.string);
 
 describe(`mockserver-client against ${TARGET}`, { timeout: 10 * 60 * 1000 }, () => {
   let startupError = null;
@@ -422,5 +537,262 @@ describe(`mockserver-client against ${TARGET}`, { timeout: 10 * 60 * 1000 }, () 
     assert.deepEqual(await settle(client.retrieveActiveExpectations()), []);
     assert.deepEqual(await settle(client.retrieveRecordedRequests()), []);
     await expectAnswer('GET', '/reset/me', notFound);
+  });
+  describe('object callbacks over /_mockserver_callback_websocket', () => {
+    // The client's websocket code looks for ./CertificateAuthorityCertificate.pem even without TLS,
+    // and downloads it from raw.githubusercontent.com when it is missing (the promise never
+    // settles without internet). Run these tests from a scratch directory holding an empty one.
+    const cwd = process.cwd();
+    let scratch;
+    before(() => {
+      scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'compat-client-callbacks-'));
+      fs.writeFileSync(path.join(scratch, 'CertificateAuthorityCertificate.pem'), '');
+      process.chdir(scratch);
+    });
+    after(async () => {
+      await closeCallbackSockets();
+      process.chdir(cwd);
+      if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    });
+    afterEach(closeCallbackSockets);
+
+    const quick = { timeoutMs: CALLBACK_STEP_TIMEOUT };
+
+    test('mockWithCallback: the response is built from each request', { timeout: CALLBACK_TEST_TIMEOUT }, async () => {
+      const seen = [];
+      const created = await registerCallback(
+        client.mockWithCallback(
+          { path: '/cb/echo/.*' },
+          (request) => {
+            seen.push(request);
+            const n = Number(request.queryStringParameters?.n?.[0]);
+            return {
+              statusCode: 200 + n,
+              headers: { 'X-Echo-Method': [request.method], 'X-Echo-In': headerOf(request, 'X-In') },
+              body: `${request.method} ${request.path} n=${n} in=${headerOf(request, 'X-In')?.[0]} body=${bodyText(request.body)}`,
+            };
+          },
+          { unlimited: true },
+        ),
+        'mockWithCallback',
+      );
+      assert.deepEqual(created.httpRequest, { path: '/cb/echo/.*' });
+      assert.equal(typeof created.httpResponseObjectCallback?.clientId, 'string', JSON.stringify(created));
+      assert.deepEqual(created.times, { unlimited: true });
+
+      const one = await expectAnswer(
+        'POST',
+        '/cb/echo/one?n=1',
+        { status: 201, body: 'POST /cb/echo/one n=1 in=first body=hello', contentType: undefined },
+        { headers: { 'X-In': 'first', 'Content-Type': 'text/plain' }, body: 'hello', ...quick },
+      );
+      assert.equal(one.headers['x-echo-method'], 'POST');
+      assert.equal(one.headers['x-echo-in'], 'first');
+      assert.equal(one.headers['websocketcorrelationid'], undefined, 'the correlation header is not returned');
+
+      const two = await expectAnswer(
+        'PUT',
+        '/cb/echo/two?n=2',
+        { status: 202, body: 'PUT /cb/echo/two n=2 in=second body=world', contentType: undefined },
+        { headers: { 'X-In': 'second', 'Content-Type': 'text/plain' }, body: 'world', ...quick },
+      );
+      assert.equal(two.headers['x-echo-method'], 'PUT');
+      assert.equal(two.headers['x-echo-in'], 'second');
+      assert.equal(two.headers['websocketcorrelationid'], undefined);
+
+      // what the handler was given: MockServer's HttpRequest JSON
+      assert.equal(seen.length, 2);
+      assert.equal(seen[0].method, 'POST');
+      assert.equal(seen[0].path, '/cb/echo/one');
+      assert.deepEqual(seen[0].queryStringParameters, { n: ['1'] });
+      assert.equal(seen[0].body?.type, 'STRING', JSON.stringify(seen[0].body));
+      assert.equal(seen[0].body.string, 'hello');
+      assert.ok(!Array.isArray(seen[0].headers), 'request headers come as a map');
+      for (const r of seen) {
+        const correlation = r.headers.WebSocketCorrelationId;
+        assert.ok(Array.isArray(correlation) && correlation.length === 1, `WebSocketCorrelationId in ${JSON.stringify(r.headers)}`);
+      }
+      assert.notEqual(seen[0].headers.WebSocketCorrelationId[0], seen[1].headers.WebSocketCorrelationId[0]);
+    });
+
+    test('mockWithCallback: a JSON object body and a delay', { timeout: CALLBACK_TEST_TIMEOUT }, async () => {
+      await registerCallback(
+        client.mockWithCallback(
+          { method: 'GET', path: '/cb/json' },
+          (request) => ({
+            statusCode: 200,
+            body: { path: request.path, list: [1, 'two'], nested: { ok: true } },
+            delay: { timeUnit: 'MILLISECONDS', value: 400 },
+          }),
+          5,
+        ),
+        'mockWithCallback',
+      );
+      const started = Date.now();
+      const res = await expectAnswer('GET', '/cb/json', { status: 200, contentType: 'application/json; charset=utf-8' }, quick);
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 350, `the 400 ms delay is applied (answered after ${elapsed} ms)`);
+      assert.deepEqual(JSON.parse(res.body), { path: '/cb/json', list: [1, 'two'], nested: { ok: true } });
+      await expectAnswer('POST', '/cb/json', notFound, { body: 'x', ...quick });
+    });
+
+    test('mockWithCallback: once the callback socket is closed the expectation answers 404', { timeout: CALLBACK_TEST_TIMEOUT }, async () => {
+      const created = await registerCallback(
+        client.mockWithCallback({ path: '/cb/gone' }, () => ({ statusCode: 200, body: 'here' }), { unlimited: true }),
+        'mockWithCallback',
+      );
+      await expectAnswer('GET', '/cb/gone', { status: 200, body: 'here', contentType: undefined }, quick);
+      await closeCallbackSockets();
+      // the server notices the close asynchronously: allow it up to 2 s
+      let res;
+      for (const deadline = Date.now() + 2000; ; ) {
+        res = await send('GET', '/cb/gone', quick);
+        if (res.status !== 200 || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(res.status, 404, `body ${JSON.stringify(res.body)}`);
+      assert.equal(res.body, '');
+      // MockServer keeps the expectation (it still names the closed client)
+      const active = await settle(client.retrieveActiveExpectations());
+      assert.deepEqual(
+        active.map((e) => e.id),
+        [created.id],
+      );
+      assert.deepEqual(active[0].httpResponseObjectCallback, created.httpResponseObjectCallback);
+    });
+
+    test('mockWithForwardCallback: the handler rewrites the request forwarded to the same server', { timeout: CALLBACK_TEST_TIMEOUT }, async () => {
+      // the plain expectation answers only the request the handler produces (it needs X-Added)
+      await client.mockAnyResponse({
+        httpRequest: { method: 'GET', path: '/fw/upstream', headers: { 'X-Added': ['yes'] } },
+        httpResponse: { statusCode: 202, headers: { 'X-Up': ['u'] }, body: 'upstream body' },
+      });
+      const seen = [];
+      const created = await registerCallback(
+        client.mockWithForwardCallback(
+          { path: '/fw/entry' },
+          (request) => {
+            seen.push(request);
+            return {
+              method: 'GET',
+              path: '/fw/upstream',
+              queryStringParameters: request.queryStringParameters,
+              headers: { Host: [`${server.host}:${server.port}`], 'X-Added': ['yes'], 'X-Original-Path': [request.path] },
+              socketAddress: { host: server.host, port: server.port, scheme: 'HTTP' },
+            };
+          },
+          { unlimited: true },
+        ),
+        'mockWithForwardCallback',
+      );
+      assert.equal(typeof created.httpForwardObjectCallback?.clientId, 'string', JSON.stringify(created));
+      assert.equal(created.httpForwardObjectCallback.responseCallback, undefined, JSON.stringify(created));
+
+      await expectAnswer('GET', '/fw/upstream', notFound, quick); // without the handler's header
+      for (const q of ['a', 'b']) {
+        const res = await expectAnswer('POST', `/fw/entry?q=${q}`, { status: 202, body: 'upstream body', contentType: undefined }, { body: 'in', ...quick });
+        assert.equal(res.headers['x-up'], 'u');
+        assert.equal(res.headers['websocketcorrelationid'], undefined);
+      }
+      assert.deepEqual(
+        seen.map((r) => `${r.method} ${r.path} ${bodyText(r.body)}`),
+        ['POST /fw/entry in', 'POST /fw/entry in'],
+      );
+
+      const forwarded = await settle(client.retrieveRecordedRequests({ path: '/fw/upstream', headers: { 'X-Added': ['yes'] } }));
+      assert.equal(forwarded.length, 2, JSON.stringify(forwarded));
+      assert.deepEqual(
+        forwarded.map((r) => r.queryStringParameters),
+        [{ q: ['a'] }, { q: ['b'] }],
+      );
+      for (const r of forwarded) {
+        assert.equal(r.method, 'GET');
+        assert.deepEqual(headerOf(r, 'X-Original-Path'), ['/fw/entry']);
+        assert.equal(headerOf(r, 'WebSocketCorrelationId'), undefined, `the correlation header is not forwarded: ${JSON.stringify(r.headers)}`);
+      }
+    });
+
+    test('mockWithForwardAndResponseCallback: the response handler rewrites the upstream answer', { timeout: CALLBACK_TEST_TIMEOUT }, async () => {
+      await client.mockAnyResponse({
+        httpRequest: { method: 'GET', path: '/fwr/upstream', headers: { 'X-Added': ['yes'] } },
+        httpResponse: { statusCode: 202, headers: { 'X-Up': ['u'] }, body: 'upstream body' },
+      });
+      const seen = [];
+      const created = await registerCallback(
+        client.mockWithForwardAndResponseCallback(
+          { path: '/fwr/entry' },
+          (request) => ({
+            method: 'GET',
+            path: '/fwr/upstream',
+            headers: { Host: [`${server.host}:${server.port}`], 'X-Added': ['yes'], 'X-Original-Path': [request.path] },
+            socketAddress: { host: server.host, port: server.port, scheme: 'HTTP' },
+          }),
+          (request, response) => {
+            seen.push({ request, response });
+            return {
+              statusCode: response.statusCode + 1,
+              headers: { 'X-Up': headerOf(response, 'X-Up'), 'X-Forwarded-Path': [request.path] },
+              body: `changed: ${bodyText(response.body)}`,
+            };
+          },
+          { unlimited: true },
+        ),
+        'mockWithForwardAndResponseCallback',
+      );
+      assert.equal(typeof created.httpForwardObjectCallback?.clientId, 'string', JSON.stringify(created));
+      assert.equal(created.httpForwardObjectCallback.responseCallback, true, JSON.stringify(created));
+
+      for (let i = 0; i < 2; i++) {
+        const res = await expectAnswer('GET', '/fwr/entry', { status: 203, body: 'changed: upstream body', contentType: undefined }, quick);
+        assert.equal(res.headers['x-up'], 'u');
+        assert.equal(res.headers['x-forwarded-path'], '/fwr/upstream');
+        assert.equal(res.headers['websocketcorrelationid'], undefined);
+      }
+      // the response handler gets the request that was forwarded and the upstream's response
+      assert.equal(seen.length, 2);
+      const { request, response } = seen[0];
+      assert.equal(request.path, '/fwr/upstream');
+      assert.deepEqual(headerOf(request, 'X-Original-Path'), ['/fwr/entry']);
+      assert.equal(response.statusCode, 202);
+      assert.deepEqual(headerOf(response, 'X-Up'), ['u']);
+      assert.equal(bodyText(response.body), 'upstream body');
+      const forwarded = await settle(client.retrieveRecordedRequests({ path: '/fwr/upstream' }));
+      assert.equal(forwarded.length, 2, JSON.stringify(forwarded));
+    });
+
+    test('two callbacks at once: two sockets, each answers its own path', { timeout: CALLBACK_TEST_TIMEOUT }, async () => {
+      const calls = [];
+      const a = await registerCallback(
+        client.mockWithCallback(
+          { path: '/two/a' },
+          (request) => {
+            calls.push(`a ${request.path}`);
+            return { statusCode: 200, body: 'from a' };
+          },
+          { unlimited: true },
+        ),
+        'mockWithCallback a',
+      );
+      const b = await registerCallback(
+        client.mockWithCallback(
+          { path: '/two/b' },
+          (request) => {
+            calls.push(`b ${request.path}`);
+            return { statusCode: 201, headers: { 'X-From': ['b'] }, body: 'from b' };
+          },
+          { unlimited: true },
+        ),
+        'mockWithCallback b',
+      );
+      assert.notEqual(a.httpResponseObjectCallback.clientId, b.httpResponseObjectCallback.clientId, 'one client id per socket');
+
+      for (let i = 0; i < 2; i++) {
+        await expectAnswer('GET', '/two/a', { status: 200, body: 'from a', contentType: undefined }, quick);
+        const resB = await expectAnswer('GET', '/two/b', { status: 201, body: 'from b', contentType: undefined }, quick);
+        assert.equal(resB.headers['x-from'], 'b');
+      }
+      await expectAnswer('GET', '/two/c', notFound, quick);
+      assert.deepEqual(calls, ['a /two/a', 'b /two/b', 'a /two/a', 'b /two/b']);
+    });
   });
 });

@@ -26,6 +26,8 @@ pub struct CompiledResponse {
     pub fault: Option<CompiledFault>,
     /// Renders the whole response per request (MockServer's MUSTACHE templates).
     pub document: Option<standin_template::MockServerTemplate>,
+    /// A connected client answers (MockServer's object callbacks).
+    pub callback: Option<standin_model::ClientCallback>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     pub delay_ms: u64,
@@ -256,6 +258,7 @@ impl CompiledResponse {
             name: r.name.as_deref().map(Box::from),
             raw_http1,
             document,
+            callback: r.callback.clone(),
             reason,
             chunk_size: r.chunk_size,
             omit_content_length: r.omit_content_length,

@@ -145,6 +145,19 @@ pub fn expectation(route: &Route) -> (Value, Vec<(String, String)>) {
     let r = &http.response;
     if let Some(Fault::DropConnection) = r.fault {
         exp.insert("httpError".into(), json!({"dropConnection": true}));
+    } else if let Some(cb) = &r.callback {
+        if cb.forward {
+            let mut v = json!({"clientId": cb.client_id});
+            if cb.response_callback {
+                v["responseCallback"] = json!(true);
+            }
+            exp.insert("httpForwardObjectCallback".into(), v);
+        } else {
+            exp.insert(
+                "httpResponseObjectCallback".into(),
+                json!({"clientId": cb.client_id}),
+            );
+        }
     } else if let Some(f) = http.forward.as_ref().and_then(|f| f.to.as_ref()) {
         match forward(f) {
             Some(v) => {

@@ -22,6 +22,7 @@ pub mod import;
 mod init;
 mod jackson;
 pub use standin_eval::lenient;
+mod callback;
 mod openapi;
 mod render;
 mod requests;
@@ -99,11 +100,17 @@ impl Endpoint {
 pub struct MockServerApi {
     app: App,
     runtime: tokio::runtime::Handle,
+    /// Object-callback clients connected to the mock port, and requests waiting for them.
+    callbacks: Arc<callback::Callbacks>,
 }
 
 impl MockServerApi {
     pub fn new(app: App, runtime: tokio::runtime::Handle) -> Arc<Self> {
-        Arc::new(MockServerApi { app, runtime })
+        Arc::new(MockServerApi {
+            app,
+            runtime,
+            callbacks: Arc::default(),
+        })
     }
 }
 
@@ -117,6 +124,49 @@ pub(crate) fn endpoint(path: &str) -> Option<Endpoint> {
 impl Control for MockServerApi {
     fn claims(&self, method: &Method, path: &str) -> bool {
         method == Method::PUT && endpoint(path).is_some()
+    }
+
+    fn callback_socket(&self, path: &str) -> bool {
+        path == callback::CALLBACK_PATH
+    }
+
+    fn callback_id(&self, registration: Option<&str>) -> String {
+        registration
+            .filter(|r| !r.is_empty())
+            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+    }
+
+    fn callback_client(
+        &self,
+        id: String,
+        reader: standin_server::ws::Reader,
+        writer: standin_server::ws::Writer,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(self.callbacks.clone().serve(id, reader, writer))
+    }
+
+    fn callback_ask(
+        &self,
+        callback: &standin_model::ClientCallback,
+        req: standin_server::CallbackRequest,
+    ) -> Pin<Box<dyn Future<Output = standin_server::CallbackAnswer> + Send>> {
+        let (callbacks, callback) = (self.callbacks.clone(), callback.clone());
+        Box::pin(async move { callbacks.ask(&callback, req).await })
+    }
+
+    fn callback_after_forward(
+        &self,
+        callback: &standin_model::ClientCallback,
+        correlation: String,
+        forwarded: standin_server::CallbackRequest,
+        upstream: standin_server::CallbackResponse,
+    ) -> Pin<Box<dyn Future<Output = Response<MockBody>> + Send>> {
+        let (callbacks, callback) = (self.callbacks.clone(), callback.clone());
+        Box::pin(async move {
+            callbacks
+                .after_forward(&callback, correlation, forwarded, upstream)
+                .await
+        })
     }
 
     fn handle(

@@ -13,10 +13,21 @@ use std::sync::atomic::Ordering;
 
 /// A journaled request as MockServer's `HttpRequest`.
 pub(crate) fn request(e: &JournalEntry) -> Value {
+    request_json(&e.method, &e.path, e.query.as_deref(), &e.headers, &e.body)
+}
+
+/// A request as MockServer's `HttpRequest`.
+pub(crate) fn request_json(
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    req_headers: &http::HeaderMap,
+    req_body: &[u8],
+) -> Value {
     let mut out = Map::new();
-    out.insert("method".into(), json!(e.method));
-    out.insert("path".into(), json!(e.path));
-    if let Some(q) = &e.query {
+    out.insert("method".into(), json!(method));
+    out.insert("path".into(), json!(path));
+    if let Some(q) = query {
         let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (k, v) in standin_eval::parse::query_pairs(q) {
             params
@@ -29,11 +40,11 @@ pub(crate) fn request(e: &JournalEntry) -> Value {
         }
     }
     let mut headers: Map<String, Value> = Map::new();
-    let cookies: Map<String, Value> = standin_eval::parse::cookie_pairs(&e.headers)
+    let cookies: Map<String, Value> = standin_eval::parse::cookie_pairs(req_headers)
         .into_iter()
         .map(|(k, v)| (k.to_string(), json!(v)))
         .collect();
-    for (name, value) in &e.headers {
+    for (name, value) in req_headers {
         let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
         let key = standin_matcher::title_case(name.as_str());
         match headers.get_mut(&key) {
@@ -49,10 +60,10 @@ pub(crate) fn request(e: &JournalEntry) -> Value {
     if !cookies.is_empty() {
         out.insert("cookies".into(), Value::Object(cookies));
     }
-    out.insert("keepAlive".into(), json!(keep_alive(&e.headers)));
+    out.insert("keepAlive".into(), json!(keep_alive(req_headers)));
     out.insert("secure".into(), json!(false));
-    if !e.body.is_empty() {
-        out.insert("body".into(), body(&e.body, &e.headers));
+    if !req_body.is_empty() {
+        out.insert("body".into(), body(req_body, req_headers));
     }
     Value::Object(out)
 }

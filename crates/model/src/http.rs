@@ -334,6 +334,27 @@ pub struct HttpResponse {
     /// When set, `status`, `headers` and `body` are not used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_template: Option<DocumentTemplate>,
+    /// A client connected to the mock port answers, or rewrites and forwards, each
+    /// request (MockServer's object callbacks). When set, `status`, `headers` and `body`
+    /// are not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<ClientCallback>,
+}
+
+/// A request handed to a connected client (MockServer's `httpResponseObjectCallback` and
+/// `httpForwardObjectCallback`, over its callback WebSocket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientCallback {
+    /// The id the client got when it connected.
+    pub client_id: String,
+    /// The client answers with a request to forward, not with the response.
+    #[serde(default)]
+    pub forward: bool,
+    /// With `forward`: the client also sees the upstream's response and answers with the
+    /// response to send.
+    #[serde(default)]
+    pub response_callback: bool,
 }
 
 /// A whole-response template.
@@ -390,6 +411,7 @@ impl Default for HttpResponse {
             content_length_override: None,
             fault: None,
             document_template: None,
+            callback: None,
         }
     }
 }

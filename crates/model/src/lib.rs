@@ -33,8 +33,8 @@ mod team;
 
 pub use event::{ChangeEvent, ChangeKind, EntityKind};
 pub use http::{
-    ContractBody, ContractParameter, Delay, DocumentTemplate, Dribble, Fault, Forward,
-    HeaderChanges, HeaderValues, HttpRequestMatcher, HttpResponse, HttpRoute, NamePattern,
+    ClientCallback, ContractBody, ContractParameter, Delay, DocumentTemplate, Dribble, Fault,
+    Forward, HeaderChanges, HeaderValues, HttpRequestMatcher, HttpResponse, HttpRoute, NamePattern,
     ParameterIn, RequestContract, ResponseBody, ResponseSequence, Rewrite, SequenceMode,
     TemplateEngine,
 };

@@ -108,6 +108,64 @@ impl Forwarder {
         *req.method_mut() = method.clone();
         *req.uri_mut() = uri.clone();
         *req.headers_mut() = out_headers;
+        let (status, mut headers, data) = self.exchange(req).await?;
+        let data = match &f.response_body {
+            None => data,
+            Some((b, content_type)) => {
+                if let Some(ct) = content_type {
+                    headers.insert(header::CONTENT_TYPE, ct.clone());
+                }
+                b.clone()
+            }
+        };
+        f.response_headers.apply(&mut headers);
+        f.edit_response_cookies(&mut headers);
+        let mut response = Response::new(MockBody::full(data));
+        *response.status_mut() = f.response_status.unwrap_or(status);
+        *response.headers_mut() = headers;
+        Ok(response)
+    }
+
+    /// Sends the request a callback client asked to forward (its URI is absolute), as
+    /// it is apart from hop-by-hop headers; the answer comes back whole.
+    pub(crate) async fn send_raw(
+        &self,
+        r: &crate::CallbackRequest,
+    ) -> Result<crate::CallbackResponse, ServeError> {
+        if r.headers.contains_key(FORWARDED) {
+            return Err(ServeError::ForwardLoop);
+        }
+        let mut headers = r.headers.clone();
+        strip_hop_by_hop(&mut headers);
+        headers.remove(header::CONTENT_LENGTH);
+        if let Some(a) = r
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            headers.insert(header::HOST, a);
+        }
+        headers.insert(FORWARDED, HeaderValue::from_static("1"));
+        let mut req = Request::new(http_body_util::Full::new(r.body.clone()));
+        *req.method_mut() = r.method.clone();
+        *req.uri_mut() = r.uri.clone();
+        *req.headers_mut() = headers;
+        let (status, headers, body) = self.exchange(req).await?;
+        Ok(crate::CallbackResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// One request to an upstream within the timeout, its answer read within the size
+    /// limit, hop-by-hop headers and the length removed.
+    async fn exchange(
+        &self,
+        req: Request<http_body_util::Full<Bytes>>,
+    ) -> Result<(http::StatusCode, http::HeaderMap, Bytes), ServeError> {
+        let uri = req.uri().clone();
+        let failed = |message: String| Err(ServeError::ForwardFailed(message));
         let timeout = self.timeout;
         let answer = match tokio::time::timeout(timeout, self.client.request(req)).await {
             Err(_) => {
@@ -126,21 +184,7 @@ impl Forwarder {
         let mut headers = parts.headers;
         strip_hop_by_hop(&mut headers);
         headers.remove(header::CONTENT_LENGTH);
-        let data = match &f.response_body {
-            None => data,
-            Some((b, content_type)) => {
-                if let Some(ct) = content_type {
-                    headers.insert(header::CONTENT_TYPE, ct.clone());
-                }
-                b.clone()
-            }
-        };
-        f.response_headers.apply(&mut headers);
-        f.edit_response_cookies(&mut headers);
-        let mut response = Response::new(MockBody::full(data));
-        *response.status_mut() = f.response_status.unwrap_or(parts.status);
-        *response.headers_mut() = headers;
-        Ok(response)
+        Ok((parts.status, headers, data))
     }
 }
 

@@ -48,6 +48,7 @@ mod lane;
 mod limits;
 mod record;
 pub mod trace;
+pub mod ws;
 
 pub use error::{SERVE_ERROR_KINDS, ServeError, ServeStats, Source, Stage};
 pub use forward::check_ca_pem;
@@ -140,6 +141,79 @@ pub trait Control: Send + Sync + 'static {
         &self,
         req: ControlRequest,
     ) -> Pin<Box<dyn Future<Output = Response<MockBody>> + Send>>;
+
+    /// Whether a WebSocket upgrade to `path` is a callback client connecting (MockServer's
+    /// `/_mockserver_callback_websocket`).
+    fn callback_socket(&self, _path: &str) -> bool {
+        false
+    }
+
+    /// The id a connecting callback client gets; `registration` is the one it asked for.
+    fn callback_id(&self, registration: Option<&str>) -> String {
+        registration.unwrap_or_default().to_string()
+    }
+
+    /// Serves a connected callback client until it leaves.
+    fn callback_client(
+        &self,
+        _id: String,
+        _reader: ws::Reader,
+        _writer: ws::Writer,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async {})
+    }
+
+    /// Hands a request to the callback client a route names: it answers with the
+    /// response, or with a request to forward.
+    fn callback_ask(
+        &self,
+        _callback: &standin_model::ClientCallback,
+        _req: CallbackRequest,
+    ) -> Pin<Box<dyn Future<Output = CallbackAnswer> + Send>> {
+        Box::pin(async { CallbackAnswer::Respond(decide::empty(http::StatusCode::NOT_FOUND)) })
+    }
+
+    /// After a forward the client asked for with `responseCallback`: the upstream's
+    /// answer goes to the client, whose answer is sent.
+    fn callback_after_forward(
+        &self,
+        _callback: &standin_model::ClientCallback,
+        _correlation: String,
+        _forwarded: CallbackRequest,
+        _upstream: CallbackResponse,
+    ) -> Pin<Box<dyn Future<Output = Response<MockBody>> + Send>> {
+        Box::pin(async { decide::empty(http::StatusCode::NOT_FOUND) })
+    }
+}
+
+/// A request handed to a callback client, or the one it asks to forward (then with an
+/// absolute URI).
+#[derive(Debug, Clone)]
+pub struct CallbackRequest {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// An upstream's answer to a forward a callback client asked for.
+#[derive(Debug, Clone)]
+pub struct CallbackResponse {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// What a callback client answered.
+pub enum CallbackAnswer {
+    /// The response to send.
+    Respond(Response<MockBody>),
+    /// A request to forward; with a correlation, the upstream's answer goes back to the
+    /// client ([`Control::callback_after_forward`]).
+    Forward {
+        request: CallbackRequest,
+        correlation: Option<String>,
+    },
 }
 
 /// A control request, read whole.
@@ -245,7 +319,9 @@ pub async fn serve(
         let (c, s, r) = (ctx.clone(), state.clone(), raw.clone());
         let service = service_fn(move |req| handle(c.clone(), req, s.clone(), r.clone()));
         let io = TokioIo::new(io::FaultIo::new(stream, raw, state.clone()));
-        let conn = builder.serve_connection(io, service).into_owned();
+        let conn = builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned();
         let watch = conn::Watch {
             stats: ctx.stats.clone(),
             state,
@@ -328,6 +404,16 @@ async fn handle(
 ) -> Result<Response<MockBody>, Dropped> {
     let _in_flight = conn.request();
     let started = Instant::now();
+    if let Some(control) = &ctx.control
+        && req.method() == http::Method::GET
+        && control.callback_socket(req.uri().path())
+        && req
+            .headers()
+            .get(header::UPGRADE)
+            .is_some_and(|u| u.as_bytes().eq_ignore_ascii_case(b"websocket"))
+    {
+        return Ok(callback_upgrade(&ctx, control.clone(), req));
+    }
     let (parts, incoming) = req.into_parts();
     let deadline = tokio::time::Instant::now() + ctx.config.body_read_timeout;
     let read = limits::read_body(
@@ -387,8 +473,16 @@ async fn handle(
         Ok(d) => d,
         Err((table, resume)) => on_the_lane(&ctx, &mut inc, table, resume, started).await?,
     };
+    let callback = d
+        .route
+        .as_ref()
+        .filter(|_| d.error.is_none() && d.chaos_fault.is_none())
+        .and_then(|r| r.answer_at(d.answer).callback.clone());
     if d.delay_ms > 0 || d.forwards() {
         answer(&ctx, &inc, &mut d, traced.as_ref().map(|t| &t.0)).await;
+    }
+    if let Some(cb) = callback {
+        ask_client(&ctx, &inc, &mut d, &cb).await;
     }
     if let (Some((context, at)), Some(t)) = (traced, &ctx.config.tracing)
         && context.sampled
@@ -447,6 +541,106 @@ async fn answer(ctx: &Ctx, inc: &Req, d: &mut Decision, trace: Option<&trace::Tr
     }
     if d.forwards() {
         forward(ctx, inc, d, trace).await;
+    }
+}
+
+/// Opens a callback client's WebSocket: answers 101 and, once hyper hands over the
+/// connection, serves the client there (the connection no longer counts as a request
+/// connection).
+fn callback_upgrade(
+    ctx: &Arc<Ctx>,
+    control: Arc<dyn Control>,
+    mut req: Request<Incoming>,
+) -> Response<MockBody> {
+    let headers = req.headers();
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v.as_bytes() != b"13")
+    {
+        let mut r = decide::empty(http::StatusCode::UPGRADE_REQUIRED);
+        r.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            HeaderValue::from_static("13"),
+        );
+        return r;
+    }
+    let Some(key) = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|k| k.to_str().ok())
+    else {
+        return decide::empty(http::StatusCode::BAD_REQUEST);
+    };
+    let accept = ws::accept_key(key);
+    let id = control.callback_id(
+        headers
+            .get("x-client-registration-id")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let on = hyper::upgrade::on(&mut req);
+    let max = ctx.config.max_body_bytes;
+    let client_id = id.clone();
+    tokio::spawn(async move {
+        match on.await {
+            Ok(upgraded) => {
+                let (reader, writer) = ws::split(Box::new(TokioIo::new(upgraded)), max);
+                control.callback_client(client_id, reader, writer).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "a callback client's upgrade failed"),
+        }
+    });
+    let mut r = decide::empty(http::StatusCode::SWITCHING_PROTOCOLS);
+    let h = r.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("x-client-registration-id", v);
+    }
+    r
+}
+
+/// The callback client a route names answers the request, or names a request to
+/// forward (and, with `responseCallback`, answers once more with the upstream's answer).
+async fn ask_client(ctx: &Ctx, inc: &Req, d: &mut Decision, cb: &standin_model::ClientCallback) {
+    let Some(control) = ctx.control.clone() else {
+        d.response = decide::empty(http::StatusCode::NOT_FOUND);
+        return;
+    };
+    let question = CallbackRequest {
+        method: inc.method.clone(),
+        uri: inc.uri.clone(),
+        headers: inc.headers.clone(),
+        body: inc.body.clone(),
+    };
+    match control.callback_ask(cb, question).await {
+        CallbackAnswer::Respond(r) => d.response = r,
+        CallbackAnswer::Forward {
+            request,
+            correlation,
+        } => match ctx.forwarder.send_raw(&request).await {
+            Ok(upstream) => {
+                d.forwarded = true;
+                d.response = match correlation {
+                    Some(c) => {
+                        control
+                            .callback_after_forward(cb, c, request, upstream)
+                            .await
+                    }
+                    None => {
+                        let mut r = Response::new(MockBody::full(upstream.body));
+                        *r.status_mut() = upstream.status;
+                        *r.headers_mut() = upstream.headers;
+                        r
+                    }
+                };
+            }
+            Err(e) => {
+                d.response = decide::error_response(&e);
+                d.error = Some(e);
+            }
+        },
     }
 }
 

@@ -705,6 +705,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(dir.path()).await.unwrap();
         store.commit(batch(vec![put("a", json!(1))])).await.unwrap();
+        // Closed before the files are touched: a pool dropped closes its connections in
+        // the background, and a closing connection may still write to the database.
+        store.readers.close().await;
+        if let Some(c) = store.writer.lock().await.take() {
+            let _ = sqlx::Connection::close(c).await;
+        }
         drop(store);
         let db = dir.path().join(DB_FILE);
         for f in ["standin.db-wal", "standin.db-shm"] {

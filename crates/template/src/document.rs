@@ -276,6 +276,11 @@ fn typed_body(b: &Map<String, Value>) -> Result<(Bytes, Option<String>), String>
 }
 
 /// A MockServer `httpResponse` document as a response.
+/// A MockServer `httpResponse` document (a callback client's answer, say) as a response.
+pub fn response_document(doc: &Value) -> Result<RenderedResponse, String> {
+    response_from(doc)
+}
+
 fn response_from(doc: &Value) -> Result<RenderedResponse, String> {
     let obj = doc
         .as_object()

@@ -17,7 +17,9 @@ mod handlebars;
 mod mustache;
 mod velocity;
 
-pub use document::{DocumentEngine, MockServerTemplate, RenderedResponse, title_case};
+pub use document::{
+    DocumentEngine, MockServerTemplate, RenderedResponse, response_document, title_case,
+};
 pub use handlebars::{
     FAKE_KEYS, HandlebarsTemplate, Locale, MAX_OUTPUT, RenderError, TemplateOptions,
 };

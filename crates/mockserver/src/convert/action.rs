@@ -55,6 +55,32 @@ pub(crate) fn action(
                 ..HttpResponse::default()
             }))
         }
+        // A client connected to the callback WebSocket answers (or forwards) each request.
+        [kind @ ("httpResponseObjectCallback" | "httpForwardObjectCallback")] => {
+            let p = format!("{pointer}/{kind}");
+            let cb = object(&obj[*kind], &p)?;
+            known_fields(
+                cb,
+                &p,
+                &["clientId", "responseCallback", "actionType", "delay"],
+            )?;
+            let client_id = cb
+                .get("clientId")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| refuse(&format!("{p}/clientId"), "must be a string"))?;
+            let forward = *kind == "httpForwardObjectCallback";
+            Ok(plain(HttpResponse {
+                callback: Some(ClientCallback {
+                    client_id: client_id.to_string(),
+                    forward,
+                    response_callback: forward
+                        && cb.get("responseCallback").and_then(Value::as_bool) == Some(true),
+                }),
+                delay_ms: delay_ms(cb.get("delay"), &format!("{p}/delay"))?,
+                ..HttpResponse::default()
+            }))
+        }
         ["httpForward"] => http_forward(&obj["httpForward"], &format!("{pointer}/httpForward")),
         ["httpOverrideForwardedRequest"] => override_forward(
             &obj["httpOverrideForwardedRequest"],

@@ -6,9 +6,9 @@
 
 use serde_json::{Map, Value};
 use standin_model::{
-    BodyMatcher, DocumentTemplate, Fault, Forward, HeaderChanges, HeaderValues, HttpRequestMatcher,
-    HttpResponse, HttpRoute, JsonPathMatcher, NamePattern, Origin, PathMatcher, ResponseBody,
-    Rewrite, Route, StringMatcher, TemplateEngine,
+    BodyMatcher, ClientCallback, DocumentTemplate, Fault, Forward, HeaderChanges, HeaderValues,
+    HttpRequestMatcher, HttpResponse, HttpRoute, JsonPathMatcher, NamePattern, Origin, PathMatcher,
+    ResponseBody, Rewrite, Route, StringMatcher, TemplateEngine,
 };
 use std::collections::BTreeMap;
 

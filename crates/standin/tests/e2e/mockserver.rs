@@ -322,3 +322,151 @@ fn recorded_expectations_are_the_forwarded_exchanges() {
     assert_eq!(e["timeToLive"], json!({"unlimited": true}));
     assert!(e["id"].as_str().is_some_and(|id| id.len() == 36));
 }
+
+/// A minimal callback client over a raw socket: the handshake, masked text frames out,
+/// unmasked text frames in.
+struct WsClient {
+    s: std::net::TcpStream,
+}
+
+impl WsClient {
+    fn connect(addr: std::net::SocketAddr) -> (WsClient, String) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            s,
+            "GET /_mockserver_callback_websocket HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut b).unwrap();
+            head.push(b[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        assert!(
+            head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "the accept key of RFC 6455: {head}"
+        );
+        let mut c = WsClient { s };
+        let hello: serde_json::Value = serde_json::from_str(&c.read()).unwrap();
+        assert_eq!(
+            hello["type"],
+            "org.mockserver.serialization.model.WebSocketClientIdDTO"
+        );
+        let value: serde_json::Value =
+            serde_json::from_str(hello["value"].as_str().unwrap()).unwrap();
+        (c, value["clientId"].as_str().unwrap().to_string())
+    }
+
+    fn read(&mut self) -> String {
+        use std::io::Read;
+        let mut h = [0u8; 2];
+        self.s.read_exact(&mut h).unwrap();
+        assert_eq!(h[0], 0x81, "one unfragmented text frame");
+        let len = match h[1] {
+            126 => {
+                let mut b = [0u8; 2];
+                self.s.read_exact(&mut b).unwrap();
+                u16::from_be_bytes(b) as usize
+            }
+            127 => {
+                let mut b = [0u8; 8];
+                self.s.read_exact(&mut b).unwrap();
+                u64::from_be_bytes(b) as usize
+            }
+            n => n as usize,
+        };
+        let mut p = vec![0u8; len];
+        self.s.read_exact(&mut p).unwrap();
+        String::from_utf8(p).unwrap()
+    }
+
+    fn send(&mut self, text: &str) {
+        use std::io::Write;
+        let mask = [7u8, 1, 3, 9];
+        let mut f = vec![0x81u8];
+        let n = text.len();
+        if n < 126 {
+            f.push(0x80 | n as u8);
+        } else {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        f.extend_from_slice(&mask);
+        f.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.s.write_all(&f).unwrap();
+    }
+}
+
+#[test]
+fn object_callbacks_answer_through_the_client_and_fail_fast_without_it() {
+    let s = Standin::start(&[]);
+    let (mut client, id) = WsClient::connect(s.mock);
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/cb"}, "httpResponseObjectCallback": {"clientId": id}, "times": {"unlimited": true}}),
+    );
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/nobody"}, "httpResponseObjectCallback": {"clientId": "no-such-client"}}),
+    );
+    expect(
+        &s,
+        json!({"httpRequest": {"path": "/nobody-forward"}, "httpForwardObjectCallback": {"clientId": "no-such-client"}}),
+    );
+    // A client that is not connected: MockServer's 404 and 502, at once.
+    assert_eq!(http(s.mock, "GET", "/nobody", &[], b"").status, 404);
+    assert_eq!(http(s.mock, "GET", "/nobody-forward", &[], b"").status, 502);
+
+    // The client answers, in the list form of headers the node client uses.
+    let mock = s.mock;
+    let caller = std::thread::spawn(move || http(mock, "POST", "/cb?q=1", &[], b"hello"));
+    let asked: serde_json::Value = serde_json::from_str(&client.read()).unwrap();
+    assert_eq!(asked["type"], "org.mockserver.model.HttpRequest");
+    let req: serde_json::Value = serde_json::from_str(asked["value"].as_str().unwrap()).unwrap();
+    assert_eq!(req["method"], "POST");
+    assert_eq!(req["path"], "/cb");
+    assert_eq!(req["queryStringParameters"]["q"], json!(["1"]));
+    let correlation = req["headers"]["WebSocketCorrelationId"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = json!({"statusCode": 201, "headers": [{"name": "WebSocketCorrelationId", "values": [correlation]}, {"name": "X-Echo", "values": ["yes"]}], "body": format!("got {}", req["body"]["string"].as_str().unwrap_or(""))});
+    client.send(
+        &json!({"type": "org.mockserver.model.HttpResponse", "value": answer.to_string()})
+            .to_string(),
+    );
+    let r = caller.join().unwrap();
+    assert_eq!(r.status, 201);
+    assert_eq!(r.header("x-echo"), Some("yes"));
+    assert_eq!(r.header("websocketcorrelationid"), None);
+    assert_eq!(String::from_utf8_lossy(&r.body), "got hello");
+
+    // An error message from the client: 404 with its message.
+    let caller = std::thread::spawn(move || http(mock, "GET", "/cb", &[], b""));
+    let asked: serde_json::Value = serde_json::from_str(&client.read()).unwrap();
+    let req: serde_json::Value = serde_json::from_str(asked["value"].as_str().unwrap()).unwrap();
+    let correlation = req["headers"]["WebSocketCorrelationId"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    client.send(&json!({"type": "org.mockserver.serialization.model.WebSocketErrorDTO", "value": json!({"message": "boom", "webSocketCorrelationId": correlation}).to_string()}).to_string());
+    let r = caller.join().unwrap();
+    assert_eq!(
+        (r.status, String::from_utf8_lossy(&r.body).into_owned()),
+        (404, "boom".to_string())
+    );
+
+    // The client leaves while a request waits for it: the request is answered, not left
+    // hanging, and the next one finds no client.
+    let caller = std::thread::spawn(move || http(mock, "GET", "/cb", &[], b""));
+    let _ = client.read();
+    drop(client);
+    assert_eq!(caller.join().unwrap().status, 504);
+    assert_eq!(http(s.mock, "GET", "/cb", &[], b"").status, 404);
+}
