@@ -16,6 +16,7 @@ mod xpath_node;
 mod xpath_parse;
 mod xpath_syntax;
 mod xpath_value;
+pub mod xsd;
 
 #[cfg(test)]
 mod xpath_tests;

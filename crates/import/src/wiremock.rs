@@ -1166,6 +1166,9 @@ fn export_body(b: &BodyMatcher) -> Option<Value> {
             BodyMatcher::Contains(s) => json!({"doesNotContain": s}),
             _ => return None,
         },
-        BodyMatcher::JsonSchema(_) | BodyMatcher::Form(_) | BodyMatcher::AllOf(_) => return None,
+        BodyMatcher::JsonSchema(_)
+        | BodyMatcher::XmlSchema(_)
+        | BodyMatcher::Form(_)
+        | BodyMatcher::AllOf(_) => return None,
     })
 }

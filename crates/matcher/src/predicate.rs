@@ -199,6 +199,7 @@ pub(crate) enum BodyCond {
     Form(Vec<(String, StrCond)>),
     Xml(standin_eval::xml::XNode),
     Xpath(standin_eval::xml::XPath),
+    XmlSchema(Box<standin_eval::xml::xsd::Schema>),
     Not(Box<BodyCond>),
     AllOf(Vec<BodyCond>),
 }
@@ -254,6 +255,11 @@ impl BodyCond {
                     )
                 })?)
             }
+            BodyMatcher::XmlSchema(text) => BodyCond::XmlSchema(Box::new(
+                standin_eval::xml::xsd::compile(text).map_err(|e| {
+                    CompileError::new(&format!("{pointer}/xmlSchema"), format!("XML Schema: {e}"))
+                })?,
+            )),
             BodyMatcher::Form(fields) => BodyCond::Form(
                 fields
                     .iter()
@@ -333,6 +339,7 @@ impl BodyCond {
                         .is_some_and(|a| standin_eval::xml::equal(expected, &a, budget))
             }
             BodyCond::Xpath(x) => standin_eval::xml::xpath_matches(x, body, budget),
+            BodyCond::XmlSchema(s) => s.validate(body, budget).is_ok(),
             BodyCond::Form(fields) => {
                 budget.spend_bytes(body.len(), 16)
                     && text().is_some_and(|t| {
@@ -393,6 +400,10 @@ impl BodyCond {
                     None => format!("expected {}, got \"{got}\"", self.describe()),
                 },
             },
+            BodyCond::XmlSchema(s) => match s.validate(req.body, budget) {
+                Err(e) => format!("body is not valid against the XML Schema: {e}"),
+                Ok(()) => format!("expected {}, got \"{got}\"", self.describe()),
+            },
             BodyCond::Xml(expected) => {
                 let text = String::from_utf8_lossy(req.body);
                 match standin_eval::xml::parse(&text) {
@@ -428,6 +439,7 @@ impl BodyCond {
             BodyCond::Bytes(b) => format!("body is exactly {} given bytes", b.len()),
             BodyCond::Xml(_) => "body is XML equal to the expected document".into(),
             BodyCond::Xpath(x) => format!("body XPath \"{}\" selects something", x.as_str()),
+            BodyCond::XmlSchema(_) => "body is valid against the XML Schema".into(),
             BodyCond::Form(fields) => format!(
                 "body is a form with {}",
                 fields

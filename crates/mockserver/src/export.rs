@@ -283,6 +283,7 @@ fn body(b: &BodyMatcher) -> Option<Value> {
         BodyMatcher::JsonSchema(s) => json!({"type": "JSON_SCHEMA", "jsonSchema": s}),
         BodyMatcher::Xml(x) => json!({"type": "XML", "xml": x}),
         BodyMatcher::Xpath(x) => json!({"type": "XPATH", "xpath": x}),
+        BodyMatcher::XmlSchema(x) => json!({"type": "XML_SCHEMA", "xmlSchema": x}),
         BodyMatcher::Base64(b) => json!({"type": "BINARY", "base64Bytes": b}),
         BodyMatcher::Form(fields) => {
             let mut params = Map::new();

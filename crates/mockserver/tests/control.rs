@@ -362,7 +362,7 @@ async fn refusals_are_400_with_a_reason_and_apply_nothing() {
         ),
         (
             r#"[{"httpRequest": {"path": "/ok"}}, {"httpRequest": {"body": {"type": "XML_SCHEMA", "xmlSchema": "<x/>"}}}]"#,
-            "/1/httpRequest/body/type",
+            "/1/httpRequest/body/xmlSchema",
         ),
         (
             r#"{"httpRequest": {"path": "/v"}, "httpResponse": {"statusCode": "x"}}"#,

@@ -85,6 +85,9 @@ pub enum BodyMatcher {
     Xml(String),
     /// An XPath 1.0 expression that selects at least one node (or is true) in the body.
     Xpath(String),
+    /// The body is an XML document valid against this XML Schema (XSD 1.0; the subset
+    /// docs/matching.md lists).
+    XmlSchema(String),
     /// The body is exactly these bytes, written as standard base64.
     Base64(String),
     /// The body is a form (`application/x-www-form-urlencoded`) whose fields satisfy these
@@ -241,6 +244,7 @@ const BODY_KINDS: &[&str] = &[
     "jsonSchema",
     "xml",
     "xpath",
+    "xmlSchema",
     "base64",
     "form",
     "not",
@@ -306,6 +310,7 @@ impl<'de> Deserialize<'de> for BodyMatcher {
                     "jsonSchema" => BodyMatcher::JsonSchema(next.json()?),
                     "xml" => BodyMatcher::Xml(next.string()?),
                     "xpath" => BodyMatcher::Xpath(next.string()?),
+                    "xmlSchema" => BodyMatcher::XmlSchema(next.string()?),
                     "base64" => BodyMatcher::Base64(next.string()?),
                     "form" => BodyMatcher::Form(next.string_map()?),
                     "not" => BodyMatcher::Not(Box::new(next.body_matcher()?)),
@@ -366,6 +371,7 @@ impl Serialize for BodyMatcher {
             BodyMatcher::JsonSchema(v) => one_key(s, "jsonSchema", v),
             BodyMatcher::Xml(v) => one_key(s, "xml", v),
             BodyMatcher::Xpath(v) => one_key(s, "xpath", v),
+            BodyMatcher::XmlSchema(v) => one_key(s, "xmlSchema", v),
             BodyMatcher::Base64(v) => one_key(s, "base64", v),
             BodyMatcher::Form(v) => one_key(s, "form", v),
             BodyMatcher::Not(v) => one_key(s, "not", v),

@@ -218,7 +218,8 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert_eq!(err.pointer, "/0/httpRequest/body/type");
+        assert_eq!(err.pointer, "/0/httpRequest/body/xmlSchema");
+        assert!(err.message.contains("xs:schema"), "{}", err.message);
     }
 
     #[test]
