@@ -46,6 +46,8 @@ pub struct Request<'a> {
     json_shape: OnceCell<(u64, u64)>,
     /// The work matching and rendering this request may do.
     budget: Budget,
+    /// The client's address and the server's, when known.
+    pub peers: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
 }
 
 /// Fuel a [`Request`] gets unless told otherwise: about half a second of work.
@@ -71,7 +73,17 @@ impl<'a> Request<'a> {
             json: OnceCell::new(),
             json_shape: OnceCell::new(),
             budget: Budget::new(DEFAULT_FUEL),
+            peers: None,
         }
+    }
+
+    /// The client's address and the server's.
+    pub fn with_peers(
+        mut self,
+        peers: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
+    ) -> Self {
+        self.peers = peers;
+        self
     }
 
     /// Whether the body is UTF-16 by its `Content-Type` charset (`utf-16`, `utf-16be`,

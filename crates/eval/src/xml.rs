@@ -21,7 +21,7 @@ pub mod xsd;
 #[cfg(test)]
 mod xpath_tests;
 
-pub use xpath::{XPath, compile};
+pub use xpath::{Selected, XPath, compile};
 
 use crate::budget::Budget;
 

@@ -25,6 +25,8 @@ pub(crate) struct Incoming {
     pub version: Version,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The client's address and ours.
+    pub peers: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
 }
 
 impl Incoming {
@@ -36,6 +38,7 @@ impl Incoming {
             version: Version::HTTP_11,
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            peers: None,
         }
     }
 }
@@ -170,7 +173,8 @@ pub(crate) fn decide(
         &inc.headers,
         &inc.body,
     )
-    .with_budget(budget);
+    .with_budget(budget)
+    .with_peers(inc.peers);
     let decided = |route, answer, near_misses, response, delay_ms, error| {
         Step::Done(Decision {
             route,

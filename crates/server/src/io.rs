@@ -28,15 +28,18 @@ pub(crate) struct ConnState {
     read_any: AtomicBool,
     /// Requests being answered; a connection is idle only when there are none.
     in_flight: AtomicUsize,
+    /// The client's address and ours (MockServer's templates show them).
+    pub(crate) peers: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
 }
 
 impl ConnState {
-    pub(crate) fn new() -> Arc<Self> {
+    pub(crate) fn new(peers: Option<(std::net::SocketAddr, std::net::SocketAddr)>) -> Arc<Self> {
         Arc::new(ConnState {
             opened: Instant::now(),
             last_active_ms: AtomicU64::new(0),
             read_any: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            peers,
         })
     }
 

@@ -294,7 +294,7 @@ pub async fn serve(
     let (closing_tx, closing) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -314,7 +314,7 @@ pub async fn serve(
             tokio::spawn(conn::refuse(stream, ctx.config.max_connections));
             continue;
         };
-        let state = io::ConnState::new();
+        let state = io::ConnState::new(stream.local_addr().ok().map(|local| (peer, local)));
         let raw = io::RawSlot::default();
         let (c, s, r) = (ctx.clone(), state.clone(), raw.clone());
         let service = service_fn(move |req| handle(c.clone(), req, s.clone(), r.clone()));
@@ -468,6 +468,7 @@ async fn handle(
         version: parts.version,
         headers: parts.headers,
         body,
+        peers: conn.peers,
     };
     let mut d = match resolve_inline(&ctx, &inc) {
         Ok(d) => d,

@@ -142,6 +142,8 @@ fn context(req: &Request<'_>, path_values: &[(Box<str>, String)]) -> Value {
             "headers": headers,
             "cookies": cookies,
             "body": String::from_utf8_lossy(req.body),
+            "remoteAddress": req.peers.map(|(r, _)| r.to_string()),
+            "localAddress": req.peers.map(|(_, l)| l.to_string()),
             "keepAlive": !req.headers.get_all(http::header::CONNECTION).iter().any(|v| v.to_str().is_ok_and(|v| v.eq_ignore_ascii_case("close"))),
             "secure": false,
         },

@@ -8,6 +8,18 @@ use super::xpath_syntax::Expr;
 use super::xpath_value::Value;
 use crate::budget::Budget;
 
+/// A node [`XPath::select`] found, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selected {
+    pub element: bool,
+    pub name: String,
+    /// An element's XML as written in the document; an attribute's or text's value.
+    pub xml: String,
+    /// The XPath string-value.
+    pub text: String,
+    pub attributes: Vec<(String, String)>,
+}
+
 /// A compiled XPath 1.0 expression. It holds only owned data, so one compiled
 /// expression can be shared by every thread that matches requests.
 #[derive(Clone)]
@@ -49,6 +61,65 @@ impl XPath {
             Err(_) => false,
         };
         truthy && !budget.is_exhausted()
+    }
+
+    /// The nodes the expression selects in `text` (an XML document), in document order,
+    /// each described on its own: an element with its XML as written, its attributes and
+    /// its string-value; an attribute or text node with its value. An expression whose
+    /// result is not a node-set gives that one value. Empty when the text is not XML, the
+    /// evaluation fails or the budget runs out.
+    pub fn select(&self, text: &str, budget: &Budget) -> Vec<Selected> {
+        let Some(doc) = super::parse_document(text, budget) else {
+            return Vec::new();
+        };
+        let evaluator = Evaluator::new(&doc, budget);
+        let value = match evaluator.eval(&self.expr, evaluator.root_context()) {
+            Ok(v) => v,
+            Err(_) => return Vec::new(),
+        };
+        let out = match value {
+            Value::Nodes(nodes) => nodes
+                .iter()
+                .filter_map(|n| {
+                    let value = n.string_value(budget).ok()?.into_owned();
+                    let tree = n.tree();
+                    Some(match n.kind() {
+                        super::xpath_node::Kind::Element => Selected {
+                            element: true,
+                            name: tree.tag_name().name().to_string(),
+                            xml: text.get(tree.range()).unwrap_or_default().to_string(),
+                            text: value,
+                            attributes: tree
+                                .attributes()
+                                .map(|a| (a.name().to_string(), a.value().to_string()))
+                                .collect(),
+                        },
+                        _ => Selected {
+                            element: false,
+                            name: n.local_name().to_string(),
+                            xml: value.clone(),
+                            text: value,
+                            attributes: Vec::new(),
+                        },
+                    })
+                })
+                .collect(),
+            other => match evaluator.to_string(other) {
+                Ok(s) => vec![Selected {
+                    element: false,
+                    name: String::new(),
+                    xml: s.to_string(),
+                    text: s.into_owned(),
+                    attributes: Vec::new(),
+                }],
+                Err(_) => Vec::new(),
+            },
+        };
+        if budget.is_exhausted() {
+            Vec::new()
+        } else {
+            out
+        }
     }
 
     /// XPath's `string()` of the result: for a node-set, the string-value of its first

@@ -34,7 +34,7 @@ pub(super) fn call(target: &V, name: &str, args: &[V], budget: &Budget) -> R {
             (Obj::Foreach { has_next, .. }, "isLast" | "getLast", []) => V::Bool(!*has_next),
             (Obj::Entry(k, _), "getKey", []) => V::str(k.as_str()),
             (Obj::Entry(_, v), "getValue", []) => v.clone(),
-            (Obj::Xml(doc), "find", [x]) => super::tools::xpath(doc, &x.text(), budget),
+            (Obj::Xml(nodes), _, _) => super::tools::xml_member(nodes, name, args, budget),
             (Obj::Class(c), "getName", []) => V::str(*c),
             _ => V::Null,
         }),

@@ -20,6 +20,9 @@ use value::{Obj, Tool, V};
 /// The most a Velocity template may write for one request.
 const MAX_OUTPUT: usize = 1024 * 1024;
 
+/// Macros may call each other at most this deep.
+const MAX_CALLS: usize = 64;
+
 /// A list built by a range or by repetition may not be longer than this.
 const MAX_ITEMS: i64 = 100_000;
 
@@ -87,6 +90,11 @@ impl VelocityTemplate {
             ("esc", Tool::Esc),
             ("display", Tool::Display),
             ("collection", Tool::Sorter),
+            ("strings", Tool::Strings),
+            ("jsonTransform", Tool::JsonTransform),
+            ("dates", Tool::Dates),
+            ("calc", Tool::Calc),
+            ("jwt", Tool::Jwt),
         ] {
             vars.insert(name.into(), V::Obj(Rc::new(Obj::Tool(tool))));
         }
@@ -97,6 +105,8 @@ impl VelocityTemplate {
             flow: Flow::Normal,
             json: None,
             xml: None,
+            macros: HashMap::new(),
+            calls: 0,
         };
         e.nodes(&self.nodes)?;
         Ok(e.out)
@@ -215,7 +225,8 @@ fn check(nodes: &[Node]) -> Result<(), String> {
     for n in nodes {
         match n {
             Node::Text(_) | Node::Break | Node::Stop | Node::Fail(_) => {}
-            Node::Define { body, .. } => check(body)?,
+            Node::Define { body, .. } | Node::Macro { body, .. } => check(body)?,
+            Node::Call { args, .. } => args.iter().try_for_each(expr)?,
             Node::Evaluate(e) => expr(e)?,
             Node::Ref(r) | Node::Escaped { reference: r, .. } => reference(r)?,
             Node::Set { target, value } => {
@@ -267,6 +278,9 @@ struct Eval<'b> {
     json: Option<V>,
     /// What `$xml.parse` read last, for `$xml.find(…)`.
     xml: Option<V>,
+    /// Macros defined so far, and how deep calls are nested.
+    macros: HashMap<String, (Vec<String>, std::sync::Arc<Vec<Node>>)>,
+    calls: usize,
 }
 
 /// The error of a render stopped by its budget.
@@ -404,6 +418,41 @@ impl Eval<'_> {
                     .insert(name.clone(), V::Obj(Rc::new(Obj::Block(body.clone()))));
                 Ok(())
             }
+            Node::Macro { name, params, body } => {
+                self.macros
+                    .insert(name.clone(), (params.clone(), body.clone()));
+                Ok(())
+            }
+            Node::Call { name, args } => {
+                let Some((params, body)) = self.macros.get(name).cloned() else {
+                    return Err(format!(
+                        "#{name} is not a macro defined before it is called"
+                    ));
+                };
+                if self.calls >= MAX_CALLS {
+                    return Err(format!("macros call each other deeper than {MAX_CALLS}"));
+                }
+                let values = args
+                    .iter()
+                    .map(|a| self.expr(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let saved: Vec<(String, Option<V>)> = params
+                    .iter()
+                    .map(|p| (p.clone(), self.vars.remove(p)))
+                    .collect();
+                for (p, v) in params.iter().zip(values) {
+                    if !v.is_null() {
+                        self.vars.insert(p.clone(), v);
+                    }
+                }
+                self.calls += 1;
+                let result = self.nodes(&body);
+                self.calls -= 1;
+                for (p, v) in saved {
+                    restore(&mut self.vars, &p, v);
+                }
+                result
+            }
             Node::Evaluate(e) => {
                 let text = self.expr(e)?.text();
                 self.spend(1 + text.len() as u64)?;
@@ -424,6 +473,13 @@ impl Eval<'_> {
         let items = match &v {
             V::List(l) => l.borrow().items.clone(),
             V::Map(m) => m.borrow().entries.iter().map(|(_, v)| v.clone()).collect(),
+            V::Obj(o) => match &**o {
+                Obj::Xml(nodes) => nodes
+                    .iter()
+                    .map(|n| tools::xml_nodes(vec![n.clone()]))
+                    .collect(),
+                _ => Vec::new(),
+            },
             _ => Vec::new(),
         };
         self.spend(items.len() as u64)?;
@@ -661,6 +717,7 @@ fn property(v: &V, name: &str, budget: &Budget) -> V {
         }
         V::Obj(o) => match &**o {
             Obj::Tool(t) => tools::property(*t, name, budget),
+            Obj::Xml(nodes) => tools::xml_member(nodes, name, &[], budget),
             Obj::Foreach {
                 index,
                 has_next,

@@ -39,6 +39,17 @@ pub(crate) enum Node {
     },
     /// `#evaluate(expr)`: the expression's text, parsed and rendered as a template.
     Evaluate(Expr),
+    /// `#macro(name $a $b)…#end`.
+    Macro {
+        name: String,
+        params: Vec<String>,
+        body: std::sync::Arc<Vec<Node>>,
+    },
+    /// `#name(arg arg)`: a call of a macro defined before.
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
     /// A directive that always fails when rendered (`#include`, `#parse`: standin has no
     /// files to read), as it fails in MockServer without the file.
     Fail(String),
@@ -129,6 +140,7 @@ pub(crate) fn parse(src: &str) -> Result<Vec<Node>, ParseError> {
         s: src,
         i: 0,
         depth: 0,
+        macros: Default::default(),
     };
     let (nodes, end) = p.block(false)?;
     match end {
@@ -164,6 +176,8 @@ struct Parser<'s> {
     s: &'s str,
     i: usize,
     depth: usize,
+    /// Macros defined so far: `#name(…)` calls one.
+    macros: std::collections::HashSet<String>,
 }
 
 fn ident_start(c: char) -> bool {
@@ -392,7 +406,7 @@ impl<'s> Parser<'s> {
         }
         let name = &body[..len];
         // `#elseif` and `#else` share a prefix; the longest name wins, as in Velocity.
-        if !DIRECTIVES.contains(&name) {
+        if !DIRECTIVES.contains(&name) && !self.macros.contains(name) {
             // `#end` directly followed by text, e.g. `#endif`: Velocity reads `#end` only in
             // the formal form. Anything else is text.
             return None;
@@ -553,6 +567,68 @@ impl<'s> Parser<'s> {
             "stop" => {
                 self.gobble(start, text, line);
                 Ok(Step::Node(Node::Stop))
+            }
+            "macro" => {
+                self.open_paren("#macro")?;
+                self.skip_ws();
+                let name = self
+                    .ident()
+                    .ok_or_else(|| self.error("#macro needs a name, e.g. #macro(greet $who)"))?;
+                let mut params = Vec::new();
+                loop {
+                    self.skip_ws();
+                    if self.peek() == Some(',') {
+                        self.i += 1;
+                        continue;
+                    }
+                    if self.peek() == Some(')') {
+                        self.i += 1;
+                        break;
+                    }
+                    match self.reference()? {
+                        Some(r) if r.parts.is_empty() => params.push(r.root),
+                        _ => {
+                            return Err(
+                                self.error("a #macro's parameters are references, e.g. $who")
+                            );
+                        }
+                    }
+                }
+                self.gobble(start, text, true);
+                self.macros.insert(name.clone());
+                self.nest()?;
+                let (body, end) = self.block(line)?;
+                if end != Closer::End {
+                    return Err(self.error_at(start, "#macro is not closed by #end".into()));
+                }
+                self.depth -= 1;
+                Ok(Step::Node(Node::Macro {
+                    name,
+                    params,
+                    body: std::sync::Arc::new(body),
+                }))
+            }
+            called if self.macros.contains(called) => {
+                self.open_paren(&format!("#{called}"))?;
+                let mut args = Vec::new();
+                loop {
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(',') => self.i += 1,
+                        Some(')') => {
+                            self.i += 1;
+                            break;
+                        }
+                        None => return Err(self.error(format!("#{called}: expected \")\""))),
+                        // A macro's arguments are values, not expressions.
+                        _ => args.push(self.primary()?),
+                    }
+                }
+                self.gobble(start, text, line);
+                Ok(Step::Node(Node::Call {
+                    name: called.to_string(),
+                    args,
+                }))
             }
             "include" | "parse" => {
                 self.open_paren(&format!("#{name}"))?;
@@ -990,6 +1066,7 @@ impl<'s> Parser<'s> {
             s: &s,
             i: 0,
             depth: self.depth,
+            macros: self.macros.clone(),
         };
         let (nodes, end) = inner.block(false).map_err(|e| ParseError {
             message: format!("in a string: {}", e.message),

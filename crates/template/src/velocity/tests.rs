@@ -203,3 +203,69 @@ fn query_parameters_print_in_java_hash_map_order() {
     // What MockServer 8.0 prints for ?zeta=1&alpha=2&mid=3&b=4&a=5.
     assert_eq!(names, ["zeta", "a", "b", "alpha", "mid"]);
 }
+
+#[test]
+fn macros_with_parameters() {
+    assert_eq!(
+        r("#macro(greet $who)Hi $who!#end#greet('Bob') #greet($request.method)"),
+        "Hi Bob! Hi POST!"
+    );
+    // A macro that calls itself stops at the depth limit instead of the stack.
+    let t = VelocityTemplate::compile("#macro(loop $n)#loop($n)#end#loop(1)").unwrap();
+    assert!(
+        t.render(&model(), &Budget::unlimited())
+            .unwrap_err()
+            .contains("deeper")
+    );
+}
+
+#[test]
+fn mockserver_helpers() {
+    assert_eq!(
+        r(
+            "$strings.uppercase('a') $strings.substringAfter('a-b', '-') $strings.base64Encode('hello') $jsonTransform.field('{\"name\": \"x\"}', 'name') $jsonTransform.merge('{\"a\":1}', '{\"b\":2}') $calc.max(3, 7) $calc.round(3.14159, 2)"
+        ),
+        "A b aGVsbG8= x {\"a\":1,\"b\":2} 7 3.14"
+    );
+    let token = r("$jwt.generate()");
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    assert!(token.starts_with("eyJ"));
+    // The signature verifies with the key the JWKS publishes.
+    let jwks: serde_json::Value = serde_json::from_str(&r("$jwt.jwks()")).unwrap();
+    use base64::Engine as _;
+    let b = |s: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .unwrap()
+    };
+    let key = &jwks["keys"][0];
+    let public = ring::rsa::PublicKeyComponents {
+        n: b(key["n"].as_str().unwrap()),
+        e: b(key["e"].as_str().unwrap()),
+    };
+    public
+        .verify(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            format!("{}.{}", parts[0], parts[1]).as_bytes(),
+            &b(parts[2]),
+        )
+        .unwrap();
+    assert!(r("$dates.plusHours(1)").ends_with('Z'));
+}
+
+#[test]
+fn dates_and_xml_nodes() {
+    assert_eq!(
+        r(
+            "#set($d = $date.toDate('yyyy-MM-dd', '2021-02-03'))$date.format('dd/MM/yy', $d) $date.getYear($d) $date.getMonth($d) $date.difference($d, $date.toDate('yyyy-MM-dd', '2021-02-05'))"
+        ),
+        "03/02/21 2021 1 2 days"
+    );
+    assert_eq!(
+        r(
+            "#set($x = $xml.parse('<a><k id=\"1\">v</k><k id=\"2\">w</k></a>'))$x.find('/a/k') $x.find('/a/k').size() $x.find('/a/k').text $x.find('//k/@id') $x.name #foreach($k in $x.find('//k'))$k.attr('id')=$k.text;#end$x.find('/a/missing')"
+        ),
+        "<k id=\"1\">v</k><k id=\"2\">w</k> 2 vw 12 a 1=v;2=w;$x.find('/a/missing')"
+    );
+}

@@ -18,10 +18,8 @@ pub(super) fn call(tool: Tool, name: &str, args: &[V], budget: &Budget) -> R {
                 if !budget.spend_bytes(text.len(), 16) {
                     return Err("the template ran out of its work budget".into());
                 }
-                match standin_eval::xml::parse_document(&text, budget) {
-                    Some(_) => V::Obj(Rc::new(Obj::Xml(text.into()))),
-                    None => V::Null,
-                }
+                let root = standin_eval::xml::compile("/*").expect("a valid XPath");
+                xml_nodes(root.select(&text, budget))
             }
             _ => V::Null,
         }),
@@ -31,6 +29,9 @@ pub(super) fn call(tool: Tool, name: &str, args: &[V], budget: &Budget) -> R {
         Tool::Esc => Ok(esc(name, args)),
         Tool::Display => Ok(display(name, args)),
         Tool::Sorter => Ok(sorter(name, args, budget)),
+        Tool::Strings | Tool::JsonTransform | Tool::Dates | Tool::Calc | Tool::Jwt => {
+            helper(tool, name, args, budget)
+        }
     }
 }
 
@@ -45,15 +46,62 @@ pub(super) fn property(tool: Tool, name: &str, budget: &Budget) -> V {
     call(tool, &getter, &[], budget).unwrap_or(V::Null)
 }
 
-/// The XPath's string value in `doc`, or null when it selects nothing.
-pub(super) fn xpath(doc: &str, expr: &str, budget: &Budget) -> V {
+/// XmlTool's nodes as a value; null when there are none.
+pub(super) fn xml_nodes(nodes: Vec<standin_eval::xml::Selected>) -> V {
+    if nodes.is_empty() {
+        V::Null
+    } else {
+        V::Obj(Rc::new(Obj::Xml(nodes)))
+    }
+}
+
+/// XmlTool's `find`: the nodes the XPath selects in each element of `nodes`.
+pub(super) fn xml_find(nodes: &[standin_eval::xml::Selected], expr: &str, budget: &Budget) -> V {
     let Ok(x) = standin_eval::xml::compile(expr) else {
         return V::Null;
     };
-    if !standin_eval::xml::xpath_matches(&x, doc.as_bytes(), budget) {
-        return V::Null;
+    xml_nodes(
+        nodes
+            .iter()
+            .filter(|n| n.element)
+            .flat_map(|n| x.select(&n.xml, budget))
+            .collect(),
+    )
+}
+
+/// XmlTool's members: `text`, `name`, `attr(n)`, `size()`, `get(i)`, `find(x)`; any
+/// other name is the first node's attribute of that name, or its child elements.
+pub(super) fn xml_member(
+    nodes: &[standin_eval::xml::Selected],
+    name: &str,
+    args: &[V],
+    budget: &Budget,
+) -> V {
+    let first = nodes.first();
+    match (name, args) {
+        ("find", [x]) => xml_find(nodes, &x.text(), budget),
+        ("text" | "getText", []) => {
+            V::str(nodes.iter().map(|n| n.text.as_str()).collect::<String>())
+        }
+        ("name" | "getName", []) => first.map_or(V::Null, |n| V::str(n.name.as_str())),
+        ("size", []) => V::Int(nodes.len() as i64),
+        ("isEmpty", []) => V::Bool(nodes.is_empty()),
+        ("get", [V::Int(i)]) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| nodes.get(i))
+            .map_or(V::Null, |n| xml_nodes(vec![n.clone()])),
+        ("attr" | "get", [a]) => {
+            let a = a.text();
+            first
+                .and_then(|n| n.attributes.iter().find(|(k, _)| *k == a))
+                .map_or(V::Null, |(_, v)| V::str(v.as_str()))
+        }
+        (other, []) => match first.and_then(|n| n.attributes.iter().find(|(k, _)| k == other)) {
+            Some((_, v)) => V::str(v.as_str()),
+            None => xml_find(nodes, &format!("/*/{other}"), budget),
+        },
+        _ => V::Null,
     }
-    V::str(standin_eval::xml::xpath_string(&x, doc, budget))
 }
 
 fn json(name: &str, args: &[V], budget: &Budget) -> V {
@@ -158,7 +206,10 @@ impl JsonReader<'_> {
                         }
                     }
                 }
-                V::list(items)
+                V::List(Rc::new(std::cell::RefCell::new(value::List {
+                    items,
+                    class: Some("org.apache.velocity.tools.generic.JsonContent"),
+                })))
             }
             b'"' => V::str(self.string()?),
             b't' if self.eat("true") => V::Bool(true),
@@ -417,22 +468,71 @@ fn decimal_format(pattern: &str, n: f64) -> String {
 /// ComparisonDateTool: the current time, in UTC, formatted with Java patterns.
 fn date(name: &str, args: &[V]) -> V {
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
-    let fmt = |p: &str| {
-        V::str(
-            now.strftime(&crate::handlebars::java_pattern(p))
-                .to_string(),
-        )
+    let of = |v: &V| match v {
+        V::Obj(o) => match &**o {
+            Obj::Date(d) => Some(d.clone()),
+            _ => None,
+        },
+        _ => None,
     };
+    let fmt = |z: &jiff::Zoned, p: &str| {
+        V::str(z.strftime(&crate::handlebars::java_pattern(p)).to_string())
+    };
+    let date_v = |z: jiff::Zoned| V::Obj(Rc::new(Obj::Date(z)));
     match (name, args) {
-        ("get" | "format", [p]) => fmt(&p.text()),
-        ("format", [p, _]) => fmt(&p.text()),
+        ("get" | "format", [p]) => fmt(&now, &p.text()),
+        ("format", [p, d]) => of(d).map_or(V::Null, |d| fmt(&d, &p.text())),
+        ("getDate", []) => date_v(now),
+        ("toDate", [p, text]) => parse_date(&p.text(), &text.text()).map_or(V::Null, date_v),
         ("getYear", []) => V::Int(i64::from(now.year())),
         ("getMonth", []) => V::Int(i64::from(now.month()) - 1),
         ("getDay", []) => V::Int(i64::from(now.day())),
+        ("getYear", [d]) => of(d).map_or(V::Null, |d| V::Int(i64::from(d.year()))),
+        ("getMonth", [d]) => of(d).map_or(V::Null, |d| V::Int(i64::from(d.month()) - 1)),
+        ("getDay", [d]) => of(d).map_or(V::Null, |d| V::Int(i64::from(d.day()))),
+        ("difference", [a, b]) => match (of(a), of(b)) {
+            (Some(a), Some(b)) => V::str(difference(&a, &b)),
+            _ => V::Null,
+        },
         ("getSystemTime", []) => V::Int(now.timestamp().as_millisecond()),
-        ("toString", []) => fmt("yyyy-MM-dd HH:mm:ss"),
+        ("toString", []) => fmt(&now, "yyyy-MM-dd HH:mm:ss"),
         _ => V::Null,
     }
+}
+
+/// A date read with a Java pattern, in UTC (the zone of MockServer's image); a date
+/// without a time is at midnight.
+fn parse_date(pattern: &str, text: &str) -> Option<jiff::Zoned> {
+    let tm =
+        jiff::fmt::strtime::BrokenDownTime::parse(crate::handlebars::java_pattern(pattern), text)
+            .ok()?;
+    let date = tm.to_date().ok()?;
+    let time = tm.to_time().unwrap_or(jiff::civil::Time::midnight());
+    date.to_datetime(time)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+}
+
+/// ComparisonDateTool's difference as it prints: the largest whole unit, `2 days`.
+fn difference(a: &jiff::Zoned, b: &jiff::Zoned) -> String {
+    let ms = (b.timestamp().as_millisecond() - a.timestamp().as_millisecond()).abs();
+    const UNITS: &[(&str, i64)] = &[
+        ("year", 365 * 86_400_000),
+        ("month", 30 * 86_400_000),
+        ("week", 7 * 86_400_000),
+        ("day", 86_400_000),
+        ("hour", 3_600_000),
+        ("minute", 60_000),
+        ("second", 1000),
+        ("millisecond", 1),
+    ];
+    let (unit, size) = UNITS
+        .iter()
+        .find(|(_, size)| ms >= *size)
+        .copied()
+        .unwrap_or(("millisecond", 1));
+    let n = ms / size;
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 fn esc(name: &str, args: &[V]) -> V {
@@ -747,4 +847,267 @@ fn printf(format: &str, args: &[V]) -> String {
         }
     }
     out
+}
+
+/// MockServer 8's helper objects, available to its templates beside the velocity-tools:
+/// `$strings`, `$jsonTransform`, `$dates`, `$calc` and `$jwt`.
+pub(super) fn helper(tool: Tool, name: &str, args: &[V], budget: &Budget) -> R {
+    let s = |i: usize| args.get(i).map(V::text).unwrap_or_default();
+    let n = |i: usize| args.get(i).and_then(num).and_then(|v| v.as_f64());
+    if args.iter().any(V::is_null) {
+        return Ok(V::Null);
+    }
+    if !budget.spend(1 + args.iter().map(|a| a.text().len() as u64 / 16).sum::<u64>()) {
+        return Err("the template ran out of its work budget".into());
+    }
+    Ok(match tool {
+        Tool::Strings => match (name, args.len()) {
+            ("trim", 1) => V::str(s(0).trim()),
+            ("capitalize", 1) => display("capitalize", args),
+            ("uppercase", 1) => V::str(s(0).to_uppercase()),
+            ("lowercase", 1) => V::str(s(0).to_lowercase()),
+            ("urlEncode", 1) => V::str(crate::handlebars::form_encode(&s(0))),
+            ("urlDecode", 1) => V::str(url_decode(&s(0))),
+            ("base64Encode", 1) => {
+                use base64::Engine as _;
+                V::str(base64::engine::general_purpose::STANDARD.encode(s(0)))
+            }
+            ("base64Decode", 1) => {
+                use base64::Engine as _;
+                match base64::engine::general_purpose::STANDARD.decode(s(0).trim()) {
+                    Ok(b) => V::str(String::from_utf8_lossy(&b)),
+                    Err(_) => V::Null,
+                }
+            }
+            ("substringBefore", 2) => {
+                let (v, sep) = (s(0), s(1));
+                V::str(v.split_once(&sep).map_or(v.as_str(), |(a, _)| a))
+            }
+            ("substringAfter", 2) => {
+                let (v, sep) = (s(0), s(1));
+                V::str(v.split_once(&sep).map_or("", |(_, b)| b))
+            }
+            ("length", 1) => V::Int(s(0).encode_utf16().count() as i64),
+            ("contains", 2) => V::Bool(s(0).contains(&s(1))),
+            ("replace", 3) => V::str(s(0).replace(&s(1), &s(2))),
+            _ => V::Null,
+        },
+        Tool::JsonTransform => {
+            let parse = |i: usize| serde_json::from_str::<serde_json::Value>(&s(i)).ok();
+            match (name, args.len()) {
+                ("merge", 2) => match (parse(0), parse(1)) {
+                    (
+                        Some(serde_json::Value::Object(mut a)),
+                        Some(serde_json::Value::Object(b)),
+                    ) => {
+                        a.extend(b);
+                        V::str(serde_json::Value::Object(a).to_string())
+                    }
+                    _ => V::Null,
+                },
+                ("sort", 2) => match parse(0) {
+                    Some(serde_json::Value::Array(mut items)) => {
+                        let field = s(1);
+                        items.sort_by(|a, b| {
+                            let key = |v: &serde_json::Value| v.get(&field).cloned();
+                            match (key(a), key(b)) {
+                                (
+                                    Some(serde_json::Value::Number(x)),
+                                    Some(serde_json::Value::Number(y)),
+                                ) => x
+                                    .as_f64()
+                                    .partial_cmp(&y.as_f64())
+                                    .unwrap_or(std::cmp::Ordering::Equal),
+                                (x, y) => {
+                                    let t = |v: Option<serde_json::Value>| match v {
+                                        Some(serde_json::Value::String(s)) => s,
+                                        Some(other) => other.to_string(),
+                                        None => String::new(),
+                                    };
+                                    t(x).cmp(&t(y))
+                                }
+                            }
+                        });
+                        V::str(serde_json::Value::Array(items).to_string())
+                    }
+                    _ => V::Null,
+                },
+                ("arrayAdd", 2) => match parse(0) {
+                    Some(serde_json::Value::Array(mut items)) => {
+                        items.push(parse(1).unwrap_or_else(|| serde_json::Value::String(s(1))));
+                        V::str(serde_json::Value::Array(items).to_string())
+                    }
+                    _ => V::Null,
+                },
+                ("remove", 2) => match parse(0) {
+                    Some(serde_json::Value::Object(mut o)) => {
+                        o.shift_remove(&s(1));
+                        V::str(serde_json::Value::Object(o).to_string())
+                    }
+                    _ => V::Null,
+                },
+                ("prettyPrint", 1) => match parse(0) {
+                    Some(v) => V::str(crate::handlebars::jackson_pretty(&v)),
+                    None => V::Null,
+                },
+                ("field", 2) => match parse(0).as_ref().and_then(|v| v.get(s(1))) {
+                    Some(serde_json::Value::String(x)) => V::str(x.as_str()),
+                    Some(serde_json::Value::Null) | None => V::Null,
+                    Some(other) => V::str(other.to_string()),
+                },
+                ("size", 1) => match parse(0) {
+                    Some(serde_json::Value::Array(a)) => V::Int(a.len() as i64),
+                    Some(serde_json::Value::Object(o)) => V::Int(o.len() as i64),
+                    _ => V::Null,
+                },
+                _ => V::Null,
+            }
+        }
+        Tool::Dates => {
+            let now = jiff::Timestamp::now();
+            let shifted = |secs: f64| {
+                now.checked_add(jiff::SignedDuration::from_secs(secs as i64))
+                    .map_or(V::Null, |t| V::str(t.to_string()))
+            };
+            match (name, n(0)) {
+                ("format", _) => date("get", args),
+                ("toString", _) => V::str(now.to_string()),
+                ("plusSeconds", Some(x)) => shifted(x),
+                ("plusMinutes", Some(x)) => shifted(x * 60.0),
+                ("plusHours", Some(x)) => shifted(x * 3600.0),
+                ("plusDays", Some(x)) => shifted(x * 86400.0),
+                ("minusSeconds", Some(x)) => shifted(-x),
+                ("minusMinutes", Some(x)) => shifted(-x * 60.0),
+                ("minusHours", Some(x)) => shifted(-x * 3600.0),
+                ("minusDays", Some(x)) => shifted(-x * 86400.0),
+                ("epochSeconds", _) => V::Int(now.as_second()),
+                ("epochMillis", _) => V::Int(now.as_millisecond()),
+                ("epochSecondsPlus", Some(x)) => V::str((now.as_second() + x as i64).to_string()),
+                ("epochSecondsMinus", Some(x)) => V::str((now.as_second() - x as i64).to_string()),
+                _ => V::Null,
+            }
+        }
+        Tool::Calc => match (name, args.len()) {
+            ("randomInt", 2) => match (n(0), n(1)) {
+                (Some(a), Some(b)) if b >= a => {
+                    let span = (b - a) as u64 + 1;
+                    V::Int(a as i64 + (rand::random::<u64>() % span) as i64)
+                }
+                _ => V::Null,
+            },
+            ("randomDouble", 0) => V::Float(rand::random::<f64>()),
+            ("randomDouble", 2) => match (n(0), n(1)) {
+                (Some(a), Some(b)) => V::Float(a + rand::random::<f64>() * (b - a)),
+                _ => V::Null,
+            },
+            ("abs", 1) => match args.first().and_then(num) {
+                Some(V::Int(i)) => V::Int(i.abs()),
+                Some(v) => V::Float(v.as_f64().unwrap_or(0.0).abs()),
+                None => V::Null,
+            },
+            ("min" | "max", 2) => match (args.first().and_then(num), args.get(1).and_then(num)) {
+                (Some(V::Int(a)), Some(V::Int(b))) => {
+                    V::Int(if name == "min" { a.min(b) } else { a.max(b) })
+                }
+                (Some(a), Some(b)) => {
+                    let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+                    V::Float(if name == "min" { a.min(b) } else { a.max(b) })
+                }
+                _ => V::Null,
+            },
+            ("round", 2) => match (n(0), n(1)) {
+                (Some(v), Some(scale)) => {
+                    let f = 10f64.powi(scale as i32);
+                    V::Float(round_half_up(v * f) / f)
+                }
+                _ => V::Null,
+            },
+            ("format", 2) => match n(0) {
+                Some(v) => V::str(decimal_format(&s(1), v)),
+                None => V::Null,
+            },
+            ("ceil", 1) => n(0).map_or(V::Null, |v| V::Float(v.ceil())),
+            ("floor", 1) => n(0).map_or(V::Null, |v| V::Float(v.floor())),
+            _ => V::Null,
+        },
+        Tool::Jwt => match (name, args) {
+            ("generate", []) => V::str(jwt(&serde_json::Map::new())?),
+            ("generate", [V::Map(m)]) => {
+                let claims = m
+                    .borrow()
+                    .entries
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            match v {
+                                V::Int(i) => serde_json::Value::from(*i),
+                                V::Bool(b) => serde_json::Value::Bool(*b),
+                                other => serde_json::Value::String(other.text()),
+                            },
+                        )
+                    })
+                    .collect();
+                V::str(jwt(&claims)?)
+            }
+            ("jwks", []) | ("getJwks", []) => V::str(jwks()),
+            _ => V::Null,
+        },
+        _ => V::Null,
+    })
+}
+
+/// The RSA key MockServer-style JWTs are signed with: a fixed test key, public in this
+/// repository (MockServer makes one per run). Tokens from a mock are never to be trusted.
+const JWT_KEY: &[u8] = include_bytes!("jwt-test-key.pk8");
+
+fn jwt_key() -> Result<ring::rsa::KeyPair, String> {
+    ring::rsa::KeyPair::from_pkcs8(JWT_KEY).map_err(|e| format!("the JWT key: {e}"))
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// An RS256 JWT with the default claims (`sub`, `iss`, `aud`, `iat`, `exp` an hour on) and
+/// `claims` over them.
+fn jwt(claims: &serde_json::Map<String, serde_json::Value>) -> Result<String, String> {
+    let key = jwt_key()?;
+    let now = jiff::Timestamp::now().as_second();
+    let mut body = serde_json::json!({
+        "sub": "mockserver-user",
+        "iss": "https://mockserver.example",
+        "aud": "mockserver-audience",
+        "iat": now,
+        "exp": now + 3600,
+    });
+    if let Some(o) = body.as_object_mut() {
+        o.extend(claims.clone());
+    }
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "mockserver"});
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(body.to_string().as_bytes())
+    );
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|e| format!("signing the JWT: {e}"))?;
+    Ok(format!("{signing_input}.{}", b64url(&sig)))
+}
+
+/// The public key of [`jwt`]'s tokens as a JSON Web Key Set.
+fn jwks() -> String {
+    let Ok(key) = jwt_key() else {
+        return "{\"keys\":[]}".into();
+    };
+    let parts: ring::rsa::PublicKeyComponents<Vec<u8>> = key.public().into();
+    let (n, e) = (parts.n, parts.e);
+    serde_json::json!({"keys": [{"kty": "RSA", "kid": "mockserver", "use": "sig", "alg": "RS256", "n": b64url(&n), "e": b64url(&e)}]}).to_string()
 }

@@ -26,6 +26,8 @@ pub(crate) enum V {
 #[derive(Debug, Default)]
 pub(crate) struct List {
     pub items: Vec<V>,
+    /// The Java class it stands for, when not an `ArrayList` (JsonTool's arrays).
+    pub class: Option<&'static str>,
 }
 
 /// A Java map with string keys, in its iteration order; `ci` for MockServer's header map,
@@ -76,14 +78,16 @@ pub(crate) enum Obj {
     },
     /// An entry of `entrySet()`.
     Entry(String, V),
-    /// An XML document read by `$xml.parse`, kept as text for `find`.
-    Xml(Rc<str>),
+    /// XmlTool's nodes: what `$xml.parse` read (the root element) or `find` selected.
+    Xml(Vec<standin_eval::xml::Selected>),
     /// One of MockServer's dynamic values (`$uuid`, `$now_iso_8601`): an object that prints
     /// a fresh value each time but has no string methods.
     Dynamic(String),
     /// The Java class of a value (`$x.class`, `$x.getClass()`): its name, and nothing
     /// else of reflection.
     Class(&'static str),
+    /// A date of `$date` (ComparisonDateTool), in UTC.
+    Date(jiff::Zoned),
     /// A `#define`d block, rendered where it is referenced.
     Block(std::sync::Arc<Vec<super::parse::Node>>),
 }
@@ -98,6 +102,11 @@ pub(crate) enum Tool {
     Esc,
     Display,
     Sorter,
+    Strings,
+    JsonTransform,
+    Dates,
+    Calc,
+    Jwt,
 }
 
 impl V {
@@ -106,7 +115,7 @@ impl V {
     }
 
     pub(crate) fn list(items: Vec<V>) -> V {
-        V::List(Rc::new(RefCell::new(List { items })))
+        V::List(Rc::new(RefCell::new(List { items, class: None })))
     }
 
     pub(crate) fn map(entries: Vec<(String, V)>) -> V {
@@ -127,7 +136,7 @@ impl V {
             V::Float(_) => "java.lang.Double",
             V::Dec(_) => "java.math.BigDecimal",
             V::Str(_) => "java.lang.String",
-            V::List(_) => "java.util.ArrayList",
+            V::List(l) => l.borrow().class.unwrap_or("java.util.ArrayList"),
             V::Map(m) => m.borrow().class.unwrap_or("java.util.LinkedHashMap"),
             V::Obj(o) => match &**o {
                 Obj::Tool(_) => "org.apache.velocity.tools.generic.SafeConfig",
@@ -137,6 +146,7 @@ impl V {
                 Obj::Dynamic(_) => "org.mockserver.templates.engine.model.TemplateFunction",
                 Obj::Class(_) => "java.lang.Class",
                 Obj::Block(_) => "org.apache.velocity.runtime.directive.Block$Reference",
+                Obj::Date(_) => "java.util.Date",
             },
         }
     }
@@ -218,13 +228,19 @@ impl V {
                     out.push('=');
                     v.write(out);
                 }
-                Obj::Xml(doc) => out.push_str(doc),
+                Obj::Xml(nodes) => {
+                    for n in nodes {
+                        out.push_str(&n.xml);
+                    }
+                }
                 Obj::Dynamic(name) => out.push_str(&super::dynamic(name)),
                 Obj::Class(name) => {
                     out.push_str("class ");
                     out.push_str(name);
                 }
                 Obj::Block(_) => {}
+                // Java's Date.toString.
+                Obj::Date(d) => out.push_str(&d.strftime("%a %b %d %H:%M:%S UTC %Y").to_string()),
                 Obj::Foreach {
                     index, has_next, ..
                 } => {
