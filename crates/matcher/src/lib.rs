@@ -66,4 +66,4 @@ pub use forward::CompiledForward;
 pub use latency::{CompiledDelay, MAX_DELAY_MS, Pacing, next_unit};
 pub use response::{CompiledFault, CompiledResponse, RawFraming, RenderFailure, RenderedParts};
 pub use standin_eval::{Budget, DEFAULT_FUEL, Exhausted, Request};
-pub use standin_template::{RenderedResponse, title_case};
+pub use standin_template::{RenderedRequest, RenderedResponse, title_case};

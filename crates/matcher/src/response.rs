@@ -26,6 +26,8 @@ pub struct CompiledResponse {
     pub fault: Option<CompiledFault>,
     /// Renders the whole response per request (MockServer's MUSTACHE templates).
     pub document: Option<standin_template::MockServerTemplate>,
+    /// The document template renders the request to forward, not the response.
+    pub forward_template: bool,
     /// A connected client answers (MockServer's object callbacks).
     pub callback: Option<standin_model::ClientCallback>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -259,6 +261,7 @@ impl CompiledResponse {
             raw_http1,
             document,
             callback: r.callback.clone(),
+            forward_template: r.document_template.as_ref().is_some_and(|t| t.forward),
             reason,
             chunk_size: r.chunk_size,
             omit_content_length: r.omit_content_length,

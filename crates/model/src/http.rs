@@ -363,6 +363,10 @@ pub struct ClientCallback {
 pub struct DocumentTemplate {
     pub engine: TemplateEngine,
     pub source: String,
+    /// The template renders the request to forward (MockServer's `httpForwardTemplate`),
+    /// not the response.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forward: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -68,6 +68,8 @@ pub(crate) struct Decision {
     pub upstream: bool,
     /// The response is a real server's answer (set by the forward step).
     pub forwarded: bool,
+    /// The request a forward template rendered, to send in the answer step.
+    pub forward_request: Option<standin_matcher::RenderedRequest>,
 }
 
 impl Decision {
@@ -89,6 +91,7 @@ impl Decision {
             chaos_fault: None,
             upstream: false,
             forwarded: false,
+            forward_request: None,
         }
     }
 
@@ -281,7 +284,23 @@ pub(crate) fn decide(
         }
     }
     let r = route.answer_at(answer);
+    let mut forward_request = None;
     let (response, rendered_delay, failure) = match &r.document {
+        // A forward template renders the request to send; what it cannot render is 502,
+        // as MockServer answers.
+        Some(t) if r.forward_template => match t.render_request(&req, &path_values) {
+            Ok(fr) => {
+                forward_request = Some(fr);
+                (empty(StatusCode::BAD_GATEWAY), 0, None)
+            }
+            Err(message) => {
+                let failure = (!req.budget().is_exhausted()).then(|| ServeError::TemplateFailed {
+                    route: route.id.clone(),
+                    message,
+                });
+                (empty(StatusCode::BAD_GATEWAY), 0, failure)
+            }
+        },
         None => match build_response(r, &req, &path_values) {
             Ok(response) => (response, 0, None),
             Err(f) => {
@@ -322,7 +341,7 @@ pub(crate) fn decide(
         + drawn(&r.delay)
         + rendered_delay;
     let Some(chaos) = svc.info.chaos.as_ref().filter(|_| failure.is_none()) else {
-        return decided(
+        let step = decided(
             Some(route.clone()),
             answer,
             Vec::new(),
@@ -330,6 +349,13 @@ pub(crate) fn decide(
             delay,
             failure,
         );
+        return match step {
+            Step::Done(mut d) => {
+                d.forward_request = forward_request;
+                Step::Done(d)
+            }
+            other => other,
+        };
     };
     // Chaos, rolled once per answered request: an error status or a connection fault in
     // place of the answer, and extra latency.
@@ -350,6 +376,7 @@ pub(crate) fn decide(
         route: Some(route.clone()),
         answer,
         delay_ms: delay + effect.extra_delay_ms,
+        forward_request: forward_request.filter(|_| effect.fault.is_none()),
         chaos_fault: effect.fault,
         ..Decision::plain(Some(svc.clone()), relative_from, response)
     })

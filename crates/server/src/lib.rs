@@ -485,6 +485,27 @@ async fn handle(
     if let Some(cb) = callback {
         ask_client(&ctx, &inc, &mut d, &cb).await;
     }
+    if let Some(fr) = d.forward_request.take().filter(|_| d.error.is_none()) {
+        let request = CallbackRequest {
+            method: fr.method,
+            uri: fr.uri,
+            headers: fr.headers,
+            body: fr.body,
+        };
+        match ctx.forwarder.send_raw(&request).await {
+            Ok(upstream) => {
+                d.forwarded = true;
+                let mut r = Response::new(MockBody::full(upstream.body));
+                *r.status_mut() = upstream.status;
+                *r.headers_mut() = upstream.headers;
+                d.response = r;
+            }
+            Err(e) => {
+                d.response = decide::error_response(&e);
+                d.error = Some(e);
+            }
+        }
+    }
     if let (Some((context, at)), Some(t)) = (traced, &ctx.config.tracing)
         && context.sampled
     {

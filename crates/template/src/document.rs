@@ -6,7 +6,7 @@ use crate::mustache;
 use crate::velocity::VelocityTemplate;
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use serde_json::{Map, Value, json};
 use standin_eval::Request;
 use standin_eval::lenient::BODY_FIELDS;
@@ -61,6 +61,25 @@ impl MockServerTemplate {
         req: &Request<'_>,
         path_values: &[(Box<str>, String)],
     ) -> Result<RenderedResponse, String> {
+        response_from(&self.document(req, path_values)?)
+    }
+
+    /// Renders a forward template (`httpForwardTemplate`): its output is the JSON of the
+    /// MockServer `httpRequest` to send.
+    pub fn render_request(
+        &self,
+        req: &Request<'_>,
+        path_values: &[(Box<str>, String)],
+    ) -> Result<RenderedRequest, String> {
+        request_document(&self.document(req, path_values)?)
+    }
+
+    /// The template's output, read as MockServer reads it.
+    fn document(
+        &self,
+        req: &Request<'_>,
+        path_values: &[(Box<str>, String)],
+    ) -> Result<Value, String> {
         let budget = req.budget();
         let text = match &self.engine {
             Engine::Mustache(nodes) => {
@@ -89,7 +108,7 @@ impl MockServerTemplate {
                 standin_eval::parse::ellipsize(&text)
             )
         })?;
-        response_from(&doc)
+        Ok(doc)
     }
 }
 
@@ -396,6 +415,163 @@ fn named_values(v: Option<&Value>) -> Vec<(String, Vec<String>)> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// A request a template (or a callback client) asks to send.
+#[derive(Debug, Clone)]
+pub struct RenderedRequest {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// `{"name": ["a"]}`, `{"name": "a"}` or `[{"name": …, "values": […]}]` as pairs.
+fn request_pairs(v: Option<&Value>) -> Vec<(String, String)> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let values = |v: &Value| match v {
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>(),
+        other => vec![text(other)],
+    };
+    match v {
+        Some(Value::Object(o)) => o
+            .iter()
+            .flat_map(|(k, v)| values(v).into_iter().map(move |x| (k.clone(), x)))
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| {
+                let name = i.get("name")?.as_str()?.to_string();
+                let vs = i.get("values").or_else(|| i.get("value")).map(values)?;
+                Some(
+                    vs.into_iter()
+                        .map(move |x| (name.clone(), x))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .flatten()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A MockServer `HttpRequest` document (a forward template's output, a callback client's
+/// answer) as a request to send, with an absolute URI: to its `socketAddress`,
+/// or else to its `Host` header (port 443 when `secure`, 80 otherwise).
+pub fn request_document(v: &Value) -> Result<RenderedRequest, String> {
+    let method = v.get("method").and_then(Value::as_str).unwrap_or("GET");
+    let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let path = v.get("path").and_then(Value::as_str).unwrap_or("/");
+    let mut headers = HeaderMap::new();
+    for (n, val) in request_pairs(v.get("headers")) {
+        let (Ok(n), Ok(val)) = (
+            HeaderName::from_bytes(n.as_bytes()),
+            HeaderValue::from_str(&val),
+        ) else {
+            return Err(format!("the header {n}: {val} is not valid"));
+        };
+        headers.append(n, val);
+    }
+    let cookies: Vec<String> = request_pairs(v.get("cookies"))
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !cookies.is_empty()
+        && let Ok(c) = HeaderValue::from_str(&cookies.join("; "))
+    {
+        headers.append(http::header::COOKIE, c);
+    }
+    let secure = v.get("secure").and_then(Value::as_bool) == Some(true);
+    let (scheme, authority) = match v.get("socketAddress") {
+        Some(sa) => {
+            let host = sa
+                .get("host")
+                .and_then(Value::as_str)
+                .unwrap_or("localhost");
+            let scheme = match sa.get("scheme").and_then(Value::as_str) {
+                Some(s) if s.eq_ignore_ascii_case("https") => "https",
+                _ => "http",
+            };
+            let port = sa
+                .get("port")
+                .and_then(Value::as_u64)
+                .unwrap_or(if scheme == "https" { 443 } else { 80 });
+            (scheme, format!("{host}:{port}"))
+        }
+        None => {
+            let host = headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .ok_or("neither socketAddress nor a Host header says where to forward")?;
+            let scheme = if secure { "https" } else { "http" };
+            let authority = if host.contains(':') {
+                host.to_string()
+            } else {
+                format!("{host}:{}", if secure { 443 } else { 80 })
+            };
+            (scheme, authority)
+        }
+    };
+    let query: Vec<String> = request_pairs(v.get("queryStringParameters"))
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(&k), percent_encode(&v)))
+        .collect();
+    let uri = if query.is_empty() {
+        format!("{scheme}://{authority}{path}")
+    } else {
+        format!("{scheme}://{authority}{path}?{}", query.join("&"))
+    };
+    let uri: Uri = uri.parse().map_err(|e| format!("{uri}: {e}"))?;
+    let body = match v.get("body") {
+        None | Some(Value::Null) => Bytes::new(),
+        Some(Value::String(s)) => Bytes::from(s.clone()),
+        Some(Value::Object(o)) => {
+            let field = |k: &str| o.get(k);
+            if let Some(b) = field("base64Bytes").and_then(Value::as_str) {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .map(Bytes::from)
+                    .map_err(|e| format!("base64Bytes: {e}"))?
+            } else if let Some(j) = field("json") {
+                Bytes::from(match j {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            } else if let Some(s) = field("string")
+                .or_else(|| field("xml"))
+                .and_then(Value::as_str)
+            {
+                Bytes::from(s.to_string())
+            } else {
+                Bytes::from(Value::Object(o.clone()).to_string())
+            }
+        }
+        Some(other) => Bytes::from(other.to_string()),
+    };
+    Ok(RenderedRequest {
+        method,
+        uri,
+        headers,
+        body,
+    })
+}
+
+/// Percent-encodes all but the unreserved characters of RFC 3986.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

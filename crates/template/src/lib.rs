@@ -18,7 +18,8 @@ mod mustache;
 mod velocity;
 
 pub use document::{
-    DocumentEngine, MockServerTemplate, RenderedResponse, response_document, title_case,
+    DocumentEngine, MockServerTemplate, RenderedRequest, RenderedResponse, request_document,
+    response_document, title_case,
 };
 pub use handlebars::{
     FAKE_KEYS, HandlebarsTemplate, Locale, MAX_OUTPUT, RenderError, TemplateOptions,

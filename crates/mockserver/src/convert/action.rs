@@ -81,6 +81,17 @@ pub(crate) fn action(
                 ..HttpResponse::default()
             }))
         }
+        // The template renders the request to forward.
+        ["httpForwardTemplate"] => {
+            let mut r = template(
+                &obj["httpForwardTemplate"],
+                &format!("{pointer}/httpForwardTemplate"),
+            )?;
+            if let Some(t) = r.document_template.as_mut() {
+                t.forward = true;
+            }
+            Ok(plain(r))
+        }
         ["httpForward"] => http_forward(&obj["httpForward"], &format!("{pointer}/httpForward")),
         ["httpOverrideForwardedRequest"] => override_forward(
             &obj["httpOverrideForwardedRequest"],
@@ -127,6 +138,7 @@ pub(crate) fn template(v: &Value, pointer: &str) -> R<HttpResponse> {
         document_template: Some(DocumentTemplate {
             engine,
             source: source.to_string(),
+            forward: false,
         }),
         delay_ms: delay_ms(obj.get("delay"), &format!("{pointer}/delay"))?,
         ..HttpResponse::default()
