@@ -69,7 +69,8 @@ pub(crate) struct Decision {
     /// The response is a real server's answer (set by the forward step).
     pub forwarded: bool,
     /// The request a forward template rendered, to send in the answer step.
-    pub forward_request: Option<standin_matcher::RenderedRequest>,
+    /// (Boxed: a decision is moved along the steps, and this is rarely set.)
+    pub forward_request: Option<Box<standin_matcher::RenderedRequest>>,
 }
 
 impl Decision {
@@ -290,7 +291,7 @@ pub(crate) fn decide(
         // as MockServer answers.
         Some(t) if r.forward_template => match t.render_request(&req, &path_values) {
             Ok(fr) => {
-                forward_request = Some(fr);
+                forward_request = Some(Box::new(fr));
                 (empty(StatusCode::BAD_GATEWAY), 0, None)
             }
             Err(message) => {

@@ -486,6 +486,7 @@ async fn handle(
         ask_client(&ctx, &inc, &mut d, &cb).await;
     }
     if let Some(fr) = d.forward_request.take().filter(|_| d.error.is_none()) {
+        let fr = *fr;
         let request = CallbackRequest {
             method: fr.method,
             uri: fr.uri,
