@@ -1043,6 +1043,18 @@ pub fn export(routes: &[Route]) -> (Value, Vec<Warning>) {
         if r.templated {
             resp.insert("transformers".into(), json!(["response-template"]));
         }
+        if r.document_template.is_some() {
+            w(
+                "/http/response/documentTemplate",
+                "a MockServer response or forward template has no WireMock counterpart",
+            );
+        }
+        if r.callback.is_some() {
+            w(
+                "/http/response/callback",
+                "a MockServer callback client has no WireMock counterpart",
+            );
+        }
         if let Some(f) = &http.forward {
             match &f.to {
                 Some(to) => {

@@ -50,11 +50,26 @@ struct Pending {
     reply: oneshot::Sender<Reply>,
 }
 
+/// At most this many callback clients are connected at once (MockServer keeps 1,500). An
+/// upgraded socket no longer counts against the mock port's connection cap, so this
+/// bounds what a client that opens socket after socket can hold.
+const MAX_CLIENTS: usize = 1024;
+
 /// The connected clients and the requests waiting for them.
-#[derive(Default)]
 pub(crate) struct Callbacks {
     clients: Mutex<HashMap<String, ws::Writer>>,
     pending: Mutex<HashMap<String, Pending>>,
+    max_clients: usize,
+}
+
+impl Default for Callbacks {
+    fn default() -> Self {
+        Callbacks {
+            clients: Mutex::default(),
+            pending: Mutex::default(),
+            max_clients: MAX_CLIENTS,
+        }
+    }
 }
 
 fn envelope(kind: &str, value: &Value) -> String {
@@ -82,7 +97,22 @@ impl Callbacks {
         mut reader: ws::Reader,
         writer: ws::Writer,
     ) {
-        self.clients.lock().insert(id.clone(), writer.clone());
+        let full = {
+            let mut clients = self.clients.lock();
+            let full = clients.len() >= self.max_clients && !clients.contains_key(&id);
+            if !full {
+                clients.insert(id.clone(), writer.clone());
+            }
+            full
+        };
+        if full {
+            tracing::warn!(
+                max = self.max_clients,
+                "a callback client was turned away: too many are connected"
+            );
+            let _ = writer.close().await;
+            return;
+        }
         // Registered before the client learns its id, so its first expectation finds it.
         let hello = envelope(T_CLIENT_ID, &json!({"clientId": id}));
         if writer.text(&hello).await.is_ok() {
@@ -343,6 +373,37 @@ fn forward_request(v: &Value) -> Result<CallbackRequest, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn clients_beyond_the_cap_are_closed_at_once() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let callbacks = Arc::new(Callbacks {
+            max_clients: 1,
+            ..Callbacks::default()
+        });
+        let connect = |id: &str| {
+            let (client, server) = tokio::io::duplex(1 << 16);
+            let (r, w) = ws::split(Box::new(server), 1 << 20);
+            (client, callbacks.clone().serve(id.to_string(), r, w))
+        };
+        let (mut first, serving) = connect("a");
+        let first_task = tokio::spawn(serving);
+        let mut hello = [0u8; 2];
+        first.read_exact(&mut hello).await.unwrap();
+        assert_eq!(hello[0], 0x81, "the first client gets its id");
+        let (mut second, serving) = connect("b");
+        tokio::time::timeout(Duration::from_secs(5), serving)
+            .await
+            .expect("the second client is turned away at once");
+        let mut close = [0u8; 2];
+        second.read_exact(&mut close).await.unwrap();
+        assert_eq!(close, [0x88, 0]);
+        assert!(callbacks.connected("a") && !callbacks.connected("b"));
+        // The first client leaves: its place is free again.
+        first.write_all(&[0x88, 0x80, 0, 0, 0, 0]).await.unwrap();
+        first_task.await.unwrap();
+        assert!(!callbacks.connected("a"));
+    }
 
     #[test]
     fn the_correlation_header_is_taken_from_either_form() {
