@@ -83,6 +83,11 @@ impl XPath {
                 .filter_map(|n| {
                     let value = n.string_value(budget).ok()?.into_owned();
                     let tree = n.tree();
+                    // Each node's text is copied: nested elements copy their
+                    // descendants' again, so every byte is paid for.
+                    if !budget.spend_bytes(value.len() + tree.range().len(), 1) {
+                        return None;
+                    }
                     Some(match n.kind() {
                         super::xpath_node::Kind::Element => Selected {
                             element: true,

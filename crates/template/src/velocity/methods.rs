@@ -42,6 +42,20 @@ pub(super) fn call(target: &V, name: &str, args: &[V], budget: &Budget) -> R {
     }
 }
 
+/// A string of `len` bytes may be built: within the output limit, paid for.
+pub(super) fn fits(len: usize, budget: &Budget) -> Result<(), String> {
+    if len > super::MAX_OUTPUT {
+        return Err(format!(
+            "a string of {len} bytes is over the {} limit",
+            super::MAX_OUTPUT
+        ));
+    }
+    if !budget.spend_bytes(len, 16) {
+        return Err("the template ran out of its work budget".into());
+    }
+    Ok(())
+}
+
 /// Java's `String.hashCode`.
 pub(super) fn java_hash(s: &str) -> i32 {
     s.encode_utf16()
@@ -130,7 +144,11 @@ fn string(s: &Rc<str>, name: &str, args: &[V], budget: &Budget) -> R {
         ("toUpperCase", 0) => V::str(s.to_uppercase()),
         ("toLowerCase", 0) => V::str(s.to_lowercase()),
         ("trim", 0) | ("strip", 0) => V::str(s.trim()),
-        ("concat", 1) => V::str(format!("{s}{}", a0.unwrap_or_default())),
+        ("concat", 1) => {
+            let a = a0.unwrap_or_default();
+            fits(s.len() + a.len(), budget)?;
+            V::str(format!("{s}{a}"))
+        }
         ("indexOf", 1) | ("lastIndexOf", 1) => match a0 {
             Some(a) => {
                 let found = if name == "indexOf" {
@@ -177,13 +195,31 @@ fn string(s: &Rc<str>, name: &str, args: &[V], budget: &Budget) -> R {
             }
         }
         ("replace", 2) => match (a0, str_arg(args.get(1))) {
-            (Some(a), Some(b)) => V::str(s.replace(&a, &b)),
+            (Some(a), Some(b)) => {
+                // The result's size, known before it is built.
+                let n = if a.is_empty() {
+                    s.chars().count() + 1
+                } else {
+                    s.matches(a.as_str()).count()
+                };
+                fits(s.len() + n.saturating_mul(b.len()), budget)?;
+                V::str(s.replace(&a, &b))
+            }
             _ => V::Null,
         },
         ("replaceAll" | "replaceFirst", 2) => match (a0, str_arg(args.get(1))) {
             (Some(a), Some(b)) => {
                 let re = regex(&a, budget)?;
                 let rep = replacement(&b);
+                // An upper bound of the result's size: each match gets the replacement,
+                // and each `$n` in it at most the whole text.
+                let n = if name == "replaceAll" {
+                    re.find_iter(s).count()
+                } else {
+                    1
+                };
+                let per = b.len() + b.matches('$').count().saturating_mul(s.len());
+                fits(s.len() + n.saturating_mul(per), budget)?;
                 if name == "replaceAll" {
                     V::str(re.replace_all(s, rep.as_str()).into_owned())
                 } else {

@@ -671,7 +671,7 @@ impl Eval<'_> {
             Expr::Bin(Op::Or, a, b) => V::Bool(self.expr(a)?.truthy() || self.expr(b)?.truthy()),
             Expr::Bin(op, a, b) => {
                 let (a, b) = (self.expr(a)?, self.expr(b)?);
-                binary(*op, &a, &b)?
+                binary(*op, &a, &b, self.budget)?
             }
         })
     }
@@ -787,7 +787,7 @@ fn numeric(v: &V) -> Option<V> {
 
 /// Velocity's arithmetic and comparisons. A failed operation (a division by zero, a
 /// sum of a list) gives null, as Velocity gives it; a remainder of a string throws.
-fn binary(op: Op, a: &V, b: &V) -> Result<V, String> {
+fn binary(op: Op, a: &V, b: &V, budget: &Budget) -> Result<V, String> {
     use std::cmp::Ordering;
     Ok(match op {
         Op::Eq => V::Bool(value::equal(a, b)),
@@ -812,7 +812,10 @@ fn binary(op: Op, a: &V, b: &V) -> Result<V, String> {
             if a.is_null() || b.is_null() {
                 V::Null
             } else {
-                V::str(a.text() + &b.text())
+                let (a, b) = (a.text(), b.text());
+                // Doubling a string in a loop must stop at the output limit.
+                methods::fits(a.len() + b.len(), budget)?;
+                V::str(a + &b)
             }
         }
         Op::Mod if matches!(a, V::Str(_)) || matches!(b, V::Str(_)) => {

@@ -269,3 +269,23 @@ fn dates_and_xml_nodes() {
         "<k id=\"1\">v</k><k id=\"2\">w</k> 2 vw 12 a 1=v;2=w;$x.find('/a/missing')"
     );
 }
+
+#[test]
+fn strings_that_grow_stop_at_the_output_limit() {
+    for t in [
+        "#set($s = 'xxxxxxxxxxxxxxxx')#foreach($i in [1..40])#set($s = $s + $s)#end",
+        "#set($s = 'xxxxxxxxxxxxxxxx')#foreach($i in [1..40])#set($s = \"$s$s\")#end",
+        "#set($s = 'xxxxxxxxxxxxxxxx')#foreach($i in [1..40])#set($s = $s.concat($s))#end",
+        "#set($s = 'xxxxxxxxxxxxxxxx')#foreach($i in [1..40])#set($s = $s.replace('x', 'xx'))#end",
+        "#set($s = 'xxxxxxxxxxxxxxxx')#foreach($i in [1..40])#set($s = $s.replaceAll('x', '$0$0'))#end",
+        "#set($s = 'xxxxxxxxxxxxxxxx')#foreach($i in [1..40])#set($s = $strings.replace($s, 'x', 'xx'))#end",
+    ] {
+        let t = VelocityTemplate::compile(t).unwrap();
+        let e = t.render(&model(), &Budget::unlimited()).unwrap_err();
+        assert!(e.contains("limit") || e.contains("exceeds"), "{e}");
+    }
+    assert_eq!(
+        r("$display.printf('%999999999d|%.99999f', 1, 2.5)").len(),
+        10_000 + 1 + 102
+    );
+}

@@ -813,6 +813,9 @@ fn printf(format: &str, args: &[V]) -> String {
                 None,
             ),
         };
+        // Bounded like every other output.
+        let (width, precision): (usize, Option<usize>) =
+            (width.min(10_000), precision.map(|p| p.min(100)));
         let body = match conv {
             '%' => "%".to_string(),
             'n' => "\n".to_string(),
@@ -889,7 +892,15 @@ pub(super) fn helper(tool: Tool, name: &str, args: &[V], budget: &Budget) -> R {
             }
             ("length", 1) => V::Int(s(0).encode_utf16().count() as i64),
             ("contains", 2) => V::Bool(s(0).contains(&s(1))),
-            ("replace", 3) => V::str(s(0).replace(&s(1), &s(2))),
+            ("replace", 3) => {
+                let n = if s(1).is_empty() {
+                    s(0).chars().count() + 1
+                } else {
+                    s(0).matches(s(1).as_str()).count()
+                };
+                super::methods::fits(s(0).len() + n.saturating_mul(s(2).len()), budget)?;
+                V::str(s(0).replace(&s(1), &s(2)))
+            }
             _ => V::Null,
         },
         Tool::JsonTransform => {
