@@ -55,6 +55,18 @@ struct Pending {
 /// bounds what a client that opens socket after socket can hold.
 const MAX_CLIENTS: usize = 1024;
 
+/// Removes a waiting request's entry when its wait ends, however it ends.
+struct Waiting<'a> {
+    pending: &'a Mutex<HashMap<String, Pending>>,
+    correlation: &'a str,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.pending.lock().remove(self.correlation);
+    }
+}
+
 /// The connected clients and the requests waiting for them.
 pub(crate) struct Callbacks {
     clients: Mutex<HashMap<String, ws::Writer>>,
@@ -99,16 +111,19 @@ impl Callbacks {
     ) {
         let full = {
             let mut clients = self.clients.lock();
-            let full = clients.len() >= self.max_clients && !clients.contains_key(&id);
-            if !full {
+            // An id already connected is refused too: the new socket would take the old
+            // one's requests, and the old one's leaving would end the new one's.
+            let refused = clients.len() >= self.max_clients || clients.contains_key(&id);
+            if !refused {
                 clients.insert(id.clone(), writer.clone());
             }
-            full
+            refused
         };
         if full {
             tracing::warn!(
+                client = %id,
                 max = self.max_clients,
-                "a callback client was turned away: too many are connected"
+                "a callback client was turned away: its id is connected already, or too many are"
             );
             let _ = writer.close().await;
             return;
@@ -191,17 +206,20 @@ impl Callbacks {
                 reply: tx,
             },
         );
-        let sent = writer.text(&message).await.is_ok();
-        let answer = if sent {
-            tokio::time::timeout(ANSWER_TIMEOUT, rx)
-                .await
-                .ok()
-                .and_then(Result::ok)
-        } else {
-            None
+        // Removed however this ends, the caller's going away included.
+        let _waiting = Waiting {
+            pending: &self.pending,
+            correlation,
         };
-        self.pending.lock().remove(correlation);
-        answer
+        // Sending counts against the same limit: a client that reads nothing would
+        // otherwise hold the request once its socket's buffers are full.
+        tokio::time::timeout(ANSWER_TIMEOUT, async {
+            writer.text(&message).await.ok()?;
+            rx.await.ok()
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// The route's client answers `req`.

@@ -336,11 +336,13 @@ pub(crate) fn decide(
         tracing::warn!(error = %f.message(), "a response template rendered no response");
     }
     let drawn = |d: &Option<standin_matcher::CompiledDelay>| d.as_ref().map_or(0, |d| d.sample());
-    let delay = svc.info.default_delay_ms
-        + drawn(&svc.info.default_delay)
-        + r.delay_ms
-        + drawn(&r.delay)
-        + rendered_delay;
+    let delay = svc
+        .info
+        .default_delay_ms
+        .saturating_add(drawn(&svc.info.default_delay))
+        .saturating_add(r.delay_ms)
+        .saturating_add(drawn(&r.delay))
+        .saturating_add(rendered_delay);
     let Some(chaos) = svc.info.chaos.as_ref().filter(|_| failure.is_none()) else {
         let step = decided(
             Some(route.clone()),

@@ -56,7 +56,7 @@ pub fn check_ca_pem(pem: &[u8]) -> Result<usize, String> {
 
 /// Marks a request standin forwarded, so that a route forwarding to standin itself with
 /// the same request is stopped instead of looping.
-const FORWARDED: &str = "x-standin-forwarded";
+pub(crate) const FORWARDED: &str = "x-standin-forwarded";
 
 /// Sends the request to the route's upstream and relays the answer (502 when the upstream
 /// cannot be reached or answers too slowly).

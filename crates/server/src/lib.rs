@@ -486,26 +486,7 @@ async fn handle(
         ask_client(&ctx, &inc, &mut d, &cb).await;
     }
     if let Some(fr) = d.forward_request.take().filter(|_| d.error.is_none()) {
-        let fr = *fr;
-        let request = CallbackRequest {
-            method: fr.method,
-            uri: fr.uri,
-            headers: fr.headers,
-            body: fr.body,
-        };
-        match ctx.forwarder.send_raw(&request).await {
-            Ok(upstream) => {
-                d.forwarded = true;
-                let mut r = Response::new(MockBody::full(upstream.body));
-                *r.status_mut() = upstream.status;
-                *r.headers_mut() = upstream.headers;
-                d.response = r;
-            }
-            Err(e) => {
-                d.response = decide::error_response(&e);
-                d.error = Some(e);
-            }
-        }
+        forward_rendered(&ctx, &inc, &mut d, *fr).await;
     }
     if let (Some((context, at)), Some(t)) = (traced, &ctx.config.tracing)
         && context.sampled
@@ -624,6 +605,41 @@ fn callback_upgrade(
     r
 }
 
+/// Sends the request a forward template rendered. A request standin already forwarded
+/// is not forwarded again: a template that forwards to standin's own address would loop.
+async fn forward_rendered(
+    ctx: &Ctx,
+    inc: &Req,
+    d: &mut Decision,
+    fr: standin_matcher::RenderedRequest,
+) {
+    if inc.headers.contains_key(forward::FORWARDED) {
+        let e = ServeError::ForwardLoop;
+        d.response = decide::error_response(&e);
+        d.error = Some(e);
+        return;
+    }
+    let request = CallbackRequest {
+        method: fr.method,
+        uri: fr.uri,
+        headers: fr.headers,
+        body: fr.body,
+    };
+    match ctx.forwarder.send_raw(&request).await {
+        Ok(upstream) => {
+            d.forwarded = true;
+            let mut r = Response::new(MockBody::full(upstream.body));
+            *r.status_mut() = upstream.status;
+            *r.headers_mut() = upstream.headers;
+            d.response = r;
+        }
+        Err(e) => {
+            d.response = decide::error_response(&e);
+            d.error = Some(e);
+        }
+    }
+}
+
 /// The callback client a route names answers the request, or names a request to
 /// forward (and, with `responseCallback`, answers once more with the upstream's answer).
 async fn ask_client(ctx: &Ctx, inc: &Req, d: &mut Decision, cb: &standin_model::ClientCallback) {
@@ -639,6 +655,11 @@ async fn ask_client(ctx: &Ctx, inc: &Req, d: &mut Decision, cb: &standin_model::
     };
     match control.callback_ask(cb, question).await {
         CallbackAnswer::Respond(r) => d.response = r,
+        CallbackAnswer::Forward { .. } if inc.headers.contains_key(forward::FORWARDED) => {
+            let e = ServeError::ForwardLoop;
+            d.response = decide::error_response(&e);
+            d.error = Some(e);
+        }
         CallbackAnswer::Forward {
             request,
             correlation,

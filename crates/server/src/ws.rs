@@ -126,7 +126,15 @@ impl Reader {
             if opcode & 0x8 != 0 && (len > 125 || !fin) {
                 return Err(invalid("a control frame must be short and whole"));
             }
-            if len as usize > self.max_message.saturating_sub(message.len()) {
+            // A control frame (at most 125 bytes) may come between a message's fragments
+            // and does not count against the message.
+            let data = opcode & 0x8 == 0;
+            if head[0] & 0x70 != 0 {
+                return Err(invalid(
+                    "reserved bits are set, and no extension was agreed",
+                ));
+            }
+            if data && len as usize > self.max_message.saturating_sub(message.len()) {
                 let _ = self.writer.close().await;
                 return Err(invalid("a message is larger than the limit"));
             }

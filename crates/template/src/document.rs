@@ -297,6 +297,9 @@ fn typed_body(b: &Map<String, Value>) -> Result<(Bytes, Option<String>), String>
 }
 
 /// A MockServer `httpResponse` document as a response.
+/// The longest delay a rendered response (or a callback client's answer) may ask for.
+const MAX_RENDERED_DELAY_MS: u64 = 3_600_000;
+
 /// A MockServer `httpResponse` document (a callback client's answer, say) as a response.
 pub fn response_document(doc: &Value) -> Result<RenderedResponse, String> {
     response_from(doc)
@@ -373,7 +376,8 @@ fn response_from(doc: &Value) -> Result<RenderedResponse, String> {
                 "MINUTES" => 60e3,
                 _ => 1.0,
             };
-            Some((value * factor).max(0.0) as u64)
+            // A delay computed from the request is capped at an hour.
+            Some(((value * factor).max(0.0) as u64).min(MAX_RENDERED_DELAY_MS))
         })
         .unwrap_or(0);
     let reason = obj

@@ -289,3 +289,49 @@ fn strings_that_grow_stop_at_the_output_limit() {
         10_000 + 1 + 102
     );
 }
+
+#[test]
+fn recursion_and_cycles_end_with_an_error_not_the_stack() {
+    for t in [
+        "#define($b)x$b#end$b",
+        "#set($t = '#evaluate($t)')#evaluate($t)",
+    ] {
+        let e = VelocityTemplate::compile(t)
+            .unwrap()
+            .render(&model(), &Budget::unlimited())
+            .unwrap_err();
+        assert!(e.contains("deeper"), "{t}: {e}");
+    }
+    // A list that holds itself prints and compares without recursing for ever.
+    let out = r("#set($l = [])#set($x = $l.add($l))$l.size() $l.contains($l)");
+    assert_eq!(out, "1 false");
+    let printed = r("#set($l = [1])#set($x = $l.add($l))$l");
+    assert!(printed.contains("(this Collection)"), "{printed}");
+    // A list nested a hundred thousand deep is dropped without a deep recursion.
+    let t = VelocityTemplate::compile(
+        "#set($l = [])#foreach($i in [1..100000])#set($l = [$l])#end#set($l = 0)done",
+    )
+    .unwrap();
+    assert_eq!(t.render(&model(), &Budget::unlimited()).unwrap(), "done");
+}
+
+#[test]
+fn arithmetic_on_extreme_numbers_does_not_panic() {
+    let min = i64::MIN;
+    assert_eq!(
+        r(&format!(
+            "#set($m = {min})$!math.idiv($m, -1)|$!math.mod($m, -1)|$!calc.abs($m)|$!calc.randomInt(-1e19, 1e19)|#set($n = -$m)$n"
+        )),
+        "||||9.223372036854776E18"
+    );
+    let e = VelocityTemplate::compile(&format!("#foreach($i in [{min}..5])x#end"))
+        .unwrap()
+        .render(&model(), &Budget::unlimited())
+        .unwrap_err();
+    assert!(e.contains("more than"), "{e}");
+    assert_eq!(
+        r("#set($s = 'x')#foreach($i in [1..40])#set($s = $display.message('{0}{0}', $s))#end$!s")
+            .len(),
+        0
+    );
+}

@@ -311,10 +311,13 @@ fn math(name: &str, args: &[V]) -> V {
         ("div", 2) => matched(&nums, f(0) / f(1)),
         ("idiv", 2) | ("mod", 2) => {
             let (a, b) = (f(0) as i64, f(1) as i64);
-            if b == 0 {
-                return V::Null;
-            }
-            V::Int(if name == "idiv" { a / b } else { a % b })
+            // Null for a zero divisor, and for i64::MIN / -1 (which overflows).
+            let r = if name == "idiv" {
+                a.checked_div(b)
+            } else {
+                a.checked_rem(b)
+            };
+            r.map_or(V::Null, V::Int)
         }
         ("pow", 2) => matched(&nums, f(0).powf(f(1))),
         ("max", 2) => matched(&nums, f(0).max(f(1))),
@@ -683,16 +686,35 @@ fn display(name: &str, args: &[V]) -> V {
         } else {
             plural.text()
         }),
-        ("printf", [format, rest @ ..]) => V::str(printf(&format.text(), rest)),
-        ("message", [format, rest @ ..]) => {
-            let mut out = format.text();
-            for (i, v) in rest.iter().enumerate() {
-                out = out.replace(&format!("{{{i}}}"), &v.text());
+        ("printf" | "message", [format, rest @ ..]) => {
+            let format = format.text();
+            let args: Vec<String> = rest.iter().map(V::text).collect();
+            // Every placeholder may take the longest argument (or a 10,000-wide field).
+            let widest = args.iter().map(String::len).max().unwrap_or(0).max(10_100);
+            if format.len().saturating_mul(widest) > super::MAX_OUTPUT * 4 {
+                return V::Null;
             }
-            V::str(out)
+            if name == "printf" {
+                V::str(printf(&format, rest))
+            } else {
+                let mut out = format;
+                for (i, v) in args.iter().enumerate() {
+                    out = out.replace(&format!("{{{i}}}"), v);
+                    if out.len() > super::MAX_OUTPUT {
+                        return V::Null;
+                    }
+                }
+                V::str(out)
+            }
         }
         ("space", [V::Int(n)]) => V::str(" ".repeat((*n).clamp(0, 10_000) as usize)),
-        ("br", [v]) => V::str(v.text().replace('\n', "<br />\n")),
+        ("br", [v]) => {
+            let s = v.text();
+            if s.len().saturating_mul(7) > super::MAX_OUTPUT * 4 {
+                return V::Null;
+            }
+            V::str(s.replace('\n', "<br />\n"))
+        }
         _ => V::Null,
     }
 }
@@ -716,6 +738,11 @@ fn list_text(l: &V, delim: &str, last: &str) -> V {
         V::Null => return V::Null,
         other => return other.clone(),
     };
+    let total: usize = items.iter().map(String::len).sum::<usize>()
+        + items.len().saturating_mul(delim.len().max(last.len()));
+    if total > super::MAX_OUTPUT {
+        return V::Null;
+    }
     let mut out = String::new();
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -1000,9 +1027,12 @@ pub(super) fn helper(tool: Tool, name: &str, args: &[V], budget: &Budget) -> R {
         }
         Tool::Calc => match (name, args.len()) {
             ("randomInt", 2) => match (n(0), n(1)) {
-                (Some(a), Some(b)) if b >= a => {
+                (Some(a), Some(b))
+                    if b >= a && a >= i64::MIN as f64 / 2.0 && b <= i64::MAX as f64 / 2.0 =>
+                {
+                    let (a, b) = (a as i64, b as i64);
                     let span = (b - a) as u64 + 1;
-                    V::Int(a as i64 + (rand::random::<u64>() % span) as i64)
+                    V::Int(a + (rand::random::<u64>() % span) as i64)
                 }
                 _ => V::Null,
             },
@@ -1012,7 +1042,7 @@ pub(super) fn helper(tool: Tool, name: &str, args: &[V], budget: &Budget) -> R {
                 _ => V::Null,
             },
             ("abs", 1) => match args.first().and_then(num) {
-                Some(V::Int(i)) => V::Int(i.abs()),
+                Some(V::Int(i)) => i.checked_abs().map_or(V::Null, V::Int),
                 Some(v) => V::Float(v.as_f64().unwrap_or(0.0).abs()),
                 None => V::Null,
             },

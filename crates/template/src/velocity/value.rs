@@ -190,7 +190,22 @@ impl V {
         out
     }
 
+    /// Writes Java's `toString`. Nested lists and maps are followed at most
+    /// [`MAX_NESTING`] deep (a list that holds itself prints as Java's
+    /// `(this Collection)` there), and writing stops past the output limit: shared lists
+    /// nested in each other would print exponentially.
     pub(crate) fn write(&self, out: &mut String) {
+        self.write_at(out, 0)
+    }
+
+    fn write_at(&self, out: &mut String, depth: usize) {
+        if out.len() > super::MAX_OUTPUT {
+            return;
+        }
+        if depth > MAX_NESTING && matches!(self, V::List(_) | V::Map(_)) {
+            out.push_str("(this Collection)");
+            return;
+        }
         match self {
             V::Null => out.push_str("null"),
             V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -205,7 +220,7 @@ impl V {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    v.write(out);
+                    v.write_at(out, depth + 1);
                 }
                 out.push(']');
             }
@@ -218,7 +233,7 @@ impl V {
                     }
                     out.push_str(k);
                     out.push('=');
-                    v.write(out);
+                    v.write_at(out, depth + 1);
                 }
                 out.push('}');
             }
@@ -272,6 +287,17 @@ pub(crate) fn from_json(v: &serde_json::Value) -> V {
 /// Velocity's `==`: null equals only null; numbers compare by value; values of one kind
 /// by Java's `equals`; values of different kinds by their text.
 pub(crate) fn equal(a: &V, b: &V) -> bool {
+    equal_at(a, b, 0)
+}
+
+/// How deep lists and maps are followed when they are compared or printed: a list that
+/// holds itself would otherwise recurse until the stack runs out.
+pub(crate) const MAX_NESTING: usize = 64;
+
+fn equal_at(a: &V, b: &V, depth: usize) -> bool {
+    if depth > MAX_NESTING {
+        return false;
+    }
     match (a, b) {
         (V::Null, V::Null) => true,
         (V::Null, _) | (_, V::Null) => false,
@@ -284,14 +310,17 @@ pub(crate) fn equal(a: &V, b: &V) -> bool {
         (V::List(x), V::List(y)) => {
             let (x, y) = (x.borrow(), y.borrow());
             x.items.len() == y.items.len()
-                && x.items.iter().zip(&y.items).all(|(a, b)| java_equals(a, b))
+                && x.items
+                    .iter()
+                    .zip(&y.items)
+                    .all(|(a, b)| java_equals_at(a, b, depth + 1))
         }
         (V::Map(x), V::Map(y)) => {
             let (x, y) = (x.borrow(), y.borrow());
             x.entries.len() == y.entries.len()
                 && x.entries
                     .iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| java_equals(v, w)))
+                    .all(|(k, v)| y.get(k).is_some_and(|w| java_equals_at(v, w, depth + 1)))
         }
         (V::Obj(x), V::Obj(y)) => Rc::ptr_eq(x, y),
         (x, y) => x.text() == y.text(),
@@ -301,13 +330,90 @@ pub(crate) fn equal(a: &V, b: &V) -> bool {
 /// Java's `equals`: like [`equal`] but values of different kinds are never equal
 /// (`1` does not equal `1.0`, nor `"1"`).
 pub(crate) fn java_equals(a: &V, b: &V) -> bool {
+    java_equals_at(a, b, 0)
+}
+
+fn java_equals_at(a: &V, b: &V, depth: usize) -> bool {
     match (a, b) {
         (V::Int(x), V::Int(y)) => x == y,
         (V::Float(x), V::Float(y)) => x == y,
         (V::Int(_), V::Float(_)) | (V::Float(_), V::Int(_)) => false,
         (V::Dec(x), V::Dec(y)) => x == y,
         (x, y) if std::mem::discriminant(x) != std::mem::discriminant(y) => false,
-        (x, y) => equal(x, y),
+        (x, y) => equal_at(x, y, depth),
+    }
+}
+
+/// Empties every list and map reachable from `roots`, so that lists and maps a template
+/// made hold each other (`$l.add($l)`) do not outlive the render as reference cycles.
+/// Iterative: a container once emptied gives nothing more, so cycles end.
+pub(crate) fn break_cycles(roots: impl IntoIterator<Item = V>) {
+    let mut stack: Vec<V> = roots.into_iter().collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            V::List(l) => {
+                let items = std::mem::take(&mut l.borrow_mut().items);
+                stack.extend(items);
+            }
+            V::Map(m) => {
+                let entries = std::mem::take(&mut m.borrow_mut().entries);
+                stack.extend(entries.into_iter().map(|(_, v)| v));
+            }
+            V::Obj(o) => match &*o {
+                Obj::Entry(_, e) => stack.push(e.clone()),
+                Obj::Foreach {
+                    parent: Some(p), ..
+                } => stack.push(p.clone()),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+}
+
+/// Moves out the children of containers this is the last owner of, so that dropping a
+/// list nested a hundred thousand deep (`#set($l = [$l])` in a loop) takes a loop, not
+/// a recursion as deep as the nesting.
+fn drop_flat(mut stack: Vec<V>) {
+    while let Some(v) = stack.pop() {
+        match v {
+            V::List(l) => {
+                if let Ok(cell) = Rc::try_unwrap(l) {
+                    stack.extend(std::mem::take(&mut cell.into_inner().items));
+                }
+            }
+            V::Map(m) => {
+                if let Ok(cell) = Rc::try_unwrap(m) {
+                    stack.extend(
+                        std::mem::take(&mut cell.into_inner().entries)
+                            .into_iter()
+                            .map(|(_, v)| v),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for List {
+    fn drop(&mut self) {
+        if !self.items.is_empty() {
+            drop_flat(std::mem::take(&mut self.items));
+        }
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        if !self.entries.is_empty() {
+            drop_flat(
+                std::mem::take(&mut self.entries)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect(),
+            );
+        }
     }
 }
 
