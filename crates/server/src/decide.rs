@@ -447,7 +447,9 @@ pub(crate) fn build_response(
 }
 
 /// A whole response rendered from a document template.
-fn document_response(d: standin_matcher::RenderedResponse) -> Response<MockBody> {
+/// A rendered MockServer response document (a template's, a callback client's) as the
+/// response to send, its reason phrase included.
+pub fn document_response(d: standin_matcher::RenderedResponse) -> Response<MockBody> {
     let mut response = Response::new(MockBody::full(d.body));
     *response.status_mut() = d.status;
     for (name, value) in d.headers {

@@ -56,7 +56,7 @@ pub fn check_ca_pem(pem: &[u8]) -> Result<usize, String> {
 
 /// Marks a request standin forwarded, so that a route forwarding to standin itself with
 /// the same request is stopped instead of looping.
-pub(crate) const FORWARDED: &str = "x-standin-forwarded";
+const FORWARDED: &str = "x-standin-forwarded";
 
 /// Sends the request to the route's upstream and relays the answer (502 when the upstream
 /// cannot be reached or answers too slowly).
@@ -126,13 +126,16 @@ impl Forwarder {
         Ok(response)
     }
 
-    /// Sends the request a callback client asked to forward (its URI is absolute), as
-    /// it is apart from hop-by-hop headers; the answer comes back whole.
+    /// Sends a request a forward template or a callback client made (its URI is
+    /// absolute), as it is apart from hop-by-hop headers; the answer comes back whole.
+    /// A request standin already forwarded (`incoming` says so) is not forwarded again:
+    /// one that forwards to standin's own address would loop.
     pub(crate) async fn send_raw(
         &self,
         r: &crate::CallbackRequest,
+        incoming: &http::HeaderMap,
     ) -> Result<crate::CallbackResponse, ServeError> {
-        if r.headers.contains_key(FORWARDED) {
+        if incoming.contains_key(FORWARDED) || r.headers.contains_key(FORWARDED) {
             return Err(ServeError::ForwardLoop);
         }
         let mut headers = r.headers.clone();

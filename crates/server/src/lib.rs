@@ -50,6 +50,7 @@ mod record;
 pub mod trace;
 pub mod ws;
 
+pub use decide::document_response;
 pub use error::{SERVE_ERROR_KINDS, ServeError, ServeStats, Source, Stage};
 pub use forward::check_ca_pem;
 pub use io::MockBody;
@@ -186,15 +187,9 @@ pub trait Control: Send + Sync + 'static {
     }
 }
 
-/// A request handed to a callback client, or the one it asks to forward (then with an
-/// absolute URI).
-#[derive(Debug, Clone)]
-pub struct CallbackRequest {
-    pub method: http::Method,
-    pub uri: http::Uri,
-    pub headers: http::HeaderMap,
-    pub body: Bytes,
-}
+/// A request handed to a callback client, or the one it (or a forward template) asks to
+/// forward, then with an absolute URI: the template crate's request document.
+pub use standin_matcher::RenderedRequest as CallbackRequest;
 
 /// An upstream's answer to a forward a callback client asked for.
 #[derive(Debug, Clone)]
@@ -202,6 +197,16 @@ pub struct CallbackResponse {
     pub status: http::StatusCode,
     pub headers: http::HeaderMap,
     pub body: Bytes,
+}
+
+impl CallbackResponse {
+    /// The upstream's answer as the response to send.
+    pub fn into_response(self) -> Response<MockBody> {
+        let mut r = Response::new(MockBody::full(self.body));
+        *r.status_mut() = self.status;
+        *r.headers_mut() = self.headers;
+        r
+    }
 }
 
 /// What a callback client answered.
@@ -605,33 +610,12 @@ fn callback_upgrade(
     r
 }
 
-/// Sends the request a forward template rendered. A request standin already forwarded
-/// is not forwarded again: a template that forwards to standin's own address would loop.
-async fn forward_rendered(
-    ctx: &Ctx,
-    inc: &Req,
-    d: &mut Decision,
-    fr: standin_matcher::RenderedRequest,
-) {
-    if inc.headers.contains_key(forward::FORWARDED) {
-        let e = ServeError::ForwardLoop;
-        d.response = decide::error_response(&e);
-        d.error = Some(e);
-        return;
-    }
-    let request = CallbackRequest {
-        method: fr.method,
-        uri: fr.uri,
-        headers: fr.headers,
-        body: fr.body,
-    };
-    match ctx.forwarder.send_raw(&request).await {
+/// Sends the request a forward template rendered.
+async fn forward_rendered(ctx: &Ctx, inc: &Req, d: &mut Decision, fr: CallbackRequest) {
+    match ctx.forwarder.send_raw(&fr, &inc.headers).await {
         Ok(upstream) => {
             d.forwarded = true;
-            let mut r = Response::new(MockBody::full(upstream.body));
-            *r.status_mut() = upstream.status;
-            *r.headers_mut() = upstream.headers;
-            d.response = r;
+            d.response = upstream.into_response();
         }
         Err(e) => {
             d.response = decide::error_response(&e);
@@ -655,15 +639,10 @@ async fn ask_client(ctx: &Ctx, inc: &Req, d: &mut Decision, cb: &standin_model::
     };
     match control.callback_ask(cb, question).await {
         CallbackAnswer::Respond(r) => d.response = r,
-        CallbackAnswer::Forward { .. } if inc.headers.contains_key(forward::FORWARDED) => {
-            let e = ServeError::ForwardLoop;
-            d.response = decide::error_response(&e);
-            d.error = Some(e);
-        }
         CallbackAnswer::Forward {
             request,
             correlation,
-        } => match ctx.forwarder.send_raw(&request).await {
+        } => match ctx.forwarder.send_raw(&request, &inc.headers).await {
             Ok(upstream) => {
                 d.forwarded = true;
                 d.response = match correlation {
@@ -672,12 +651,7 @@ async fn ask_client(ctx: &Ctx, inc: &Req, d: &mut Decision, cb: &standin_model::
                             .callback_after_forward(cb, c, request, upstream)
                             .await
                     }
-                    None => {
-                        let mut r = Response::new(MockBody::full(upstream.body));
-                        *r.status_mut() = upstream.status;
-                        *r.headers_mut() = upstream.headers;
-                        r
-                    }
+                    None => upstream.into_response(),
                 };
             }
             Err(e) => {

@@ -89,7 +89,7 @@ impl VelocityTemplate {
             ("date", Tool::Date),
             ("esc", Tool::Esc),
             ("display", Tool::Display),
-            ("collection", Tool::Sorter),
+            ("collection", Tool::Collection),
             ("strings", Tool::Strings),
             ("jsonTransform", Tool::JsonTransform),
             ("dates", Tool::Dates),
@@ -118,7 +118,7 @@ impl VelocityTemplate {
 /// MockServer's request model: plain Java maps and lists, its query and path parameter
 /// maps in `HashMap` order, its header map ignoring case.
 fn request_model(v: &serde_json::Value) -> V {
-    let V::Map(m) = plain(v) else {
+    let V::Map(m) = value::from_json(v) else {
         return V::Null;
     };
     for field in ["queryStringParameters", "pathParameters"] {
@@ -178,17 +178,6 @@ pub(super) fn dynamic(name: &str) -> String {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(16),
         ),
-    }
-}
-
-/// MockServer's model as plain Java maps and lists (they print as `{k=v}` and `[a, b]`).
-fn plain(v: &serde_json::Value) -> V {
-    match v {
-        serde_json::Value::Array(a) => V::list(a.iter().map(plain).collect()),
-        serde_json::Value::Object(o) => {
-            V::map(o.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
-        }
-        other => value::from_json(other),
     }
 }
 

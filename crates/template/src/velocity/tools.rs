@@ -28,7 +28,7 @@ pub(super) fn call(tool: Tool, name: &str, args: &[V], budget: &Budget) -> R {
         Tool::Date => Ok(date(name, args)),
         Tool::Esc => Ok(esc(name, args)),
         Tool::Display => Ok(display(name, args)),
-        Tool::Sorter => Ok(sorter(name, args, budget)),
+        Tool::Collection => Ok(sorter(name, args, budget)),
         Tool::Strings | Tool::JsonTransform | Tool::Dates | Tool::Calc | Tool::Jwt => {
             helper(tool, name, args, budget)
         }

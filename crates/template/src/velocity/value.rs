@@ -101,7 +101,7 @@ pub(crate) enum Tool {
     Date,
     Esc,
     Display,
-    Sorter,
+    Collection,
     Strings,
     JsonTransform,
     Dates,
@@ -267,7 +267,8 @@ impl V {
     }
 }
 
-/// JSON as standin reads it, as the values `$json.parse` gives.
+/// JSON (MockServer's request model) as plain Java values: maps and lists print as
+/// `{k=v}` and `[a, b]`.
 pub(crate) fn from_json(v: &serde_json::Value) -> V {
     match v {
         serde_json::Value::Null => V::Null,
